@@ -1,0 +1,65 @@
+# A thin front end to Meson; the real build description is meson.build.
+#   make / make build    check dependencies, configure build/ once, compile
+#   make run             build, then start asyncd on 127.0.0.1:8470 with state in ./var
+#   make test            unit + integration tests, plain and ASan/UBSan builds, format check
+#   make install PREFIX=/abs/dir   release build in build-install/, installed under PREFIX
+#   make bench           the benchmark (scripts/bench.sh)
+#   make clean           remove the build directories (not ./var)
+#   make format          clang-format -i every C file under src/ include/ plugins/ tests/
+
+PREFIX ?= /usr/local
+MESON ?= meson
+BUILD_DIR := build
+INSTALL_DIR := build-install
+FORMAT_DIRS := src include plugins tests
+
+.PHONY: all build run test install bench clean format
+
+all: build
+
+build:
+	@scripts/deps.sh build
+	@if [ ! -f $(BUILD_DIR)/meson-private/coredata.dat ]; then \
+		echo "$(MESON) setup $(BUILD_DIR)"; \
+		$(MESON) setup $(BUILD_DIR); \
+	fi
+	$(MESON) compile -C $(BUILD_DIR)
+
+run: build
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+install:
+	@case "$(PREFIX)" in \
+	/*) ;; \
+	*) echo "make install: PREFIX must be an absolute path (got '$(PREFIX)')" >&2; exit 2 ;; \
+	esac
+	@scripts/deps.sh build
+	@if [ -f $(INSTALL_DIR)/meson-private/coredata.dat ]; then \
+		echo "$(MESON) configure $(INSTALL_DIR) --prefix=$(PREFIX)"; \
+		$(MESON) configure $(INSTALL_DIR) --prefix="$(PREFIX)" --libdir=lib \
+			--libexecdir=libexec -Dtests=false --buildtype=release; \
+	else \
+		echo "$(MESON) setup $(INSTALL_DIR) --prefix=$(PREFIX)"; \
+		$(MESON) setup $(INSTALL_DIR) --prefix="$(PREFIX)" --libdir=lib \
+			--libexecdir=libexec -Dtests=false --buildtype=release; \
+	fi
+	$(MESON) compile -C $(INSTALL_DIR)
+	$(MESON) install -C $(INSTALL_DIR)
+
+bench:
+	@if [ -x scripts/bench.sh ]; then \
+		scripts/bench.sh; \
+	else \
+		echo "make bench: the benchmark is not there yet (no scripts/bench.sh)" >&2; \
+		exit 1; \
+	fi
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan $(INSTALL_DIR)
+
+format:
+	find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) -print0 | \
+		xargs -0 -r clang-format -i

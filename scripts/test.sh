@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# asyncd's one test command (`make test`).
+#
+#   1. scripts/deps.sh
+#   2. configure + compile build/ (debugoptimized) and build-asan/ (debug, ASan + UBSan)
+#   3. meson test in build/, then in build-asan/ -- both always run
+#   4. clang-format --dry-run -Werror over the tracked C files (one check)
+#
+# The last line of output is always "N passed, N failed": the Ok counts of both meson runs (plus
+# the format check), against Fail + Timeout + Unexpected Pass (plus 1 for each build that failed
+# and 1 for a failed format check). Exit status 0 only when nothing failed.
+#
+# Environment: MESON_TESTTHREADS (default 2), ASAN_OPTIONS, UBSAN_OPTIONS (defaults below),
+# ASAN_TIMEOUT_MULTIPLIER (default 3: the sanitizer build is slower).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+MESON=${MESON:-meson}
+export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
+
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+say() {
+	printf '\n=== %s\n' "$*"
+}
+
+# setup DIR ARGS...: configure DIR unless it already is a Meson build directory
+setup() {
+	local dir=$1
+	shift
+	if [[ -f $dir/meson-private/coredata.dat ]]; then
+		return 0
+	fi
+	"$MESON" setup "$dir" "$@"
+}
+
+# build DIR ARGS...: configure and compile; a failure counts as one failed check
+build() {
+	local dir=$1
+	say "build $dir"
+	if setup "$@" && "$MESON" compile -C "$dir"; then
+		return 0
+	fi
+	echo "test.sh: building $dir failed" >&2
+	failed=$((failed + 1))
+	return 1
+}
+
+# count LOG KEY: the number on meson's summary line "KEY: N" (0 when absent)
+count() {
+	awk -v key="$2:" '
+		{ line = $0; sub(/^[ \t]+/, "", line) }
+		index(line, key) == 1 { n = substr(line, length(key) + 1); gsub(/[^0-9]/, "", n); v = n }
+		END { print (v == "" ? 0 : v) }' "$1"
+}
+
+# run_tests DIR [MESON-TEST-ARGS...]: run the suites of DIR and add its summary to the totals
+run_tests() {
+	local dir=$1 log rc ok bad
+	shift
+	log=$tmp/${dir//\//_}.log
+	say "meson test -C $dir ($MESON_TESTTHREADS threads)"
+	if "$MESON" test -C "$dir" --print-errorlogs "$@" 2>&1 | tee "$log"; then
+		rc=0
+	else
+		rc=$?
+	fi
+	ok=$(count "$log" "Ok")
+	bad=$(($(count "$log" "Fail") + $(count "$log" "Timeout") + $(count "$log" "Unexpected Pass")))
+	if ((rc != 0 && bad == 0)); then
+		# meson itself failed (no summary, or it stopped early): count the run as one failure
+		echo "test.sh: meson test in $dir exited with status $rc" >&2
+		bad=1
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+}
+
+# format_check: clang-format over the tracked C sources, one passed or failed check
+format_check() {
+	local files=() f
+	say "clang-format check"
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		while IFS= read -r -d '' f; do
+			[[ -f $f ]] && files+=("$f")
+		done < <(git ls-files -z -- '*.c' '*.h')
+	else
+		while IFS= read -r -d '' f; do
+			files+=("$f")
+		done < <(find src include plugins tests -type f \( -name '*.c' -o -name '*.h' \) -print0)
+	fi
+	if ((${#files[@]} == 0)); then
+		echo "no C files"
+		passed=$((passed + 1))
+	elif ! command -v clang-format >/dev/null 2>&1; then
+		echo "test.sh: clang-format not found" >&2
+		failed=$((failed + 1))
+	elif clang-format --dry-run -Werror "${files[@]}"; then
+		echo "${#files[@]} files formatted as .clang-format asks"
+		passed=$((passed + 1))
+	else
+		echo "test.sh: clang-format check failed: run 'make format'" >&2
+		failed=$((failed + 1))
+	fi
+}
+
+main() {
+	say "dependencies"
+	if ! scripts/deps.sh build; then
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+
+	local plain_ok=0 asan_ok=0
+	build build --buildtype=debugoptimized -Dtests=true && plain_ok=1
+	build build-asan --buildtype=debug -Dtests=true \
+		-Db_sanitize=address,undefined -Db_lundef=false && asan_ok=1
+
+	if ((plain_ok)); then
+		run_tests build
+	fi
+	if ((asan_ok)); then
+		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+		export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+		run_tests build-asan --timeout-multiplier "${ASAN_TIMEOUT_MULTIPLIER:-3}"
+	fi
+
+	format_check
+
+	echo
+	echo "$passed passed, $failed failed"
+	((failed == 0))
+}
+
+main "$@"

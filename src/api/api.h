@@ -1,0 +1,86 @@
+/* The HTTP API's shared types: the server context handed to every handler, one request with its
+ * bounded body and its answer, the caller's identity and roles, and the helpers handlers use to
+ * answer. Routing is in router.c, authentication in auth.c, handlers in h_*.c. */
+#ifndef ASYNCD_API_H
+#define ASYNCD_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/util.h"
+
+struct writer;
+struct engine;
+struct store;
+
+enum role {
+	ROLE_SYSADMIN = 1u << 0,
+	ROLE_OPERATOR = 1u << 1,
+	ROLE_SUBMITTER = 1u << 2,
+	ROLE_READER = 1u << 3,
+};
+#define ROLE_ANY (ROLE_SYSADMIN | ROLE_OPERATOR | ROLE_SUBMITTER | ROLE_READER)
+
+struct api_ctx {
+	struct writer *w;
+	struct engine *engine;
+	const char *store_url;
+	const char *state_dir;
+	const char *worker_path;
+	const char *host_id;
+	int64_t started_on;
+};
+
+#define API_MAX_PARAMS 4
+
+struct api_req {
+	struct api_ctx *api;
+	const char *method;
+	const char *url;
+	const char *content_type;
+	const char *remote;
+	void *conn; /* struct MHD_Connection */
+	struct buf body;
+	const char *params[API_MAX_PARAMS]; /* path parameters, in order */
+	char param_buf[256];
+	/* the caller */
+	int64_t user_id;
+	char user[128];
+	unsigned roles;
+	/* the answer */
+	int status;
+	json_t *out;
+	char *text; /* non-JSON answer (metrics) */
+	const char *text_type;
+};
+
+/* A query-string argument, or NULL. */
+const char *api_query(struct api_req *r, const char *key);
+/* Answer with a JSON body (reference stolen). Returns 0. */
+int api_reply(struct api_req *r, int status, json_t *body);
+/* Answer {"error":{"code","message"}} with the status of code; returns code. */
+int api_error(struct api_req *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Answer with an explicit status and stable code name. Returns AE_INVAL. */
+int api_error_status(struct api_req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Parse the body as one JSON object with bounded depth; on failure answers 400 and returns <0. */
+int api_body_object(struct api_req *r, json_t **ret);
+/* Parse a path parameter as a positive id; answers 400 on failure. */
+int api_param_id(struct api_req *r, int i, int64_t *ret);
+
+/* A reader connection from the pool, and giving it back. */
+struct store *api_reader(struct api_req *r);
+void api_reader_put(struct store *s);
+int api_readers_init(const char *url, int n);
+void api_readers_done(void);
+
+/* Append an audit entry for an administrative action (best effort, through the writer). */
+void api_audit(struct api_req *r, const char *action, const char *target, const char *result,
+	       const char *detail);
+
+/* Checks a parsed JSON value's nesting depth. */
+bool json_depth_ok(json_t *v, int max_depth);
+
+#endif

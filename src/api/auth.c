@@ -1,0 +1,184 @@
+/* Bearer tokens: hashing, lookup, and the bootstrap of the first administrator. */
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/auth.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "exec/writer.h"
+#include "store/store.h"
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} role_names[] = {
+    {ROLE_SYSADMIN, "System Administrator"},
+    {ROLE_OPERATOR, "Operator"},
+    {ROLE_SUBMITTER, "Submitter"},
+    {ROLE_READER, "Reader"},
+};
+
+const char *auth_role_name(unsigned role_bit)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(role_names); i++)
+		if (role_names[i].bit == role_bit)
+			return role_names[i].name;
+	return "unknown";
+}
+
+unsigned auth_role_bit(const char *name)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(role_names); i++)
+		if (!strcasecmp(role_names[i].name, name))
+			return role_names[i].bit;
+	return 0;
+}
+
+void auth_roles_text(unsigned mask, char *buf, size_t n)
+{
+	size_t used = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(role_names); i++)
+		if (mask & role_names[i].bit)
+			used += (size_t)snprintf(buf + used, used < n ? n - used : 0, "%s%s",
+						 used ? " or " : "", role_names[i].name);
+}
+
+void auth_hash_token(const char *token, char hash[65])
+{
+	unsigned char d[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(d, (const unsigned char *)token, strlen(token));
+	hex_encode(d, sizeof(d), hash);
+}
+
+void auth_new_token(char token[72], char hash[65])
+{
+	unsigned char b[32];
+	randombytes_buf(b, sizeof(b));
+	memcpy(token, "asyncd_", 7);
+	hex_encode(b, sizeof(b), token + 7);
+	auth_hash_token(token, hash);
+}
+
+static const char *bearer(struct api_req *r)
+{
+	const char *h =
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h || strncasecmp(h, "Bearer ", 7))
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return *h && strlen(h) < 256 ? h : NULL;
+}
+
+static int lookup(struct store *s, const char *hash, struct api_req *r)
+{
+	struct token t;
+	struct user u;
+	int rc = store_token_find(s, hash, &t);
+	if (rc < 0)
+		return rc;
+	bool revoked = t.revoked_on != 0;
+	int64_t uid = t.user_id;
+	token_done(&t);
+	if (revoked)
+		return AE_NOTFOUND;
+	if ((rc = store_user_get(s, uid, &u)) < 0)
+		return rc;
+	r->user_id = u.id;
+	snprintf(r->user, sizeof(r->user), "%s", u.name);
+	r->roles = u.roles;
+	user_done(&u);
+	return 0;
+}
+
+int auth_request(struct api_req *r)
+{
+	char hash[65];
+	const char *tok = bearer(r);
+	if (!tok)
+		return api_error(r, AE_UNAUTH,
+				 "send an API token as 'Authorization: Bearer TOKEN' (the first "
+				 "administrator's token is in STATE/admin.token)");
+	auth_hash_token(tok, hash);
+	struct store *s = api_reader(r);
+	int rc = lookup(s, hash, r);
+	api_reader_put(s);
+	if (rc == AE_NOTFOUND)
+		return api_error(r, AE_UNAUTH, "the API token is unknown or revoked");
+	if (rc < 0)
+		return api_error(r, rc, "cannot check the API token: %s", asyncd_strerror(rc));
+	return 0;
+}
+
+struct bootstrap {
+	struct user u;
+	struct token t;
+	bool created;
+};
+
+static int bootstrap_fn(struct store *s, void *arg)
+{
+	struct bootstrap *b = arg;
+	struct user existing;
+	if (store_user_find(s, "admin", &existing) == 0) {
+		user_done(&existing);
+		return 0;
+	}
+	int rc = store_user_insert(s, &b->u);
+	if (rc < 0)
+		return rc;
+	b->t.user_id = b->u.id;
+	rc = store_token_insert(s, &b->t);
+	b->created = rc == 0;
+	return rc;
+}
+
+static int write_token_file(const char *state_dir, const char *token, char *err, size_t errlen)
+{
+	char path[4096], tmp[4200];
+	snprintf(path, sizeof(path), "%s/admin.token", state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		return AE_IO;
+	}
+	size_t n = strlen(token);
+	bool ok = write(fd, token, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+	close(fd);
+	if (!ok || rename(tmp, path) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return AE_IO;
+	}
+	return 0;
+}
+
+int auth_bootstrap(struct writer *w, struct store *reader, const char *state_dir, char *err,
+		   size_t errlen)
+{
+	char token[72], hash[65];
+	struct user existing;
+	if (store_user_find(reader, "admin", &existing) == 0) {
+		user_done(&existing);
+		return 0;
+	}
+	auth_new_token(token, hash);
+	struct bootstrap b = {
+	    .u = {.name = "admin", .roles = ROLE_SYSADMIN, .created_on = clock_now_ms()},
+	    .t = {.name = "bootstrap", .hash = hash, .created_on = clock_now_ms()},
+	};
+	/* the file first: a token that is stored but was never written would lock the admin out */
+	int rc = write_token_file(state_dir, token, err, errlen);
+	if (rc == 0 && (rc = writer_call(w, bootstrap_fn, &b)) < 0)
+		snprintf(err, errlen, "cannot store the administrator: %s", asyncd_strerror(rc));
+	sodium_memzero(token, sizeof(token));
+	return rc;
+}

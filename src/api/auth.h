@@ -1,0 +1,23 @@
+/* Authentication: API tokens (only their SHA-256 is stored), the caller's roles, and the first
+ * start's System Administrator token written to STATE/admin.token (0600). Which role an endpoint
+ * needs is the router's table, not this module's. */
+#ifndef ASYNCD_AUTH_H
+#define ASYNCD_AUTH_H
+
+#include "api/api.h"
+
+/* Fill r->user, r->user_id and r->roles from the bearer token; AE_UNAUTH (answered) if none. */
+int auth_request(struct api_req *r);
+/* Create the administrator and its token on first start. */
+int auth_bootstrap(struct writer *w, struct store *reader, const char *state_dir, char *err,
+		   size_t errlen);
+/* A new random token (asyncd_ + 64 hex digits) and its hash. */
+void auth_new_token(char token[72], char hash[65]);
+void auth_hash_token(const char *token, char hash[65]);
+/* Names of roles, and the bit of a name (0 when unknown). */
+const char *auth_role_name(unsigned role_bit);
+unsigned auth_role_bit(const char *name);
+/* "System Administrator or Operator" for a mask, into buf. */
+void auth_roles_text(unsigned mask, char *buf, size_t n);
+
+#endif

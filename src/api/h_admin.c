@@ -1,0 +1,160 @@
+/* Health, metrics, settings and the audit log. Settings are validated as a whole before any is
+ * stored; they are applied in memory only after the commit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "api/job_json.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/settings.h"
+#include "exec/engine.h"
+#include "exec/writer.h"
+#include "store/store.h"
+
+int h_healthz(struct api_req *r)
+{
+	return api_reply(r, 200, json_pack("{s:s,s:s}", "status", "ok", "host", r->api->host_id));
+}
+
+int h_metrics(struct api_req *r)
+{
+	struct engine_stats es = {0};
+	unsigned long long groups = 0, ops = 0;
+	struct buf b;
+	if (r->api->engine)
+		engine_stats(r->api->engine, &es);
+	writer_stats(r->api->w, &groups, &ops);
+	buf_init(&b, 1 << 16);
+	buf_printf(&b,
+		   "# TYPE asyncd_jobs_processed_total counter\n"
+		   "asyncd_jobs_processed_total %llu\n"
+		   "# TYPE asyncd_jobs_claimed_total counter\n"
+		   "asyncd_jobs_claimed_total %llu\n"
+		   "# TYPE asyncd_jobs_held gauge\nasyncd_jobs_held %d\n"
+		   "# TYPE asyncd_jobs_running gauge\nasyncd_jobs_running %d\n"
+		   "# TYPE asyncd_store_commits_total counter\nasyncd_store_commits_total %llu\n"
+		   "# TYPE asyncd_store_writes_total counter\nasyncd_store_writes_total %llu\n"
+		   "# TYPE asyncd_uptime_seconds gauge\nasyncd_uptime_seconds %lld\n",
+		   es.processed, es.claimed, es.held, es.running, groups, ops,
+		   (long long)((clock_now_ms() - r->api->started_on) / 1000));
+	r->status = 200;
+	r->text = buf_steal(&b);
+	r->text_type = "text/plain; version=0.0.4";
+	return 0;
+}
+
+int h_settings_get(struct api_req *r)
+{
+	char *s = settings_to_json();
+	json_t *v = s ? json_loads(s, 0, NULL) : NULL;
+	free(s);
+	return v ? api_reply(r, 200, v) : api_error(r, AE_NOMEM, "out of memory");
+}
+
+struct settings_call {
+	json_t *changes;
+};
+
+static int settings_fn(struct store *s, void *arg)
+{
+	struct settings_call *c = arg;
+	const char *key;
+	json_t *v;
+	json_object_foreach(c->changes, key, v)
+	{
+		char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		int rc = text ? store_setting_put(s, key, text) : AE_NOMEM;
+		free(text);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_all(struct api_req *r, json_t *body)
+{
+	const char *key;
+	json_t *v;
+	char err[256];
+	if (json_object_size(body) == 0)
+		return api_error(r, AE_INVAL,
+				 "send the settings to change, e.g. "
+				 "{\"async.max_retries\": 3}");
+	json_object_foreach(body, key, v)
+	{
+		char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		int rc = text ? settings_check(key, text, err, sizeof(err)) : AE_NOMEM;
+		free(text);
+		if (rc < 0)
+			return api_error(r, rc == AE_NOTFOUND ? AE_INVAL : rc, "%s", err);
+	}
+	return 0;
+}
+
+static void apply_all(json_t *body)
+{
+	const char *key;
+	json_t *v;
+	char err[256];
+	json_object_foreach(body, key, v)
+	{
+		char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		if (text)
+			settings_apply(key, text, err, sizeof(err));
+		free(text);
+	}
+}
+
+int h_settings_patch(struct api_req *r)
+{
+	json_t *body;
+	int rc = api_body_object(r, &body);
+	if (rc < 0)
+		return rc;
+	struct settings_call c = {body};
+	rc = check_all(r, body);
+	if (rc == 0 && (rc = writer_call(r->api->w, settings_fn, &c)) < 0)
+		api_error(r, rc, "cannot store the settings: %s", asyncd_strerror(rc));
+	if (rc == 0) {
+		apply_all(body);
+		if (r->api->engine)
+			engine_notify(r->api->engine);
+	}
+	char *detail = json_dumps(body, JSON_COMPACT);
+	api_audit(r, "settings.change", "settings", rc < 0 ? "refused" : "ok", detail);
+	free(detail);
+	json_decref(body);
+	return rc < 0 ? rc : h_settings_get(r);
+}
+
+int h_audit_list(struct api_req *r)
+{
+	struct audit_entry *v;
+	size_t n;
+	const char *lim = api_query(r, "limit"), *cur = api_query(r, "cursor");
+	long limit = lim ? strtol(lim, NULL, 10) : 50;
+	long long cursor = cur ? strtoll(cur, NULL, 10) : 0;
+	if (limit < 1 || limit > 1000 || cursor < 0)
+		return api_error(r, AE_INVAL, "limit must be 1 to 1000 and cursor a positive id");
+	struct store *s = api_reader(r);
+	int rc = store_audit_list(s, cursor, (int)limit, &v, &n);
+	api_reader_put(s);
+	if (rc < 0)
+		return api_error(r, rc, "cannot read the audit log: %s", asyncd_strerror(rc));
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:I,s:o,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}", "id",
+						   (json_int_t)v[i].id, "at", time_json(v[i].at),
+						   "user", v[i].user, "remote", v[i].remote,
+						   "action", v[i].action, "target", v[i].target,
+						   "result", v[i].result, "detail", v[i].detail));
+	char next[32];
+	snprintf(next, sizeof(next), "%lld", n ? (long long)v[n - 1].id : 0LL);
+	bool more = n == (size_t)limit;
+	audit_array_free(v, n);
+	return api_reply(r, 200,
+			 json_pack("{s:o,s:o}", "entries", a, "next_cursor",
+				   more ? json_string(next) : json_null()));
+}

@@ -1,0 +1,200 @@
+/* /api/v1/assemblies: register a plug-in assembly from uploaded bytes (validated in a worker
+ * process, never loaded in the host for that), and list them. Same SHA-256 twice is a no-op;
+ * same name and major.minor replaces the assembly in place (its steps follow); another major or
+ * minor is a separate assembly. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/handlers.h"
+#include "api/job_json.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "exec/writer.h"
+#include "plugin/inspect.h"
+#include "plugin/libcache.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "store/store.h"
+
+#define INSPECT_TIMEOUT_MS 10000
+
+static json_t *assembly_json(const struct assembly *a)
+{
+	json_t *types = json_array();
+	for (size_t i = 0; i < a->n_types; i++)
+		json_array_append_new(types, json_string(a->types[i]));
+	return json_pack("{s:I,s:s,s:s,s:s?,s:s,s:s,s:I,s:o,s:o,s:o}", "id", (json_int_t)a->id,
+			 "name", a->name, "version", a->version, "description", a->description,
+			 "isolation", a->isolation == ISOLATION_SANDBOX ? "sandbox" : "none",
+			 "sha256", a->sha256, "size", (json_int_t)a->size, "types", types,
+			 "created_on", time_json(a->created_on), "modified_on",
+			 time_json(a->modified_on));
+}
+
+int h_assemblies_list(struct api_req *r)
+{
+	struct assembly *v;
+	size_t n;
+	struct store *s = api_reader(r);
+	int rc = store_assemblies_list(s, &v, &n);
+	api_reader_put(s);
+	if (rc < 0)
+		return api_error(r, rc, "cannot list assemblies: %s", asyncd_strerror(rc));
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, assembly_json(&v[i]));
+	assembly_array_free(v, n);
+	return api_reply(r, 200, json_pack("{s:o}", "assemblies", a));
+}
+
+static int parse_isolation(struct api_req *r, int *ret)
+{
+	const char *iso = api_query(r, "isolation");
+	if (!iso || !strcmp(iso, "none")) {
+		*ret = ISOLATION_NONE;
+		return 0;
+	}
+	if (!strcmp(iso, "sandbox")) {
+		*ret = ISOLATION_SANDBOX;
+		return 0;
+	}
+	return api_error(r, AE_INVAL, "isolation must be none or sandbox, not '%s'", iso);
+}
+
+struct register_call {
+	struct assembly a;
+	const void *bytes;
+	size_t n;
+	int outcome; /* 0 new, 1 same bytes, 2 upgrade */
+	char conflict[512];
+};
+
+static int same_line(const char *x, const char *y)
+{
+	uint32_t a[4], b[4];
+	return plugin_version_parse(x, a) == 0 && plugin_version_parse(y, b) == 0 && a[0] == b[0] &&
+	       a[1] == b[1];
+}
+
+static int register_fn(struct store *s, void *arg)
+{
+	struct register_call *c = arg;
+	struct assembly *all, found;
+	size_t n;
+	if (store_assembly_find_sha(s, c->a.sha256, &found) == 0) {
+		c->a.id = found.id;
+		assembly_done(&found);
+		c->outcome = 1;
+		return 0;
+	}
+	int rc = store_assemblies_list(s, &all, &n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(all[i].name, c->a.name) || !same_line(all[i].version, c->a.version))
+			continue;
+		if (!strcmp(all[i].version, c->a.version)) {
+			snprintf(c->conflict, sizeof(c->conflict),
+				 "%s %s is already registered with other bytes: give the new build "
+				 "another build or revision number",
+				 c->a.name, c->a.version);
+			rc = AE_CONFLICT;
+		} else {
+			c->a.id = all[i].id; /* upgrade in place */
+			c->outcome = 2;
+		}
+	}
+	assembly_array_free(all, n);
+	c->a.modified_on = clock_now_ms();
+	return rc < 0 ? rc : store_assembly_insert(s, &c->a, c->bytes, c->n);
+}
+
+static int inspect_bytes(struct api_req *r, struct register_call *c)
+{
+	char path[4096], err[512];
+	struct plugin_meta m;
+	int rc = libcache_put_file(c->a.sha256, c->bytes, c->n, path, sizeof(path));
+	if (rc < 0)
+		return api_error(r, rc, "cannot write the assembly to the cache: %s",
+				 asyncd_strerror(rc));
+	rc = plugin_inspect(r->api->worker_path, path, INSPECT_TIMEOUT_MS, &m, err, sizeof(err));
+	if (rc < 0) {
+		unlink(path);
+		return api_error_status(r, rc == AE_PLUGIN || rc == AE_TIMEOUT ? 422 : 500,
+					"invalid_assembly", "the assembly was refused: %s", err);
+	}
+	c->a.name = m.name;
+	c->a.version = m.version;
+	c->a.description = m.description;
+	c->a.types = m.type_names;
+	c->a.n_types = m.n_types;
+	for (size_t i = 0; i < m.n_types; i++)
+		free(m.type_descriptions[i]);
+	free(m.type_descriptions);
+	return 0;
+}
+
+static void sweep_unused(struct store *s)
+{
+	struct registry_snap *snap;
+	registry_reload(s);
+	snap = registry_get();
+	const char **keep = calloc(snap->n_assemblies + 1, sizeof(*keep));
+	for (size_t i = 0; keep && i < snap->n_assemblies; i++)
+		keep[i] = snap->assemblies[i].sha256;
+	if (keep)
+		libcache_sweep(keep, snap->n_assemblies);
+	free(keep);
+	registry_put(snap);
+}
+
+static void audit_register(struct api_req *r, struct register_call *c, int rc)
+{
+	static const char *what[] = {"registered", "already registered", "upgraded"};
+	char target[256];
+	snprintf(target, sizeof(target), "assembly %s %s", c->a.name ? c->a.name : "?",
+		 c->a.version ? c->a.version : "");
+	api_audit(r, "assembly.register", target, rc < 0 ? "refused" : "ok",
+		  rc < 0 ? NULL : what[c->outcome]);
+}
+
+int h_assemblies_register(struct api_req *r)
+{
+	struct register_call c = {.bytes = r->body.data, .n = r->body.len};
+	unsigned char d[crypto_hash_sha256_BYTES];
+	char hex[65];
+	int rc = parse_isolation(r, &c.a.isolation);
+	if (rc < 0)
+		return rc;
+	if (!c.n)
+		return api_error(r, AE_INVAL, "send the shared library's bytes as the body");
+	crypto_hash_sha256(d, c.bytes, c.n);
+	hex_encode(d, sizeof(d), hex);
+	c.a.sha256 = strdup(hex);
+	rc = inspect_bytes(r, &c);
+	if (rc == 0 && (rc = writer_call(r->api->w, register_fn, &c)) == AE_CONFLICT)
+		api_error(r, rc, "%s", c.conflict);
+	else if (rc < 0 && !r->out)
+		api_error(r, rc, "cannot store the assembly: %s", asyncd_strerror(rc));
+	if (rc == 0) {
+		struct store *s = api_reader(r);
+		struct assembly stored;
+		sweep_unused(s);
+		rc = store_assembly_get(s, c.a.id, &stored);
+		api_reader_put(s);
+		if (rc == 0) {
+			api_reply(r, c.outcome == 1 ? 200 : 201, assembly_json(&stored));
+			json_object_set_new(r->out, "outcome",
+					    json_string(c.outcome == 1	 ? "unchanged"
+							: c.outcome == 2 ? "upgraded"
+									 : "registered"));
+			assembly_done(&stored);
+		}
+	}
+	audit_register(r, &c, rc);
+	assembly_done(&c.a);
+	return rc;
+}

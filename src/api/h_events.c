@@ -1,0 +1,145 @@
+/* POST /api/v1/events: one event as JSON, or NDJSON bulk (one event a line). Every job the
+ * events cause is stored in one transaction; the answer comes after its commit. A bad line
+ * refuses the whole request and stores nothing. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/settings.h"
+#include "exec/engine.h"
+#include "exec/writer.h"
+#include "plugin/events.h"
+#include "store/store.h"
+
+#define EVENT_MAX_LINE (2u << 20)
+
+struct insert_call {
+	struct job_vec *jobs;
+};
+
+static int insert_fn(struct store *s, void *arg)
+{
+	struct insert_call *c = arg;
+	return store_jobs_insert(s, c->jobs->v, c->jobs->n);
+}
+
+static bool is_ndjson(const struct api_req *r)
+{
+	return r->content_type && (!strncmp(r->content_type, "application/x-ndjson", 20) ||
+				   !strncmp(r->content_type, "application/jsonl", 17));
+}
+
+static int parse_line(struct api_req *r, const char *p, size_t n, size_t line, json_t **ret)
+{
+	json_error_t e;
+	if (n > EVENT_MAX_LINE)
+		return api_error(r, AE_TOOBIG, "line %zu: an event may be at most %u bytes", line,
+				 EVENT_MAX_LINE);
+	json_t *ev = json_loadb(p, n, JSON_REJECT_DUPLICATES, &e);
+	if (!ev)
+		return api_error(r, AE_INVAL, "line %zu: not valid JSON: %s", line, e.text);
+	if (!json_depth_ok(ev, 32)) {
+		json_decref(ev);
+		return api_error(r, AE_INVAL, "line %zu: nested more than 32 levels deep", line);
+	}
+	*ret = ev;
+	return 0;
+}
+
+static int make_jobs(struct api_req *r, json_t *ev, const struct registry_snap *snap,
+		     const struct settings *cfg, int64_t now, struct job_vec *out, size_t line)
+{
+	char err[512];
+	struct event_origin o = {.user = r->user};
+	int rc = events_make_jobs(snap, ev, &o, cfg, now, out, err, sizeof(err));
+	if (rc < 0 && line)
+		return api_error(r, rc, "line %zu: %s", line, err);
+	if (rc < 0)
+		return api_error(r, rc, "%s", err);
+	return 0;
+}
+
+/* Build the jobs of every line; *ret_events gets the number of events. */
+static int bulk_jobs(struct api_req *r, const struct registry_snap *snap,
+		     const struct settings *cfg, struct job_vec *out, size_t *ret_events)
+{
+	const char *p = r->body.data, *end = p + r->body.len;
+	size_t line = 0, events = 0;
+	int64_t now = clock_now_ms();
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		line++;
+		if (strspn(p, " \t\r") < n) {
+			json_t *ev = NULL;
+			int rc = parse_line(r, p, n, line, &ev);
+			if (rc == 0)
+				rc = make_jobs(r, ev, snap, cfg, now, out, line);
+			json_decref(ev);
+			if (rc < 0)
+				return rc;
+			events++;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (!events)
+		return api_error(r, AE_INVAL,
+				 "the body holds no events: send one JSON object a line");
+	*ret_events = events;
+	return 0;
+}
+
+static int store_jobs(struct api_req *r, struct job_vec *jobs)
+{
+	struct insert_call c = {jobs};
+	if (!jobs->n)
+		return 0;
+	int rc = writer_call(r->api->w, insert_fn, &c);
+	if (rc < 0)
+		return api_error(r, rc, "the jobs could not be stored: %s; nothing was stored",
+				 asyncd_strerror(rc));
+	if (r->api->engine)
+		engine_notify(r->api->engine);
+	return 0;
+}
+
+static json_t *job_ids(const struct job_vec *jobs)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < jobs->n; i++)
+		json_array_append_new(a, json_pack("{s:I,s:I}", "id", (json_int_t)jobs->v[i].id,
+						   "step_id", (json_int_t)jobs->v[i].step_id));
+	return a;
+}
+
+int h_events_raise(struct api_req *r)
+{
+	struct settings cfg;
+	struct job_vec jobs = {0};
+	size_t events = 1;
+	json_t *ev = NULL;
+	int rc;
+	settings_current(&cfg);
+	struct registry_snap *snap = registry_get();
+	if (is_ndjson(r)) {
+		rc = bulk_jobs(r, snap, &cfg, &jobs, &events);
+	} else {
+		rc = api_body_object(r, &ev);
+		if (rc == 0)
+			rc = make_jobs(r, ev, snap, &cfg, clock_now_ms(), &jobs, 0);
+	}
+	registry_put(snap);
+	json_decref(ev);
+	if (rc == 0)
+		rc = store_jobs(r, &jobs);
+	if (rc == 0 && is_ndjson(r))
+		api_reply(r, 201,
+			  json_pack("{s:I,s:I}", "events", (json_int_t)events, "jobs",
+				    (json_int_t)jobs.n));
+	else if (rc == 0)
+		api_reply(r, 201, json_pack("{s:o}", "jobs", job_ids(&jobs)));
+	job_vec_done(&jobs);
+	return rc;
+}

@@ -1,0 +1,438 @@
+/* /api/v1/jobs: submit straight to a plug-in type (operation 54), list with filters and cursor
+ * paging, statistics, one job with its trace, delete, and the user actions of SPEC §1 (cancel,
+ * pause, resume, retry, postpone), each checked against the job's state inside the transaction. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "api/job_json.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/settings.h"
+#include "exec/engine.h"
+#include "exec/writer.h"
+#include "plugin/registry.h"
+#include "store/store.h"
+
+#define TOKEN_MAX 128
+#define LIST_MAX 1000
+#define LIST_DEFAULT 50
+
+/* ---- submit ---- */
+
+struct submit_call {
+	struct job job;
+	bool existed;
+};
+
+static int submit_fn(struct store *s, void *arg)
+{
+	struct submit_call *c = arg;
+	if (c->job.idempotency_key &&
+	    store_job_find_idempotent(s, c->job.idempotency_key, &c->job.id) == 0) {
+		c->existed = true;
+		return 0;
+	}
+	return store_jobs_insert(s, &c->job, 1);
+}
+
+static int opt_string(struct api_req *r, json_t *body, const char *key, size_t max, char **ret)
+{
+	json_t *v = json_object_get(body, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max)
+		return api_error(r, AE_INVAL, "%s must be a string of 1 to %zu bytes", key, max);
+	*ret = strdup(json_string_value(v));
+	return *ret ? 0 : AE_NOMEM;
+}
+
+static int opt_int(struct api_req *r, json_t *body, const char *key, int lo, int hi, int *ret)
+{
+	json_t *v = json_object_get(body, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return api_error(r, AE_INVAL, "%s must be a whole number from %d to %d", key, lo,
+				 hi);
+	*ret = (int)json_integer_value(v);
+	return 0;
+}
+
+static int opt_time(struct api_req *r, json_t *body, const char *key, int64_t *ret)
+{
+	json_t *v = json_object_get(body, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (clock_parse_rfc3339(json_string_value(v), ret) < 0)
+		return api_error(r, AE_INVAL,
+				 "%s must be an RFC 3339 time such as 2026-01-31T09:00:00Z", key);
+	return 0;
+}
+
+static int submit_data(struct api_req *r, json_t *body, const struct settings *cfg, struct job *j)
+{
+	json_t *data = json_object_get(body, "data");
+	j->data = json_dumps(data ? data : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!data)
+		j->data = (free(j->data), strdup("{}"));
+	if (!j->data)
+		return AE_NOMEM;
+	if ((int64_t)strlen(j->data) > cfg->max_data_bytes)
+		return api_error(r, AE_TOOBIG, "data is %zu bytes; job.max_data_bytes allows %lld",
+				 strlen(j->data), (long long)cfg->max_data_bytes);
+	return 0;
+}
+
+static int submit_type(struct api_req *r, json_t *body, struct job *j)
+{
+	const char *type = json_string_value(json_object_get(body, "plugin_type"));
+	if (!type)
+		return api_error(r, AE_INVAL, "plugin_type is required, e.g. \"samples.noop\"");
+	struct registry_snap *snap = registry_get();
+	const struct assembly *a = registry_resolve_type(snap, type);
+	if (a) {
+		j->assembly_id = a->id;
+		j->plugin_type = strdup(type);
+		j->name = strdup(type);
+	}
+	registry_put(snap);
+	if (!a)
+		return api_error(r, AE_NOTFOUND,
+				 "no registered assembly exports the plug-in type '%s' (register "
+				 "it first: asyncctl assembly register FILE)",
+				 type);
+	return j->plugin_type && j->name ? 0 : AE_NOMEM;
+}
+
+static int submit_fields(struct api_req *r, json_t *body, const struct settings *cfg, struct job *j)
+{
+	int64_t now = clock_now_ms();
+	int rc;
+	j->operation_type = JOB_OP_EXECUTE_ASYNC;
+	j->priority = JOB_PRIORITY_DEFAULT;
+	j->max_retries = cfg->max_retries;
+	j->depth = 1;
+	j->created_on = j->modified_on = now;
+	if ((rc = submit_type(r, body, j)) < 0 || (rc = submit_data(r, body, cfg, j)) < 0 ||
+	    (rc = opt_int(r, body, "priority", JOB_PRIORITY_MIN, JOB_PRIORITY_MAX, &j->priority)) <
+		0 ||
+	    (rc = opt_int(r, body, "max_retries", 0, 1000, &j->max_retries)) < 0 ||
+	    (rc = opt_time(r, body, "postpone_until", &j->postpone_until)) < 0 ||
+	    (rc = opt_string(r, body, "dependency_token", TOKEN_MAX, &j->dependency_token)) < 0 ||
+	    (rc = opt_string(r, body, "idempotency_key", TOKEN_MAX, &j->idempotency_key)) < 0)
+		return rc;
+	if (json_object_get(body, "recurrence_pattern"))
+		return api_error(r, AE_INVAL,
+				 "recurrence_pattern is not supported yet by this "
+				 "asyncd; submit the job without it");
+	char corr[37];
+	uuid_v4(corr);
+	j->correlation_id = strdup(corr);
+	j->owner = strdup(r->user);
+	bool later = j->postpone_until > now;
+	j->state = later ? JOB_SUSPENDED : JOB_READY;
+	j->status = later ? JOB_ST_WAITING : JOB_ST_WAITING_FOR_RESOURCES;
+	if (!later)
+		j->postpone_until = 0;
+	return 0;
+}
+
+int h_jobs_submit(struct api_req *r)
+{
+	struct settings cfg;
+	struct submit_call c = {0};
+	json_t *body;
+	int rc = api_body_object(r, &body);
+	if (rc < 0)
+		return rc;
+	settings_current(&cfg);
+	rc = submit_fields(r, body, &cfg, &c.job);
+	json_decref(body);
+	if (rc == 0 && (rc = writer_call(r->api->w, submit_fn, &c)) < 0)
+		api_error(r, rc, "the job could not be stored: %s", asyncd_strerror(rc));
+	if (rc == 0) {
+		if (r->api->engine)
+			c.job.postpone_until ? engine_due(r->api->engine, c.job.postpone_until)
+					     : engine_notify(r->api->engine);
+		api_reply(
+		    r, c.existed ? 200 : 201,
+		    json_pack("{s:I,s:b}", "id", (json_int_t)c.job.id, "existing", c.existed));
+	}
+	job_done(&c.job);
+	return rc;
+}
+
+/* ---- reads ---- */
+
+static int query_int(struct api_req *r, const char *key, long long lo, long long hi, long long dflt,
+		     long long *ret)
+{
+	const char *v = api_query(r, key);
+	char *end;
+	if (!v || !*v) {
+		*ret = dflt;
+		return 0;
+	}
+	long long x = strtoll(v, &end, 10);
+	if (*end || x < lo || x > hi)
+		return api_error(r, AE_INVAL, "%s must be a whole number from %lld to %lld", key,
+				 lo, hi);
+	*ret = x;
+	return 0;
+}
+
+static int list_filter(struct api_req *r, struct job_filter *f)
+{
+	long long state, status, step, limit, cursor;
+	int rc;
+	if ((rc = query_int(r, "state", 0, 3, -1, &state)) < 0 ||
+	    (rc = query_int(r, "status", 0, 32, -1, &status)) < 0 ||
+	    (rc = query_int(r, "step_id", 1, INT64_MAX, 0, &step)) < 0 ||
+	    (rc = query_int(r, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit)) < 0 ||
+	    (rc = query_int(r, "cursor", 1, INT64_MAX, 0, &cursor)) < 0)
+		return rc;
+	if (status >= 0 && !job_status_valid((int)status))
+		return api_error(r, AE_INVAL,
+				 "status %lld is not a job status (0, 10, 20, 21, 22, "
+				 "30, 31, 32)",
+				 status);
+	f->state = (int)state;
+	f->status = (int)status;
+	f->step_id = step;
+	f->limit = (int)limit;
+	f->before_id = cursor;
+	f->plugin_type = api_query(r, "plugin_type");
+	if (f->plugin_type && (!*f->plugin_type || strlen(f->plugin_type) > 200))
+		f->plugin_type = NULL;
+	return 0;
+}
+
+int h_jobs_list(struct api_req *r)
+{
+	struct job_filter f;
+	struct job *jobs;
+	size_t n;
+	int rc = list_filter(r, &f);
+	if (rc < 0)
+		return rc;
+	struct store *s = api_reader(r);
+	rc = store_jobs_list(s, &f, &jobs, &n);
+	api_reader_put(s);
+	if (rc < 0)
+		return api_error(r, rc, "cannot list jobs: %s", asyncd_strerror(rc));
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, job_to_json(&jobs[i], false));
+	char cur[32];
+	snprintf(cur, sizeof(cur), "%lld", n ? (long long)jobs[n - 1].id : 0LL);
+	json_t *next = n == (size_t)f.limit ? json_string(cur) : json_null();
+	job_array_free(jobs, n);
+	return api_reply(r, 200, json_pack("{s:o,s:o}", "jobs", a, "next_cursor", next));
+}
+
+int h_jobs_stats(struct api_req *r)
+{
+	static const int statuses[] = {0, 10, 20, 21, 22, 30, 31, 32};
+	int64_t by[33], total;
+	struct store *s = api_reader(r);
+	int rc = store_jobs_stats(s, by, &total);
+	api_reader_put(s);
+	if (rc < 0)
+		return api_error(r, rc, "cannot count jobs: %s", asyncd_strerror(rc));
+	json_t *o = json_object();
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+		char k[8];
+		snprintf(k, sizeof(k), "%d", statuses[i]);
+		json_object_set_new(o, k, json_integer(by[statuses[i]]));
+	}
+	return api_reply(r, 200,
+			 json_pack("{s:o,s:I}", "by_status", o, "total", (json_int_t)total));
+}
+
+int h_job_get(struct api_req *r)
+{
+	int64_t id;
+	struct job j;
+	int rc = api_param_id(r, 0, &id);
+	if (rc < 0)
+		return rc;
+	struct store *s = api_reader(r);
+	rc = store_job_get(s, id, &j);
+	api_reader_put(s);
+	if (rc == AE_NOTFOUND)
+		return api_error(r, rc, "job %lld does not exist", (long long)id);
+	if (rc < 0)
+		return api_error(r, rc, "cannot read job %lld: %s", (long long)id,
+				 asyncd_strerror(rc));
+	api_reply(r, 200, job_to_json(&j, true));
+	job_done(&j);
+	return 0;
+}
+
+/* ---- actions ---- */
+
+struct action_call {
+	int64_t id;
+	enum job_action act;
+	int64_t until;
+	struct job job; /* after the action */
+	int state_before;
+	bool interrupt;
+};
+
+static void to_completed(struct job *j, int status, const char *code, int64_t now)
+{
+	j->state = JOB_COMPLETED;
+	j->status = status;
+	j->completed_on = now;
+	j->postpone_until = 0;
+	str_set(&j->error_code, code);
+}
+
+/* The state change of act on j; false when it is not allowed. */
+static bool apply_action(struct action_call *c, struct job *j, int64_t now)
+{
+	bool locked = j->state == JOB_LOCKED;
+	if (!job_action_allowed(c->act, j->state) ||
+	    (c->act == JOB_ACT_RETRY && j->status != JOB_ST_FAILED))
+		return false;
+	c->interrupt = locked;
+	switch (c->act) {
+	case JOB_ACT_CANCEL:
+		if (locked)
+			j->status = JOB_ST_CANCELING;
+		else
+			to_completed(j, JOB_ST_CANCELED, "canceled", now);
+		break;
+	case JOB_ACT_PAUSE:
+		j->status = JOB_ST_PAUSING;
+		break;
+	case JOB_ACT_RESUME:
+		j->state = JOB_READY;
+		j->status = JOB_ST_WAITING_FOR_RESOURCES;
+		j->postpone_until = 0;
+		break;
+	case JOB_ACT_POSTPONE:
+		if (locked) {
+			j->status = JOB_ST_PAUSING;
+		} else {
+			j->state = JOB_SUSPENDED;
+			j->status = JOB_ST_WAITING;
+		}
+		j->postpone_until = c->until;
+		break;
+	case JOB_ACT_RETRY:
+		j->state = JOB_READY;
+		j->status = JOB_ST_WAITING_FOR_RESOURCES;
+		j->retry_count = 0;
+		j->completed_on = 0;
+		str_set(&j->error_code, NULL);
+		str_set(&j->message, NULL);
+		break;
+	case JOB_ACT_DELETE:
+		break;
+	}
+	j->modified_on = now;
+	return true;
+}
+
+static int action_fn(struct store *s, void *arg)
+{
+	struct action_call *c = arg;
+	int rc = store_job_get(s, c->id, &c->job);
+	if (rc < 0)
+		return rc;
+	c->state_before = c->job.state;
+	if (!apply_action(c, &c->job, clock_now_ms()))
+		return AE_CONFLICT;
+	if (c->act == JOB_ACT_DELETE)
+		return store_job_delete(s, c->id);
+	return store_job_update(s, &c->job);
+}
+
+static int action_answer(struct api_req *r, struct action_call *c, int rc)
+{
+	if (rc == AE_NOTFOUND)
+		return api_error(r, rc, "job %lld does not exist", (long long)c->id);
+	if (rc == AE_CONFLICT)
+		return api_error(r, rc, "cannot %s job %lld: it is %s/%s", job_action_name(c->act),
+				 (long long)c->id, job_state_name(c->job.state),
+				 job_status_name(c->job.status));
+	if (rc < 0)
+		return api_error(r, rc, "cannot %s job %lld: %s", job_action_name(c->act),
+				 (long long)c->id, asyncd_strerror(rc));
+	if (c->interrupt && r->api->engine)
+		engine_interrupt(r->api->engine, c->id);
+	if (r->api->engine && c->job.state == JOB_READY)
+		engine_notify(r->api->engine);
+	if (r->api->engine && c->job.postpone_until)
+		engine_due(r->api->engine, c->job.postpone_until);
+	if (c->act == JOB_ACT_DELETE)
+		return api_reply(r, 204, NULL);
+	return api_reply(r, 200, job_to_json(&c->job, false));
+}
+
+static int run_action(struct api_req *r, struct action_call *c)
+{
+	int rc = writer_call(r->api->w, action_fn, c);
+	rc = action_answer(r, c, rc);
+	char target[48], detail[64];
+	snprintf(target, sizeof(target), "job %lld", (long long)c->id);
+	snprintf(detail, sizeof(detail), "from %s", job_state_name(c->state_before));
+	api_audit(r, job_action_name(c->act), target, rc < 0 ? "refused" : "ok", detail);
+	job_done(&c->job);
+	return rc;
+}
+
+static int parse_action(struct api_req *r, struct action_call *c)
+{
+	static const struct {
+		const char *name;
+		enum job_action act;
+	} names[] = {{"cancel", JOB_ACT_CANCEL},
+		     {"pause", JOB_ACT_PAUSE},
+		     {"resume", JOB_ACT_RESUME},
+		     {"retry", JOB_ACT_RETRY},
+		     {"postpone", JOB_ACT_POSTPONE}};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(r->params[1], names[i].name)) {
+			c->act = names[i].act;
+			return 0;
+		}
+	return api_error(r, AE_NOTFOUND,
+			 "no such job action: %s (use cancel, pause, resume, retry or postpone)",
+			 r->params[1]);
+}
+
+static int postpone_until(struct api_req *r, struct action_call *c)
+{
+	json_t *body;
+	int rc = api_body_object(r, &body);
+	if (rc < 0)
+		return rc;
+	rc = opt_time(r, body, "until", &c->until);
+	json_decref(body);
+	if (rc == 0 && c->until <= clock_now_ms())
+		rc = api_error(r, AE_INVAL, "until must be an RFC 3339 time in the future");
+	return rc;
+}
+
+int h_job_action(struct api_req *r)
+{
+	struct action_call c = {0};
+	int rc = api_param_id(r, 0, &c.id);
+	if (rc == 0)
+		rc = parse_action(r, &c);
+	if (rc == 0 && c.act == JOB_ACT_POSTPONE)
+		rc = postpone_until(r, &c);
+	return rc < 0 ? rc : run_action(r, &c);
+}
+
+int h_job_delete(struct api_req *r)
+{
+	struct action_call c = {.act = JOB_ACT_DELETE};
+	int rc = api_param_id(r, 0, &c.id);
+	return rc < 0 ? rc : run_action(r, &c);
+}

@@ -1,0 +1,327 @@
+/* /api/v1/steps: create, list (secure configuration only for System Administrators), enable or
+ * disable, and delete a step that has no unfinished jobs. The registry is reloaded after every
+ * change so that the next event sees it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "api/job_json.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "exec/writer.h"
+#include "plugin/events.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "store/store.h"
+
+#define CONFIG_MAX (64 * 1024)
+
+static json_t *text_json(const char *s)
+{
+	json_t *v = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+	return v ? v : s ? json_string(s) : json_null();
+}
+
+static json_t *step_json(const struct step *s, bool secure)
+{
+	json_t *o = json_pack(
+	    "{s:I,s:s,s:s,s:I,s:s,s:s?,s:i,s:i,s:s,s:o,s:s?,s:s?,s:o,s:b,s:b,s:o,s:o}", "id",
+	    (json_int_t)s->id, "name", s->name, "plugin_type", s->plugin_type, "assembly_id",
+	    (json_int_t)s->assembly_id, "message", s->message, "entity", s->entity, "stage",
+	    s->stage, "rank", s->rank, "mode", "async", "filtering_attributes",
+	    text_json(s->filtering_attributes), "configuration", s->configuration,
+	    "impersonating_user", s->impersonating_user, "images", text_json(s->images),
+	    "async_auto_delete", s->async_auto_delete, "enabled", s->enabled, "created_on",
+	    time_json(s->created_on), "modified_on", time_json(s->modified_on));
+	if (secure)
+		json_object_set_new(o, "secure_configuration",
+				    s->secure_configuration ? json_string(s->secure_configuration)
+							    : json_null());
+	json_object_set_new(o, "has_secure_configuration", json_boolean(s->secure_configuration));
+	return o;
+}
+
+int h_steps_list(struct api_req *r)
+{
+	struct step *v;
+	size_t n;
+	struct store *s = api_reader(r);
+	int rc = store_steps_list(s, &v, &n);
+	api_reader_put(s);
+	if (rc < 0)
+		return api_error(r, rc, "cannot list steps: %s", asyncd_strerror(rc));
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, step_json(&v[i], r->roles & ROLE_SYSADMIN));
+	step_array_free(v, n);
+	return api_reply(r, 200, json_pack("{s:o}", "steps", a));
+}
+
+static int config_field(struct api_req *r, json_t *body, const char *key, char **ret)
+{
+	json_t *v = json_object_get(body, key);
+	if (!v || json_is_null(v))
+		return 0;
+	*ret = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_COMPACT);
+	if (!*ret)
+		return AE_NOMEM;
+	if (strlen(*ret) > CONFIG_MAX)
+		return api_error(r, AE_TOOBIG, "%s may be at most %d bytes", key, CONFIG_MAX);
+	return 0;
+}
+
+static int names_array(struct api_req *r, json_t *v, const char *what)
+{
+	size_t i;
+	json_t *x;
+	if (!json_is_array(v) || json_array_size(v) > 256)
+		return api_error(r, AE_INVAL, "%s must be an array of at most 256 attribute names",
+				 what);
+	json_array_foreach(v, i,
+			   x) if (!json_is_string(x) || json_string_length(x) == 0 ||
+				  json_string_length(x) > 128) return api_error(r, AE_INVAL,
+										"%s must hold "
+										"names of 1 to "
+										"128 bytes",
+										what);
+	return 0;
+}
+
+static int check_images(struct api_req *r, json_t *images)
+{
+	size_t i;
+	json_t *img;
+	if (!json_is_array(images) || json_array_size(images) > 16)
+		return api_error(r, AE_INVAL, "images must be an array of at most 16 images");
+	json_array_foreach(images, i, img)
+	{
+		const char *type = json_string_value(json_object_get(img, "type"));
+		const char *alias = json_string_value(json_object_get(img, "alias"));
+		json_t *attrs = json_object_get(img, "attributes");
+		if (!type || (strcmp(type, "pre") && strcmp(type, "post")))
+			return api_error(r, AE_INVAL, "images[%zu].type must be pre or post", i);
+		if (!plugin_name_valid(alias))
+			return api_error(r, AE_INVAL,
+					 "images[%zu].alias must be 1 to 64 letters, digits, '_' "
+					 "or '-'",
+					 i);
+		if (attrs && names_array(r, attrs, "images[].attributes") < 0)
+			return AE_INVAL;
+	}
+	return 0;
+}
+
+static int json_field(struct api_req *r, json_t *body, const char *key,
+		      int (*check)(struct api_req *, json_t *), char **ret)
+{
+	json_t *v = json_object_get(body, key);
+	if (!v || json_is_null(v))
+		return 0;
+	int rc = check(r, v);
+	if (rc < 0)
+		return rc;
+	*ret = json_dumps(v, JSON_COMPACT);
+	return *ret ? 0 : AE_NOMEM;
+}
+
+static int check_filter(struct api_req *r, json_t *v)
+{
+	return names_array(r, v, "filtering_attributes");
+}
+
+static int step_type(struct api_req *r, json_t *body, struct step *st)
+{
+	const char *type = json_string_value(json_object_get(body, "plugin_type"));
+	if (!type)
+		return api_error(r, AE_INVAL, "plugin_type is required, e.g. \"samples.echo\"");
+	struct registry_snap *snap = registry_get();
+	const struct assembly *a = registry_resolve_type(snap, type);
+	if (a)
+		st->assembly_id = a->id;
+	registry_put(snap);
+	if (!a)
+		return api_error(r, AE_NOTFOUND, "no registered assembly exports the type '%s'",
+				 type);
+	st->plugin_type = strdup(type);
+	return st->plugin_type ? 0 : AE_NOMEM;
+}
+
+static int step_names(struct api_req *r, json_t *body, struct step *st)
+{
+	json_t *ev = json_pack("{s:O,s:O}", "message", json_object_get(body, "message"), "entity",
+			       json_object_get(body, "entity"));
+	char err[256];
+	int rc = ev ? events_validate(ev, err, sizeof(err)) : AE_INVAL;
+	json_decref(ev);
+	if (!json_is_string(json_object_get(body, "message")))
+		return api_error(r, AE_INVAL, "message is required, e.g. \"Create\"");
+	if (rc < 0)
+		return api_error(r, AE_INVAL, "%s", err);
+	st->message = strdup(json_string_value(json_object_get(body, "message")));
+	st->entity = xstrdup(json_string_value(json_object_get(body, "entity")));
+	const char *name = json_string_value(json_object_get(body, "name"));
+	if (name && (strlen(name) == 0 || strlen(name) > 256))
+		return api_error(r, AE_INVAL, "name must be 1 to 256 bytes");
+	if (name)
+		st->name = strdup(name);
+	else if (asprintf(&st->name, "%s: %s of %s", st->plugin_type, st->message,
+			  st->entity ? st->entity : "any entity") < 0)
+		st->name = NULL;
+	return st->message && st->name ? 0 : AE_NOMEM;
+}
+
+static int step_options(struct api_req *r, json_t *body, struct step *st)
+{
+	json_t *rank = json_object_get(body, "rank"), *stage = json_object_get(body, "stage");
+	json_t *del = json_object_get(body, "async_auto_delete"),
+	       *en = json_object_get(body, "enabled");
+	const char *mode = json_string_value(json_object_get(body, "mode"));
+	if (rank && (!json_is_integer(rank) || json_integer_value(rank) < 1 ||
+		     json_integer_value(rank) > 1000000))
+		return api_error(r, AE_INVAL, "rank must be a whole number from 1 to 1000000");
+	if (stage && (!json_is_integer(stage) || json_integer_value(stage) != 40))
+		return api_error(r, AE_INVAL,
+				 "asynchronous steps run post-operation: stage must "
+				 "be 40");
+	if (mode && strcmp(mode, "async"))
+		return api_error(r, AE_INVAL, "mode must be async: asyncd runs asynchronous steps");
+	if ((del && !json_is_boolean(del)) || (en && !json_is_boolean(en)))
+		return api_error(r, AE_INVAL,
+				 "async_auto_delete and enabled must be true or false");
+	st->rank = rank ? (int)json_integer_value(rank) : 1;
+	st->stage = 40;
+	st->async_auto_delete = del && json_is_true(del);
+	st->enabled = !en || json_is_true(en);
+	const char *user = json_string_value(json_object_get(body, "impersonating_user"));
+	if (user && (strlen(user) == 0 || strlen(user) > 128))
+		return api_error(r, AE_INVAL, "impersonating_user must be 1 to 128 bytes");
+	st->impersonating_user = xstrdup(user);
+	return 0;
+}
+
+static int step_insert_fn(struct store *s, void *arg)
+{
+	return store_step_insert(s, arg);
+}
+
+static void reload_registry(struct api_req *r)
+{
+	struct store *s = api_reader(r);
+	registry_reload(s);
+	api_reader_put(s);
+}
+
+int h_steps_create(struct api_req *r)
+{
+	struct step st = {0};
+	json_t *body;
+	int rc = api_body_object(r, &body);
+	if (rc < 0)
+		return rc;
+	st.created_on = st.modified_on = clock_now_ms();
+	if ((rc = step_type(r, body, &st)) == 0 && (rc = step_names(r, body, &st)) == 0 &&
+	    (rc = step_options(r, body, &st)) == 0 &&
+	    (rc = config_field(r, body, "configuration", &st.configuration)) == 0 &&
+	    (rc = config_field(r, body, "secure_configuration", &st.secure_configuration)) == 0 &&
+	    (rc = json_field(r, body, "filtering_attributes", check_filter,
+			     &st.filtering_attributes)) == 0 &&
+	    (rc = json_field(r, body, "images", check_images, &st.images)) == 0 &&
+	    (rc = writer_call(r->api->w, step_insert_fn, &st)) < 0)
+		api_error(r, rc, "cannot store the step: %s", asyncd_strerror(rc));
+	json_decref(body);
+	if (rc == 0) {
+		reload_registry(r);
+		api_reply(r, 201, json_pack("{s:I}", "id", (json_int_t)st.id));
+	}
+	api_audit(r, "step.create", st.name, rc < 0 ? "refused" : "ok", st.plugin_type);
+	step_done(&st);
+	return rc;
+}
+
+struct step_change {
+	int64_t id;
+	bool enabled;
+	bool remove;
+	struct job_counts counts;
+};
+
+static int step_change_fn(struct store *s, void *arg)
+{
+	struct step_change *c = arg;
+	if (!c->remove)
+		return store_step_set_enabled(s, c->id, c->enabled, clock_now_ms());
+	int rc = store_jobs_count_unfinished(s, "step_id", c->id, &c->counts);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < 3; i++)
+		if (c->counts.by_state[i])
+			return AE_CONFLICT;
+	return store_step_delete(s, c->id);
+}
+
+static int change_answer(struct api_req *r, struct step_change *c, int rc)
+{
+	const int64_t *n = c->counts.by_state;
+	if (rc == AE_NOTFOUND)
+		return api_error(r, rc, "step %lld does not exist", (long long)c->id);
+	if (rc == AE_CONFLICT) {
+		api_error(r, rc,
+			  "step %lld still has unfinished jobs (Ready %lld, Suspended %lld, "
+			  "Locked %lld): let them finish, or cancel them first",
+			  (long long)c->id, (long long)n[0], (long long)n[1], (long long)n[2]);
+		json_object_set_new(json_object_get(r->out, "error"), "counts",
+				    json_pack("{s:I,s:I,s:I}", "ready", (json_int_t)n[0],
+					      "suspended", (json_int_t)n[1], "locked",
+					      (json_int_t)n[2]));
+		return rc;
+	}
+	if (rc < 0)
+		return api_error(r, rc, "cannot change step %lld: %s", (long long)c->id,
+				 asyncd_strerror(rc));
+	reload_registry(r);
+	return c->remove ? api_reply(r, 204, NULL)
+			 : api_reply(r, 200,
+				     json_pack("{s:I,s:b}", "id", (json_int_t)c->id, "enabled",
+					       c->enabled));
+}
+
+static int run_change(struct api_req *r, struct step_change *c, const char *action)
+{
+	char target[48];
+	int rc = writer_call(r->api->w, step_change_fn, c);
+	rc = change_answer(r, c, rc);
+	snprintf(target, sizeof(target), "step %lld", (long long)c->id);
+	api_audit(r, action, target, rc < 0 ? "refused" : "ok", NULL);
+	return rc;
+}
+
+int h_step_patch(struct api_req *r)
+{
+	struct step_change c = {0};
+	json_t *body;
+	int rc = api_param_id(r, 0, &c.id);
+	if (rc < 0 || (rc = api_body_object(r, &body)) < 0)
+		return rc;
+	json_t *en = json_object_get(body, "enabled");
+	c.enabled = json_is_true(en);
+	rc = json_is_boolean(en) ? 0
+				 : api_error(r, AE_INVAL,
+					     "send {\"enabled\": true} or "
+					     "{\"enabled\": false}");
+	json_decref(body);
+	return rc < 0 ? rc : run_change(r, &c, c.enabled ? "step.enable" : "step.disable");
+}
+
+int h_step_delete(struct api_req *r)
+{
+	struct step_change c = {.remove = true};
+	int rc = api_param_id(r, 0, &c.id);
+	if (rc < 0)
+		return rc;
+	const char *mode = api_query(r, "mode");
+	if (mode && strcmp(mode, "refuse"))
+		return api_error(r, AE_INVAL, "mode=%s is not available yet; only mode=refuse",
+				 mode);
+	return run_change(r, &c, "step.delete");
+}

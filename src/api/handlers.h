@@ -1,0 +1,33 @@
+/* Every HTTP handler, by resource; each answers through api_reply/api_error and returns 0 or a
+ * negative AE_* code. The router's table decides who may call which. */
+#ifndef ASYNCD_HANDLERS_H
+#define ASYNCD_HANDLERS_H
+
+#include "api/api.h"
+
+int h_healthz(struct api_req *r);
+int h_metrics(struct api_req *r);
+
+int h_events_raise(struct api_req *r);
+
+int h_jobs_submit(struct api_req *r);
+int h_jobs_list(struct api_req *r);
+int h_jobs_stats(struct api_req *r);
+int h_job_get(struct api_req *r);
+int h_job_delete(struct api_req *r);
+int h_job_action(struct api_req *r);
+
+int h_assemblies_register(struct api_req *r);
+int h_assemblies_list(struct api_req *r);
+
+int h_steps_create(struct api_req *r);
+int h_steps_list(struct api_req *r);
+int h_step_patch(struct api_req *r);
+int h_step_delete(struct api_req *r);
+
+int h_settings_get(struct api_req *r);
+int h_settings_patch(struct api_req *r);
+
+int h_audit_list(struct api_req *r);
+
+#endif

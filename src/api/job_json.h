@@ -1,0 +1,13 @@
+/* The API's JSON form of a job (SPEC §1 field names, times RFC 3339 UTC or null). */
+#ifndef ASYNCD_JOB_JSON_H
+#define ASYNCD_JOB_JSON_H
+
+#include <jansson.h>
+
+#include "job/job.h"
+
+/* with_trace: include the trace log (a single job's answer). */
+json_t *job_to_json(const struct job *j, bool with_trace);
+json_t *time_json(int64_t ms);
+
+#endif

@@ -1,0 +1,110 @@
+/* The route table and dispatch (see router.h). Who may call what is decided here, in one table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "api/handlers.h"
+#include "api/router.h"
+#include "common/error.h"
+
+#define KiB (1024u)
+#define MiB (1024u * 1024u)
+
+struct route {
+	const char *method;
+	const char *pattern; /* segments; "*" captures a parameter */
+	unsigned roles;	     /* 0: no token needed */
+	size_t max_body;
+	int (*fn)(struct api_req *r);
+};
+
+#define ADMIN ROLE_SYSADMIN
+#define OPS (ROLE_SYSADMIN | ROLE_OPERATOR)
+#define SUBMIT (ROLE_SYSADMIN | ROLE_SUBMITTER)
+#define READ ROLE_ANY
+
+static const struct route routes[] = {
+    {"GET", "/healthz", 0, 0, h_healthz},
+    {"GET", "/metrics", 0, 0, h_metrics},
+    {"POST", "/api/v1/events", SUBMIT, 64 * MiB, h_events_raise},
+    {"POST", "/api/v1/jobs", SUBMIT, 2 * MiB, h_jobs_submit},
+    {"GET", "/api/v1/jobs", READ, 0, h_jobs_list},
+    {"GET", "/api/v1/jobs/stats", READ, 0, h_jobs_stats},
+    {"GET", "/api/v1/jobs/*", READ, 0, h_job_get},
+    {"DELETE", "/api/v1/jobs/*", OPS, 0, h_job_delete},
+    {"POST", "/api/v1/jobs/*/*", OPS, 4 * KiB, h_job_action},
+    {"POST", "/api/v1/assemblies", ADMIN, 64 * MiB, h_assemblies_register},
+    {"GET", "/api/v1/assemblies", READ, 0, h_assemblies_list},
+    {"POST", "/api/v1/steps", ADMIN, 1 * MiB, h_steps_create},
+    {"GET", "/api/v1/steps", READ, 0, h_steps_list},
+    {"PATCH", "/api/v1/steps/*", ADMIN, 4 * KiB, h_step_patch},
+    {"DELETE", "/api/v1/steps/*", ADMIN, 0, h_step_delete},
+    {"GET", "/api/v1/settings", READ, 0, h_settings_get},
+    {"PATCH", "/api/v1/settings", ADMIN, 64 * KiB, h_settings_patch},
+    {"GET", "/api/v1/audit", ADMIN, 0, h_audit_list},
+};
+
+/* Match path against pattern, copying parameters into r. */
+static bool path_matches(const char *pattern, const char *path, struct api_req *r)
+{
+	size_t used = 0;
+	int np = 0;
+	while (*pattern && *path) {
+		if (*pattern == '*') {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || np == API_MAX_PARAMS || used + n + 1 > sizeof(r->param_buf))
+				return false;
+			memcpy(r->param_buf + used, path, n);
+			r->param_buf[used + n] = 0;
+			r->params[np++] = r->param_buf + used;
+			used += n + 1;
+			path += n;
+			pattern++;
+		} else if (*pattern++ != *path++) {
+			return false;
+		}
+	}
+	return !*pattern && !*path;
+}
+
+const struct route *router_match(struct api_req *r, bool *ret_path_known)
+{
+	*ret_path_known = false;
+	size_t n = strcspn(r->url, "?");
+	char path[512];
+	if (n >= sizeof(path))
+		return NULL;
+	memcpy(path, r->url, n);
+	path[n] = 0;
+	if (n > 1 && path[n - 1] == '/')
+		path[n - 1] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+		if (!path_matches(routes[i].pattern, path, r))
+			continue;
+		if (!strcmp(routes[i].method, r->method))
+			return &routes[i];
+		*ret_path_known = true;
+	}
+	return NULL;
+}
+
+size_t router_max_body(const struct route *rt)
+{
+	return rt->max_body;
+}
+
+void router_dispatch(const struct route *rt, struct api_req *r)
+{
+	char need[128];
+	if (rt->roles && auth_request(r) < 0)
+		return;
+	if (rt->roles && !(r->roles & rt->roles)) {
+		auth_roles_text(rt->roles, need, sizeof(need));
+		api_error(r, AE_FORBIDDEN, "%s %s needs the role %s; %s does not have it",
+			  rt->method, rt->pattern, need, r->user);
+		return;
+	}
+	int rc = rt->fn(r);
+	if (rc < 0 && !r->out && !r->text)
+		api_error(r, rc, "%s", asyncd_strerror(rc));
+}

@@ -1,0 +1,15 @@
+/* Where asyncctl finds its server and credentials: --url/--token, else ASYNCD_URL/ASYNCD_TOKEN,
+ * else the state directory (--state-dir or ASYNCD_STATE_DIR) with its asyncd.url and
+ * admin.token; the URL defaults to http://127.0.0.1:8470. Failures are reported here. */
+#ifndef ASYNCD_CLI_CONF_H
+#define ASYNCD_CLI_CONF_H
+
+#include "cli/cli.h"
+
+#define CLI_DEFAULT_URL "http://127.0.0.1:8470"
+
+/* The base URL (no trailing slash) and the token, both malloc'd; CLI_EUSAGE for a malformed
+ * URL, CLI_ECONN when a needed file cannot be read or there is no token. */
+int cli_conf_resolve(const struct cli_ctx *ctx, char **ret_url, char **ret_token);
+
+#endif

@@ -1,0 +1,227 @@
+/* The `step` verbs of asyncctl: add a step (which message on which entity runs which plug-in
+ * type, asynchronously), list, enable, disable and delete steps. Matching events to steps is
+ * the server's. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_args.h"
+#include "cli/cli_body.h"
+#include "cli/cli_delete.h"
+#include "cli/cli_http.h"
+#include "cli/cli_out.h"
+#include "cli/cli_util.h"
+
+#define SECURE_CONFIG_MAX ((size_t)1 << 20)
+
+/* "pre|post:ALIAS[:attr1,attr2]" as {"type","alias","attributes"?}; NULL when malformed. */
+static json_t *parse_image(const char *spec)
+{
+	const char *colon = strchr(spec, ':'), *alias, *attrs;
+	size_t tlen = colon ? (size_t)(colon - spec) : 0;
+	json_t *img;
+
+	if (!colon || !((tlen == 3 && strncmp(spec, "pre", 3) == 0) ||
+			(tlen == 4 && strncmp(spec, "post", 4) == 0)))
+		return NULL;
+	alias = colon + 1;
+	attrs = strchr(alias, ':');
+	if (attrs == alias || !*alias)
+		return NULL;
+	img = json_pack("{s:s%,s:s%}", "type", spec, tlen, "alias", alias,
+			attrs ? (size_t)(attrs - alias) : strlen(alias));
+	if (img && attrs && json_object_set_new(img, "attributes", cli_split_list(attrs + 1)) < 0) {
+		json_decref(img);
+		return NULL;
+	}
+	return img;
+}
+
+static int body_images(const struct cli_args *a, json_t *body)
+{
+	json_t *images, *img;
+	const char *spec;
+
+	if (!cli_opt(a, "image"))
+		return 0;
+	images = json_array();
+	if (!images)
+		return cli_oom();
+	for (size_t i = 0; (spec = cli_opt_nth(a, "image", i)); i++) {
+		img = parse_image(spec);
+		if (!img) {
+			json_decref(images);
+			return cli_usage(
+			    a, "--image: expected pre|post:ALIAS[:attr1,attr2], not '%s'", spec);
+		}
+		json_array_append_new(images, img);
+	}
+	return cli_body_set(body, "images", images);
+}
+
+/* --secure-config -: read it from stdin, so it stays out of the process list. */
+static int body_secure_config(const struct cli_args *a, json_t *body)
+{
+	const char *v = cli_opt(a, "secure-config");
+	size_t len;
+	char *data;
+	int r;
+
+	if (!v || strcmp(v, "-") != 0)
+		return cli_body_str(a, body, "secure-config", "secure_configuration");
+	r = cli_read_file("-", SECURE_CONFIG_MAX, &data, &len);
+	if (r < 0) {
+		cli_err("--secure-config -: cannot read stdin: %s",
+			r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+		return CLI_EFAIL;
+	}
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		data[--len] = '\0';
+	r = cli_body_set(body, "secure_configuration", json_stringn(data, len));
+	explicit_bzero(data, len);
+	free(data);
+	return r;
+}
+
+static int step_body(const struct cli_args *a, json_t *body)
+{
+	int r = cli_body_str(a, body, "type", "plugin_type");
+
+	if (r == 0)
+		r = cli_body_str(a, body, "message", "message");
+	if (r == 0)
+		r = cli_body_str(a, body, "entity", "entity");
+	if (r == 0)
+		r = cli_body_int(a, body, "rank", "rank", 0, 2147483647);
+	if (r == 0)
+		r = cli_body_list(a, body, "filter", "filtering_attributes");
+	if (r == 0)
+		r = cli_body_str(a, body, "config", "configuration");
+	if (r == 0)
+		r = body_secure_config(a, body);
+	if (r == 0 && cli_flag(a, "auto-delete"))
+		r = cli_body_set(body, "async_auto_delete", json_true());
+	if (r == 0)
+		r = body_images(a, body);
+	if (r == 0)
+		r = cli_body_str(a, body, "name", "name");
+	if (r == 0)
+		r = cli_body_str(a, body, "user", "impersonating_user");
+	return r;
+}
+
+static int step_add(struct cli_ctx *ctx, const struct cli_args *a)
+{
+	json_t *body, *answer = NULL;
+	char *id;
+	int r;
+
+	if (!cli_opt(a, "type") || !cli_opt(a, "message"))
+		return cli_usage(a, "--type and --message are required");
+	body = json_object();
+	if (!body)
+		return cli_oom();
+	r = step_body(a, body);
+	if (r == 0)
+		r = cli_http_json(ctx, "POST", "/api/v1/steps", body, &answer);
+	if (r == 0 && ctx->json) {
+		r = cli_print_json(answer);
+	} else if (r == 0) {
+		id = cli_text(json_object_get(answer, "id"));
+		printf("%s\n", id ? id : "?");
+		free(id);
+	}
+	json_decref(body);
+	json_decref(answer);
+	return r;
+}
+
+static const struct cli_col step_cols[] = {
+    {"ID", "id", 0, NULL},
+    {"NAME", "name", 40, NULL},
+    {"TYPE", "plugin_type", 32, NULL},
+    {"MESSAGE", "message", 20, NULL},
+    {"ENTITY", "entity", 20, NULL},
+    {"RANK", "rank", 0, NULL},
+    {"ENABLED", "enabled", 0, cli_fmt_bool},
+};
+
+static int step_list(struct cli_ctx *ctx, const struct cli_args *a)
+{
+	json_t *answer = NULL;
+	const json_t *rows;
+	int r;
+
+	(void)a;
+	r = cli_http_json(ctx, "GET", "/api/v1/steps", NULL, &answer);
+	if (r < 0)
+		return r;
+	rows = json_object_get(answer, "steps");
+	if (ctx->json)
+		r = cli_print_json(answer);
+	else if (json_array_size(rows) == 0)
+		fprintf(stderr, "no steps\n");
+	else
+		r = cli_table(step_cols, CLI_NCOLS(step_cols), rows);
+	json_decref(answer);
+	return r;
+}
+
+/* step enable|disable ID */
+static int step_toggle(struct cli_ctx *ctx, const struct cli_args *a)
+{
+	bool enable = strcmp(a->verb->verb, "enable") == 0;
+	json_t *body = json_pack("{s:b}", "enabled", enable), *answer = NULL;
+	char *path = cli_path("steps", a->args[0], NULL);
+	int r;
+
+	r = body && path ? cli_http_json(ctx, "PATCH", path, body, &answer) : cli_oom();
+	if (r == 0 && ctx->json)
+		r = cli_print_json(answer);
+	else if (r == 0)
+		printf("step %s %s\n", a->args[0], enable ? "enabled" : "disabled");
+	json_decref(body);
+	json_decref(answer);
+	free(path);
+	return r;
+}
+
+static int step_delete(struct cli_ctx *ctx, const struct cli_args *a)
+{
+	return cli_delete(ctx, a, "steps", "step", "deleted");
+}
+
+const struct cli_verb cli_step_verbs[] = {
+    {"step", "add", step_add,
+     "type=,message=,entity=,rank=,filter=,config=,secure-config=,auto-delete,image*,name=,"
+     "user=",
+     0, 0,
+     "--type ASSEMBLY.TYPE --message M [--entity E] [--rank N] [--filter a,b,c] [--config S] "
+     "[--secure-config S|-] [--auto-delete] [--image pre|post:ALIAS[:a,b]]... [--name N] "
+     "[--user U]",
+     "Add an asynchronous step: message M on entity E runs plug-in type ASSEMBLY.TYPE; "
+     "prints its id.",
+     "  --type T              the plug-in type, e.g. samples.echo\n"
+     "  --message M           Create, Update, Delete, Assign, SetState or a custom message\n"
+     "  --entity E            the primary entity (default: any)\n"
+     "  --rank N              order among the steps of one event\n"
+     "  --filter a,b,c        Update only fires when one of these attributes changed\n"
+     "  --config S            unsecure configuration\n"
+     "  --secure-config S     secure configuration (\"-\" reads it from stdin)\n"
+     "  --auto-delete         delete its jobs as soon as they succeed\n"
+     "  --image SPEC          pre:ALIAS or post:ALIAS, optionally :attr1,attr2; repeatable\n"
+     "  --name N              a display name\n"
+     "  --user U              run as this user\n"},
+    {"step", "list", step_list, "", 0, 0, "", "List the steps.", NULL},
+    {"step", "enable", step_toggle, "", 1, 1, "ID", "Enable a step.", NULL},
+    {"step", "disable", step_toggle, "", 1, 1, "ID",
+     "Disable a step: events no longer create jobs for it.", NULL},
+    {"step", "delete", step_delete, "mode=", 1, 1, "ID [--mode refuse|drain|cancel]",
+     "Delete a step.",
+     "  --mode refuse   (default) refuse while any of its jobs is not Completed\n"
+     "  --mode drain    create no more jobs for it, let queued and running ones finish,\n"
+     "                  then delete it\n"
+     "  --mode cancel   cancel its unfinished jobs (reason plugin_deleted), then delete it\n"},
+    {0},
+};

@@ -1,0 +1,210 @@
+/* The settings table and the current snapshot, guarded by one mutex. Each key maps to a field of
+ * struct settings through a type and an offset; defaults follow SPEC §1-§5. */
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/settings.h"
+#include "common/util.h"
+
+enum set_type { T_INT, T_INT64, T_SECONDS, T_STRING, T_SYNC };
+
+struct setting_def {
+	const char *key;
+	enum set_type type;
+	size_t off;
+	double min, max;
+	const char *dflt; /* JSON text */
+};
+
+#define F(field) offsetof(struct settings, field)
+static const struct setting_def defs[] = {
+    {"async.max_retries", T_INT, F(max_retries), 0, 1000, "10"},
+    {"async.time_between_retries", T_SECONDS, F(time_between_retries_ms), 0, 86400, "30"},
+    {"async.max_depth", T_INT, F(max_depth), 1, 1000, "8"},
+    {"async.depth_window", T_SECONDS, F(depth_window_ms), 1, 7 * 86400, "3600"},
+    {"async.items_in_memory_low", T_INT, F(items_in_memory_low), 1, 1000000, "1000"},
+    {"async.items_in_memory_high", T_INT, F(items_in_memory_high), 1, 1000000, "2000"},
+    {"async.select_interval", T_SECONDS, F(select_interval_ms), 0.01, 3600, "5"},
+    {"async.max_concurrent_jobs", T_INT, F(max_concurrent_jobs), 0, 4096, "0"},
+    {"async.throttling", T_STRING, F(throttling), 0, 511, "\"\""},
+    {"async.keepalive_interval", T_SECONDS, F(keepalive_interval_ms), 1, 3600, "10"},
+    {"async.time_until_lock_expires", T_SECONDS, F(time_until_lock_expires_ms), 2, 86400, "60"},
+    {"service.stop_timeout", T_SECONDS, F(stop_timeout_ms), 0, 3600, "30"},
+    {"job.max_data_bytes", T_INT64, F(max_data_bytes), 1024, 64 << 20, "1048576"},
+    {"job.max_trace_bytes", T_INT64, F(max_trace_bytes), 0, 16 << 20, "65536"},
+    {"sandbox.workers", T_INT, F(sandbox_workers), 0, 256, "0"},
+    {"sandbox.timeout", T_SECONDS, F(sandbox_timeout_ms), 0.1, 86400, "120"},
+    {"sandbox.memory_limit_mb", T_INT, F(sandbox_memory_limit_mb), 16, 1 << 20, "1024"},
+    {"sandbox.user", T_STRING, F(sandbox_user), 0, 63, "\"nobody\""},
+    {"cleanup.succeeded_after", T_SECONDS, F(cleanup_succeeded_after_ms), 0, 3650 * 86400.0,
+     "86400"},
+    {"cleanup.failed_after", T_SECONDS, F(cleanup_failed_after_ms), 0, 3650 * 86400.0, "2592000"},
+    {"store.synchronous", T_SYNC, F(synchronous_full), 0, 0, "\"full\""},
+};
+#undef F
+
+static pthread_mutex_t settings_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct settings current;
+static json_t *current_json; /* key -> value as given */
+
+static const struct setting_def *def_find(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(defs); i++)
+		if (!strcmp(defs[i].key, key))
+			return &defs[i];
+	return NULL;
+}
+
+const char *settings_key(int i)
+{
+	return i >= 0 && (size_t)i < ARRAY_SIZE(defs) ? defs[i].key : NULL;
+}
+
+static int check_number(const struct setting_def *d, json_t *v, char *err, size_t errlen)
+{
+	bool integral = d->type != T_SECONDS;
+	if (integral ? !json_is_integer(v) : !json_is_number(v)) {
+		snprintf(err, errlen, "%s must be %s", d->key,
+			 integral ? "a whole number" : "a number of seconds");
+		return AE_INVAL;
+	}
+	double x = json_number_value(v);
+	if (x < d->min || x > d->max) {
+		snprintf(err, errlen, "%s must be between %g and %g", d->key, d->min, d->max);
+		return AE_INVAL;
+	}
+	return 0;
+}
+
+static int check_value(const struct setting_def *d, json_t *v, char *err, size_t errlen)
+{
+	if (d->type == T_STRING) {
+		if (!json_is_string(v) || json_string_length(v) > (size_t)d->max) {
+			snprintf(err, errlen, "%s must be a string of at most %g bytes", d->key,
+				 d->max);
+			return AE_INVAL;
+		}
+		return 0;
+	}
+	if (d->type == T_SYNC) {
+		const char *s = json_string_value(v);
+		if (!s || (strcmp(s, "full") && strcmp(s, "normal"))) {
+			snprintf(err, errlen, "%s must be \"full\" or \"normal\"", d->key);
+			return AE_INVAL;
+		}
+		return 0;
+	}
+	return check_number(d, v, err, errlen);
+}
+
+static void store_value(const struct setting_def *d, json_t *v)
+{
+	char *field = (char *)&current + d->off;
+	switch (d->type) {
+	case T_INT:
+		*(int *)field = (int)json_integer_value(v);
+		break;
+	case T_INT64:
+		*(int64_t *)field = (int64_t)json_integer_value(v);
+		break;
+	case T_SECONDS:
+		*(int64_t *)field = (int64_t)(json_number_value(v) * 1000.0 + 0.5);
+		break;
+	case T_STRING:
+		snprintf(field, (size_t)d->max + 1, "%s", json_string_value(v));
+		break;
+	case T_SYNC:
+		*(bool *)field = !strcmp(json_string_value(v), "full");
+		break;
+	}
+}
+
+static int parse_checked(const char *key, const char *json_value, const struct setting_def **ret_d,
+			 json_t **ret_v, char *err, size_t errlen)
+{
+	const struct setting_def *d = def_find(key);
+	if (!d) {
+		snprintf(err, errlen, "unknown setting: %s", key);
+		return AE_NOTFOUND;
+	}
+	json_t *v = json_loads(json_value, JSON_DECODE_ANY, NULL);
+	if (!v) {
+		snprintf(err, errlen, "%s: value is not valid JSON", key);
+		return AE_INVAL;
+	}
+	int rc = check_value(d, v, err, errlen);
+	if (rc < 0) {
+		json_decref(v);
+		return rc;
+	}
+	*ret_d = d;
+	*ret_v = v;
+	return 0;
+}
+
+int settings_check(const char *key, const char *json_value, char *err, size_t errlen)
+{
+	const struct setting_def *d;
+	json_t *v;
+	int rc = parse_checked(key, json_value, &d, &v, err, errlen);
+	if (rc == 0)
+		json_decref(v);
+	return rc;
+}
+
+int settings_apply(const char *key, const char *json_value, char *err, size_t errlen)
+{
+	const struct setting_def *d;
+	json_t *v;
+	int rc = parse_checked(key, json_value, &d, &v, err, errlen);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&settings_lock);
+	store_value(d, v);
+	json_object_set_new(current_json, d->key, v);
+	pthread_mutex_unlock(&settings_lock);
+	return 0;
+}
+
+void settings_init(void)
+{
+	char err[256];
+	pthread_mutex_lock(&settings_lock);
+	if (!current_json)
+		current_json = json_object();
+	pthread_mutex_unlock(&settings_lock);
+	for (size_t i = 0; i < ARRAY_SIZE(defs); i++)
+		settings_apply(defs[i].key, defs[i].dflt, err, sizeof(err));
+}
+
+static int ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+void settings_current(struct settings *ret)
+{
+	pthread_mutex_lock(&settings_lock);
+	*ret = current;
+	pthread_mutex_unlock(&settings_lock);
+	if (ret->max_concurrent_jobs == 0)
+		ret->max_concurrent_jobs = 4 * ncpus();
+	if (ret->sandbox_workers == 0)
+		ret->sandbox_workers = ncpus();
+	if (ret->items_in_memory_high < ret->items_in_memory_low)
+		ret->items_in_memory_high = ret->items_in_memory_low;
+}
+
+char *settings_to_json(void)
+{
+	pthread_mutex_lock(&settings_lock);
+	char *s = json_dumps(current_json, JSON_COMPACT | JSON_SORT_KEYS);
+	pthread_mutex_unlock(&settings_lock);
+	return s;
+}

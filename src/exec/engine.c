@@ -1,0 +1,475 @@
+/* Dispatcher and in-process pool (see engine.h). One mutex guards the held queue, the running
+ * list and the counters; the pool threads take runs from the held queue; outcomes go to the
+ * writer as must-succeed ops whose done() callback frees the run and wakes the dispatcher. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/settings.h"
+#include "common/util.h"
+#include "exec/engine.h"
+#include "exec/runner.h"
+#include "exec/writer.h"
+#include "store/store.h"
+
+struct run {
+	struct engine *e;
+	struct job job;
+	int stop_flag;
+	struct run_result res;
+	struct job_completion c;
+	struct writer_op op;
+	struct run *prev, *next; /* held queue or running list */
+};
+
+struct run_list {
+	struct run *head, *tail;
+	int n;
+};
+
+struct engine {
+	struct writer *w;
+	char *reader_url;
+	char *host_id;
+	pthread_mutex_t lock;
+	pthread_cond_t dispatch_wake; /* the dispatcher waits here */
+	pthread_cond_t pool_wake;     /* pool threads wait here */
+	pthread_cond_t idle;	      /* engine_stop waits here for runs to end */
+	struct run_list held, running;
+	int completing; /* outcomes handed to the writer, not yet committed */
+	bool stopping, notified;
+	int64_t next_due; /* earliest postpone_until known, 0: none */
+	unsigned long long processed, claimed;
+	pthread_t dispatcher;
+	pthread_t *pool;
+	int n_pool;
+};
+
+static void list_push(struct run_list *l, struct run *r)
+{
+	r->next = NULL;
+	r->prev = l->tail;
+	if (l->tail)
+		l->tail->next = r;
+	else
+		l->head = r;
+	l->tail = r;
+	l->n++;
+}
+
+static void list_remove(struct run_list *l, struct run *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		l->head = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	else
+		l->tail = r->prev;
+	r->prev = r->next = NULL;
+	l->n--;
+}
+
+static void run_free(struct run *r)
+{
+	run_result_done(&r->res);
+	job_done(&r->job);
+	free(r);
+}
+
+void engine_notify(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	e->notified = true;
+	pthread_cond_signal(&e->dispatch_wake);
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* ---- outcomes ---- */
+
+static int complete_fn(struct store *s, void *arg)
+{
+	struct run *r = arg;
+	return store_jobs_complete(s, &r->c, 1);
+}
+
+static void complete_done(void *arg, int rc)
+{
+	struct run *r = arg;
+	struct engine *e = r->e;
+	(void)rc;
+	pthread_mutex_lock(&e->lock);
+	e->completing--;
+	e->processed++;
+	if (r->c.next.postpone_until && (!e->next_due || r->c.next.postpone_until < e->next_due)) {
+		e->next_due = r->c.next.postpone_until;
+		pthread_cond_signal(&e->dispatch_wake);
+	}
+	if (r->res.children.n)
+		e->notified = true;
+	pthread_cond_signal(&e->dispatch_wake);
+	if (e->running.n == 0 && e->completing == 0)
+		pthread_cond_broadcast(&e->idle);
+	pthread_mutex_unlock(&e->lock);
+	run_free(r);
+}
+
+static void fill_completion(struct engine *e, struct run *r, const struct settings *cfg)
+{
+	struct retry_policy p = {cfg->time_between_retries_ms, 3600 * 1000};
+	int64_t now = clock_now_ms();
+	struct job_completion *c = &r->c;
+	memset(c, 0, sizeof(*c));
+	c->id = r->job.id;
+	c->host_id = e->host_id;
+	c->attempt = r->job.attempt;
+	job_next_state(&r->job, &r->res.outcome, &p, now, rand_u64(), &c->next);
+	c->message = r->res.outcome.message;
+	c->trace = r->res.trace;
+	c->output = r->res.output;
+	c->started_on = r->res.started_on;
+	c->completed_on = now;
+	c->execution_time_ms = r->res.execution_time_ms;
+	c->children = r->res.children.v;
+	c->n_children = r->res.children.n;
+	r->op = (struct writer_op){
+	    .fn = complete_fn, .arg = r, .done = complete_done, .must_succeed = true};
+}
+
+/* ---- the pool ---- */
+
+static struct run *take_held(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	while (!e->held.head && !e->stopping)
+		pthread_cond_wait(&e->pool_wake, &e->lock);
+	struct run *r = e->stopping ? NULL : e->held.head;
+	if (r) {
+		list_remove(&e->held, r);
+		list_push(&e->running, r);
+		if (e->held.n == 0)
+			pthread_cond_signal(&e->dispatch_wake);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
+static void finish_run(struct engine *e, struct run *r, const struct settings *cfg)
+{
+	fill_completion(e, r, cfg);
+	pthread_mutex_lock(&e->lock);
+	list_remove(&e->running, r);
+	e->completing++;
+	pthread_mutex_unlock(&e->lock);
+	if (writer_post(e->w, &r->op) < 0)
+		complete_done(r, AE_SHUTDOWN);
+}
+
+static void *pool_main(void *arg)
+{
+	struct engine *e = arg;
+	struct store *reader = NULL;
+	struct settings cfg;
+	if (store_open(e->reader_url, &reader) < 0)
+		log_error("engine", "cannot open a reader connection: %s", e->reader_url);
+	struct run *r;
+	while ((r = take_held(e))) {
+		settings_current(&cfg);
+		runner_run(&r->job, reader, &cfg, &r->stop_flag, &r->res);
+		finish_run(e, r, &cfg);
+	}
+	store_close(reader);
+	return NULL;
+}
+
+/* ---- the dispatcher ---- */
+
+struct claim_call {
+	struct engine *e;
+	int limit;
+	struct job *jobs;
+	size_t n;
+};
+
+static int claim_fn(struct store *s, void *arg)
+{
+	struct claim_call *c = arg;
+	return store_jobs_claim(s, c->e->host_id, clock_now_ms(), c->limit, &c->jobs, &c->n);
+}
+
+static int hold_claimed(struct engine *e, struct claim_call *c)
+{
+	struct run **runs = calloc(c->n ? c->n : 1, sizeof(*runs));
+	if (!runs)
+		return AE_NOMEM;
+	for (size_t i = 0; i < c->n; i++) {
+		runs[i] = calloc(1, sizeof(**runs));
+		if (!runs[i]) {
+			/* cannot hold it: it stays Locked until the stop or restart releases it */
+			job_done(&c->jobs[i]);
+			continue;
+		}
+		runs[i]->e = e;
+		runs[i]->job = c->jobs[i];
+	}
+	free(c->jobs);
+	pthread_mutex_lock(&e->lock);
+	for (size_t i = 0; i < c->n; i++)
+		if (runs[i])
+			list_push(&e->held, runs[i]);
+	e->claimed += c->n;
+	pthread_cond_broadcast(&e->pool_wake);
+	pthread_mutex_unlock(&e->lock);
+	free(runs);
+	return 0;
+}
+
+/* Claim up to limit jobs; returns how many were claimed, or a negative error. */
+static int claim(struct engine *e, int limit)
+{
+	struct claim_call c = {.e = e, .limit = limit};
+	int rc = writer_call(e->w, claim_fn, &c);
+	if (rc < 0)
+		return rc;
+	int n = (int)c.n;
+	rc = hold_claimed(e, &c);
+	return rc < 0 ? rc : n;
+}
+
+struct promote_call {
+	int64_t now, promoted, next_due;
+};
+
+static int promote_fn(struct store *s, void *arg)
+{
+	struct promote_call *p = arg;
+	int rc = store_jobs_promote_due(s, p->now, &p->promoted);
+	return rc < 0 ? rc : store_jobs_next_due(s, &p->next_due);
+}
+
+static void promote(struct engine *e)
+{
+	struct promote_call p = {.now = clock_now_ms()};
+	if (writer_call(e->w, promote_fn, &p) < 0)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->next_due = p.next_due;
+	pthread_mutex_unlock(&e->lock);
+}
+
+static int64_t wait_ms(struct engine *e, const struct settings *cfg)
+{
+	int64_t ms = cfg->select_interval_ms;
+	if (e->next_due) {
+		int64_t until = e->next_due - clock_now_ms();
+		if (until < ms)
+			ms = until < 1 ? 1 : until;
+	}
+	return ms;
+}
+
+/* One pass: promote what is due, refill the window. Returns true when it should run again at
+ * once (the window is not full and the last claim filled its limit). */
+static bool dispatch_once(struct engine *e, const struct settings *cfg)
+{
+	pthread_mutex_lock(&e->lock);
+	bool due = e->next_due && e->next_due <= clock_now_ms();
+	int have = e->held.n + e->running.n + e->completing;
+	e->notified = false;
+	pthread_mutex_unlock(&e->lock);
+	if (due)
+		promote(e);
+	if (have >= cfg->items_in_memory_low)
+		return false;
+	int want = cfg->items_in_memory_high - have;
+	int got = claim(e, want);
+	if (got < 0)
+		log_warn("engine", "claim failed: %s", asyncd_strerror(got));
+	return got == want;
+}
+
+static void *dispatcher_main(void *arg)
+{
+	struct engine *e = arg;
+	struct settings cfg;
+	promote(e);
+	for (;;) {
+		settings_current(&cfg);
+		bool again = dispatch_once(e, &cfg);
+		pthread_mutex_lock(&e->lock);
+		if (!again && !e->notified && !e->stopping) {
+			struct timespec ts = clock_mono_deadline(wait_ms(e, &cfg));
+			pthread_cond_timedwait(&e->dispatch_wake, &e->lock, &ts);
+		}
+		bool stop = e->stopping;
+		pthread_mutex_unlock(&e->lock);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+static int start_threads(struct engine *e, int n_pool)
+{
+	e->pool = calloc((size_t)n_pool, sizeof(*e->pool));
+	if (!e->pool)
+		return AE_NOMEM;
+	for (; e->n_pool < n_pool; e->n_pool++)
+		if (pthread_create(&e->pool[e->n_pool], NULL, pool_main, e) != 0)
+			return AE_NOMEM;
+	if (pthread_create(&e->dispatcher, NULL, dispatcher_main, e) != 0)
+		return AE_NOMEM;
+	return 0;
+}
+
+int engine_start(struct writer *w, const char *reader_url, const char *host_id, struct engine **ret)
+{
+	struct settings cfg;
+	struct engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return AE_NOMEM;
+	e->w = w;
+	e->reader_url = strdup(reader_url);
+	e->host_id = strdup(host_id);
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->dispatch_wake, &ca);
+	pthread_cond_init(&e->pool_wake, &ca);
+	pthread_cond_init(&e->idle, &ca);
+	pthread_condattr_destroy(&ca);
+	settings_current(&cfg);
+	e->next_due = 1; /* promote once at start */
+	int rc = e->reader_url && e->host_id ? start_threads(e, cfg.max_concurrent_jobs) : AE_NOMEM;
+	if (rc < 0) {
+		log_error("engine", "cannot start threads");
+		return rc; /* threads already started keep the engine alive: the host exits */
+	}
+	*ret = e;
+	return 0;
+}
+
+/* ---- stop ---- */
+
+struct release_call {
+	const char *host_id;
+	int64_t *ids, *attempts;
+	size_t n;
+};
+
+static int release_fn(struct store *s, void *arg)
+{
+	struct release_call *c = arg;
+	return store_jobs_release(s, c->host_id, c->ids, c->attempts, c->n, clock_now_ms());
+}
+
+/* Return the runs of list l to Ready (fenced by attempt). Called with the lock held. */
+static int release_list(struct engine *e, struct run_list *l, bool free_runs)
+{
+	struct release_call c = {.host_id = e->host_id};
+	c.ids = calloc((size_t)l->n + 1, sizeof(int64_t));
+	c.attempts = calloc((size_t)l->n + 1, sizeof(int64_t));
+	if (!c.ids || !c.attempts) {
+		free(c.ids);
+		free(c.attempts);
+		return AE_NOMEM;
+	}
+	for (struct run *r = l->head; r; r = r->next) {
+		c.ids[c.n] = r->job.id;
+		c.attempts[c.n++] = r->job.attempt;
+	}
+	while (free_runs && l->head) {
+		struct run *r = l->head;
+		list_remove(l, r);
+		run_free(r);
+	}
+	pthread_mutex_unlock(&e->lock);
+	int rc = c.n ? writer_call(e->w, release_fn, &c) : 0;
+	pthread_mutex_lock(&e->lock);
+	free(c.ids);
+	free(c.attempts);
+	return rc < 0 ? rc : (int)c.n;
+}
+
+static void ask_running_to_stop(struct engine *e)
+{
+	for (struct run *r = e->running.head; r; r = r->next)
+		__atomic_store_n(&r->stop_flag, 1, __ATOMIC_RELAXED);
+}
+
+int engine_stop(struct engine *e, int64_t timeout_ms)
+{
+	pthread_mutex_lock(&e->lock);
+	e->stopping = true;
+	pthread_cond_broadcast(&e->dispatch_wake);
+	pthread_cond_broadcast(&e->pool_wake);
+	pthread_mutex_unlock(&e->lock);
+	pthread_join(e->dispatcher, NULL);
+	pthread_mutex_lock(&e->lock);
+	release_list(e, &e->held, true);
+	struct timespec deadline = clock_mono_deadline(timeout_ms);
+	while ((e->running.n || e->completing) &&
+	       pthread_cond_timedwait(&e->idle, &e->lock, &deadline) == 0)
+		;
+	int interrupted = e->running.n;
+	if (interrupted) {
+		ask_running_to_stop(e);
+		release_list(e, &e->running, false);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (!interrupted)
+		for (int i = 0; i < e->n_pool; i++)
+			pthread_join(e->pool[i], NULL);
+	return interrupted;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	/* a plug-in still running after the stop keeps its thread; the process is exiting */
+	pthread_mutex_lock(&e->lock);
+	bool busy = e->running.n > 0;
+	pthread_mutex_unlock(&e->lock);
+	if (busy)
+		return;
+	free(e->pool);
+	free(e->reader_url);
+	free(e->host_id);
+	free(e);
+}
+
+void engine_due(struct engine *e, int64_t at)
+{
+	pthread_mutex_lock(&e->lock);
+	if (!e->next_due || at < e->next_due) {
+		e->next_due = at;
+		pthread_cond_signal(&e->dispatch_wake);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+void engine_interrupt(struct engine *e, int64_t job_id)
+{
+	pthread_mutex_lock(&e->lock);
+	for (struct run *r = e->running.head; r; r = r->next)
+		if (r->job.id == job_id)
+			__atomic_store_n(&r->stop_flag, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&e->lock);
+}
+
+void engine_stats(struct engine *e, struct engine_stats *ret)
+{
+	pthread_mutex_lock(&e->lock);
+	ret->held = e->held.n;
+	ret->running = e->running.n;
+	ret->processed = e->processed;
+	ret->claimed = e->claimed;
+	pthread_mutex_unlock(&e->lock);
+}

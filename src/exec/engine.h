@@ -1,0 +1,37 @@
+/* The engine of one host: the dispatcher thread that keeps the in-memory window of claimed jobs
+ * (claiming by priority then sequence when it falls below items_in_memory_low, up to
+ * items_in_memory_high), promotes postponed jobs when they come due, and the in-process pool
+ * that runs them and hands their outcomes to the writer. */
+#ifndef ASYNCD_ENGINE_H
+#define ASYNCD_ENGINE_H
+
+#include <stdint.h>
+
+struct writer;
+struct engine;
+
+struct engine_stats {
+	int held;    /* claimed, not started */
+	int running; /* in a plug-in now */
+	unsigned long long processed;
+	unsigned long long claimed;
+};
+
+/* Start selecting and running jobs. reader_url opens the pool's reader connections. */
+int engine_start(struct writer *w, const char *reader_url, const char *host_id,
+		 struct engine **ret);
+/* New work was committed: select at once instead of waiting for the fallback poll. */
+void engine_notify(struct engine *e);
+/* Stop: selection ends, held jobs go back to Ready at once, running jobs get timeout_ms to
+ * finish, the rest are asked to stop and returned to Ready without spending a retry. Returns
+ * the number of runs interrupted. */
+int engine_stop(struct engine *e, int64_t timeout_ms);
+/* Free after engine_stop. Accepts NULL. */
+void engine_free(struct engine *e);
+/* A job was postponed until at: promote it then. */
+void engine_due(struct engine *e, int64_t at);
+/* Ask the run of job_id, if one runs here, to end early (cancel, pause). */
+void engine_interrupt(struct engine *e, int64_t job_id);
+void engine_stats(struct engine *e, struct engine_stats *ret);
+
+#endif

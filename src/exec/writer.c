@@ -1,0 +1,263 @@
+/* Group commit: one thread takes every queued op, runs them in one transaction, commits, then
+ * tells each caller. A failed commit is answered with its error, except for must_succeed ops
+ * (job outcomes), which are kept and retried with a growing pause. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "exec/writer.h"
+#include "store/store.h"
+
+struct writer {
+	struct store *store;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct writer_op *head, *tail;
+	bool stopping;
+	unsigned long long groups, ops;
+};
+
+static void queue_push_list(struct writer *w, struct writer_op *first, struct writer_op *last)
+{
+	if (w->tail)
+		w->tail->next = first;
+	else
+		w->head = first;
+	w->tail = last;
+}
+
+int writer_post(struct writer *w, struct writer_op *op)
+{
+	op->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	if (w->stopping && !op->must_succeed) {
+		pthread_mutex_unlock(&w->lock);
+		return AE_SHUTDOWN;
+	}
+	bool was_empty = !w->head;
+	queue_push_list(w, op, op);
+	if (was_empty)
+		pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+struct call {
+	writer_fn fn;
+	void *arg;
+	int rc;
+	bool done;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static int call_fn(struct store *s, void *arg)
+{
+	struct call *c = arg;
+	return c->fn(s, c->arg);
+}
+
+static void call_done(void *arg, int rc)
+{
+	struct call *c = arg;
+	pthread_mutex_lock(&c->lock);
+	c->rc = rc;
+	c->done = true;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int writer_call(struct writer *w, writer_fn fn, void *arg)
+{
+	struct call c = {.fn = fn, .arg = arg};
+	struct writer_op op = {.fn = call_fn, .arg = &c, .done = call_done, .isolated = true};
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_cond_init(&c.cond, NULL);
+	int rc = writer_post(w, &op);
+	if (rc == 0) {
+		pthread_mutex_lock(&c.lock);
+		while (!c.done)
+			pthread_cond_wait(&c.cond, &c.lock);
+		pthread_mutex_unlock(&c.lock);
+		rc = c.rc;
+	}
+	pthread_cond_destroy(&c.cond);
+	pthread_mutex_destroy(&c.lock);
+	return rc;
+}
+
+/* Run one op inside the group; its result is kept in *ret_rc. Returns nonzero when the group
+ * itself is broken (a non-isolated op failed, or a savepoint could not be handled). */
+static int apply_op(struct store *s, struct writer_op *op, int *ret_rc)
+{
+	if (!op->isolated) {
+		*ret_rc = op->fn(s, op->arg);
+		return *ret_rc < 0;
+	}
+	if (store_savepoint(s) < 0)
+		return 1;
+	*ret_rc = op->fn(s, op->arg);
+	if (*ret_rc < 0)
+		return store_rollback_to(s) < 0;
+	return store_release(s) < 0;
+}
+
+/* Run the ops in one transaction. Returns 0 after a commit, or the error that lost the group. */
+static int run_group(struct writer *w, struct writer_op *ops, int *rcs)
+{
+	int i = 0, rc = store_begin(w->store);
+	if (rc < 0)
+		return rc;
+	for (struct writer_op *op = ops; op; op = op->next, i++)
+		if (apply_op(w->store, op, &rcs[i])) {
+			log_error("writer", "group aborted: %s", store_last_error(w->store));
+			store_rollback(w->store);
+			return rcs[i] < 0 ? rcs[i] : AE_STORE;
+		}
+	rc = store_commit(w->store);
+	if (rc < 0) {
+		log_error("writer", "commit failed: %s", store_last_error(w->store));
+		store_rollback(w->store);
+	}
+	return rc;
+}
+
+/* After a failed group: answer the ops that may fail, keep the rest for the next try. */
+static struct writer_op *answer_failed(struct writer_op *ops, int rc)
+{
+	struct writer_op *keep = NULL, **tail = &keep, *next;
+	for (struct writer_op *op = ops; op; op = next) {
+		next = op->next;
+		if (op->must_succeed) {
+			op->next = NULL;
+			*tail = op;
+			tail = &op->next;
+		} else if (op->done) {
+			op->done(op->arg, rc);
+		}
+	}
+	return keep;
+}
+
+static void answer_committed(struct writer_op *ops, const int *rcs)
+{
+	int i = 0;
+	struct writer_op *next;
+	for (struct writer_op *op = ops; op; op = next, i++) {
+		next = op->next; /* done() may free op */
+		if (op->done)
+			op->done(op->arg, rcs[i]);
+	}
+}
+
+static size_t list_len(const struct writer_op *ops)
+{
+	size_t n = 0;
+	for (; ops; ops = ops->next)
+		n++;
+	return n;
+}
+
+static void requeue_front(struct writer *w, struct writer_op *keep)
+{
+	if (!keep)
+		return;
+	struct writer_op *last = keep;
+	while (last->next)
+		last = last->next;
+	pthread_mutex_lock(&w->lock);
+	last->next = w->head;
+	w->head = keep;
+	if (!w->tail)
+		w->tail = last;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void process(struct writer *w, struct writer_op *ops, int *backoff_ms)
+{
+	size_t n = list_len(ops);
+	int *rcs = calloc(n, sizeof(*rcs));
+	int rc = rcs ? run_group(w, ops, rcs) : AE_NOMEM;
+	if (rc == 0) {
+		answer_committed(ops, rcs);
+		w->groups++;
+		w->ops += n;
+		*backoff_ms = 0;
+	} else {
+		requeue_front(w, answer_failed(ops, rc));
+		*backoff_ms = *backoff_ms ? (*backoff_ms * 2 > 5000 ? 5000 : *backoff_ms * 2) : 10;
+		struct timespec ts = {*backoff_ms / 1000, (*backoff_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	free(rcs);
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	int backoff_ms = 0;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->head && !w->stopping)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (!w->head && w->stopping)
+			break;
+		struct writer_op *ops = w->head;
+		w->head = w->tail = NULL;
+		pthread_mutex_unlock(&w->lock);
+		process(w, ops, &backoff_ms);
+		pthread_mutex_lock(&w->lock);
+		if (w->stopping && backoff_ms >= 5000)
+			break; /* the store is gone for good: give up on what is left */
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int writer_start(const char *url, struct writer **ret)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return AE_NOMEM;
+	int rc = store_open(url, &w->store);
+	if (rc < 0) {
+		free(w);
+		return rc;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		store_close(w->store);
+		free(w);
+		return AE_NOMEM;
+	}
+	*ret = w;
+	return 0;
+}
+
+void writer_stop(struct writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	store_close(w->store);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	free(w);
+}
+
+void writer_stats(struct writer *w, unsigned long long *ret_groups, unsigned long long *ret_ops)
+{
+	pthread_mutex_lock(&w->lock);
+	*ret_groups = w->groups;
+	*ret_ops = w->ops;
+	pthread_mutex_unlock(&w->lock);
+}

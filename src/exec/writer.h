@@ -1,0 +1,44 @@
+/* The writer thread: every write goes through it, and it commits them in groups. Ops queued while
+ * a transaction commits ride in the next one, so many callers share one fsync; a caller is
+ * answered only after its op's transaction committed (durable acknowledgement). It owns the one
+ * write connection; it does not know what the ops do. */
+#ifndef ASYNCD_WRITER_H
+#define ASYNCD_WRITER_H
+
+#include <stdbool.h>
+
+struct store;
+struct writer;
+
+/* Runs inside the group transaction; returns 0 or a negative AE_* code. */
+typedef int (*writer_fn)(struct store *s, void *arg);
+
+/* An op queued to the writer, usually embedded in the caller's own struct (no malloc). */
+struct writer_op {
+	writer_fn fn;
+	void *arg;
+	/* Called on the writer thread after the commit (rc: fn's result, or the commit's error);
+	 * may be NULL. */
+	void (*done)(void *arg, int rc);
+	/* true: fn runs under a savepoint, so its failure undoes only its own writes. false: a
+	 * failure aborts the whole group, which is retried without it... use for single-statement
+	 * ops that cannot fail on their input (job outcomes). */
+	bool isolated;
+	/* true: if the commit fails (disk full, I/O error), keep the op and try it again later
+	 * instead of reporting the error (job outcomes must not be lost). */
+	bool must_succeed;
+	struct writer_op *next;
+};
+
+/* Open the store at url for writing and start the thread. */
+int writer_start(const char *url, struct writer **ret);
+/* Commit what is queued, then stop the thread and close the connection. Accepts NULL. */
+void writer_stop(struct writer *w);
+/* Queue op; returns at once. AE_SHUTDOWN once stopping. */
+int writer_post(struct writer *w, struct writer_op *op);
+/* Run fn in the next group and wait for the commit. Returns fn's result or the commit error. */
+int writer_call(struct writer *w, writer_fn fn, void *arg);
+/* How many groups and ops were committed (for metrics). */
+void writer_stats(struct writer *w, unsigned long long *ret_groups, unsigned long long *ret_ops);
+
+#endif

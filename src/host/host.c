@@ -1,0 +1,249 @@
+/* Start-up, the wait for a signal, and the clean stop of one host (see host.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/auth.h"
+#include "api/server.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/settings.h"
+#include "exec/engine.h"
+#include "exec/writer.h"
+#include "host/host.h"
+#include "plugin/libcache.h"
+#include "plugin/registry.h"
+#include "store/store.h"
+
+#define READERS 8
+
+struct host {
+	char store_url[4200];
+	char worker[4096];
+	char host_id[256];
+	struct store *reader; /* start-up reads */
+	struct writer *w;
+	struct engine *engine;
+	struct server *server;
+	struct api_ctx api;
+};
+
+static int prepare_state_dir(const char *dir)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_error("host", "cannot create the state directory %s: %s", dir, strerror(errno));
+		return AE_IO;
+	}
+	char cache[4200];
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	if (mkdir(cache, 0700) < 0 && errno != EEXIST)
+		return AE_IO;
+	snprintf(cache, sizeof(cache), "%s/cache/assemblies", dir);
+	if (libcache_init(cache) < 0) {
+		log_error("host", "cannot prepare the assembly cache %s", cache);
+		return AE_IO;
+	}
+	return 0;
+}
+
+static void find_worker(const struct host_options *o, struct host *h)
+{
+	char exe[4096], *dir;
+	const char *env = getenv("ASYNCD_WORKER");
+	if (o->worker || env) {
+		snprintf(h->worker, sizeof(h->worker), "%s", o->worker ? o->worker : env);
+		return;
+	}
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	dir = dirname(exe);
+	snprintf(h->worker, sizeof(h->worker), "%s/asyncd-worker", dir);
+	if (access(h->worker, X_OK) != 0)
+		snprintf(h->worker, sizeof(h->worker), "%s/../libexec/asyncd/asyncd-worker", dir);
+}
+
+/* Settings stored in the database override the defaults. */
+static int load_settings(struct store *s)
+{
+	struct setting_row *rows;
+	size_t n;
+	char err[256];
+	settings_init();
+	int rc = store_settings_list(s, &rows, &n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (settings_apply(rows[i].key, rows[i].value, err, sizeof(err)) < 0)
+			log_warn("host", "ignoring a stored setting: %s", err);
+	setting_rows_free(rows, n);
+	return 0;
+}
+
+static int open_store(struct host *h)
+{
+	int rc = store_open(h->store_url, &h->reader);
+	if (rc < 0) {
+		log_error("host", "cannot open the store %s: %s", h->store_url,
+			  asyncd_strerror(rc));
+		return rc;
+	}
+	if ((rc = store_migrate(h->reader)) < 0) {
+		log_error("host", "cannot prepare the database: %s", store_last_error(h->reader));
+		return rc;
+	}
+	if ((rc = load_settings(h->reader)) < 0 || (rc = registry_reload(h->reader)) < 0)
+		log_error("host", "cannot read the database: %s", store_last_error(h->reader));
+	return rc;
+}
+
+static int release_fn(struct store *s, void *arg)
+{
+	return store_jobs_release_all_locked(s, clock_now_ms(), arg);
+}
+
+/* SQLite serves one host: whatever is Locked was held by this host's previous life. */
+static void recover_locked(struct host *h)
+{
+	int64_t n = 0;
+	if (strncmp(h->store_url, "sqlite:", 7))
+		return;
+	if (writer_call(h->w, release_fn, &n) == 0 && n)
+		log_info("host", "returned %lld jobs interrupted by the last stop to Ready",
+			 (long long)n);
+}
+
+static int write_url_file(const char *state_dir, int port)
+{
+	char path[4200], tmp[4300], line[64];
+	snprintf(path, sizeof(path), "%s/asyncd.url", state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int len = snprintf(line, sizeof(line), "http://127.0.0.1:%d\n", port);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return AE_IO;
+	bool ok = write(fd, line, (size_t)len) == len;
+	close(fd);
+	return ok && rename(tmp, path) == 0 ? 0 : AE_IO;
+}
+
+static int start_api(const struct host_options *o, struct host *h)
+{
+	char err[512];
+	int port;
+	h->api = (struct api_ctx){.w = h->w,
+				  .store_url = h->store_url,
+				  .state_dir = o->state_dir,
+				  .worker_path = h->worker,
+				  .host_id = h->host_id,
+				  .started_on = clock_now_ms()};
+	int rc = api_readers_init(h->store_url, READERS);
+	if (rc == 0)
+		rc = server_start(&h->api, o->listen ? o->listen : "127.0.0.1:8470", &h->server,
+				  &port, err, sizeof(err));
+	if (rc < 0) {
+		log_error("host", "%s", rc == AE_STORE ? "cannot open reader connections" : err);
+		return rc;
+	}
+	if (o->host_id)
+		snprintf(h->host_id, sizeof(h->host_id), "%s", o->host_id);
+	else {
+		char name[200] = "localhost";
+		gethostname(name, sizeof(name) - 1);
+		snprintf(h->host_id, sizeof(h->host_id), "%s:%d", name, port);
+	}
+	if (write_url_file(o->state_dir, port) < 0)
+		log_warn("host", "cannot write %s/asyncd.url", o->state_dir);
+	log_info("host", "listening on http://%s (host %s)",
+		 o->listen ? o->listen : "127.0.0.1:8470", h->host_id);
+	return 0;
+}
+
+static int start(const struct host_options *o, struct host *h)
+{
+	char err[512];
+	int rc = prepare_state_dir(o->state_dir);
+	if (rc == 0)
+		rc = open_store(h);
+	if (rc == 0 && (rc = writer_start(h->store_url, &h->w)) < 0)
+		log_error("host", "cannot start the writer: %s", asyncd_strerror(rc));
+	if (rc == 0 && (rc = auth_bootstrap(h->w, h->reader, o->state_dir, err, sizeof(err))) < 0)
+		log_error("host", "%s", err);
+	if (rc < 0)
+		return rc;
+	recover_locked(h);
+	if ((rc = start_api(o, h)) < 0)
+		return rc;
+	if ((rc = engine_start(h->w, h->store_url, h->host_id, &h->engine)) < 0) {
+		log_error("host", "cannot start the engine: %s", asyncd_strerror(rc));
+		return rc;
+	}
+	h->api.engine = h->engine;
+	return 0;
+}
+
+static void stop(struct host *h)
+{
+	struct settings cfg;
+	settings_current(&cfg);
+	if (h->engine) {
+		log_info("host", "stopping: running jobs get %lld ms to finish",
+			 (long long)cfg.stop_timeout_ms);
+		int n = engine_stop(h->engine, cfg.stop_timeout_ms);
+		if (n)
+			log_info("host", "%d running jobs were interrupted and returned to Ready",
+				 n);
+	}
+	server_stop(h->server);
+	api_readers_done();
+	engine_free(h->engine);
+	writer_stop(h->w);
+	store_close(h->reader);
+	registry_shutdown();
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigwait(&set, &sig);
+	return sig;
+}
+
+static void block_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int host_run(const struct host_options *o)
+{
+	static struct host h;
+	block_signals();
+	if (o->store_url)
+		snprintf(h.store_url, sizeof(h.store_url), "%s", o->store_url);
+	else
+		snprintf(h.store_url, sizeof(h.store_url), "sqlite:%s/asyncd.db", o->state_dir);
+	find_worker(o, &h);
+	int rc = start(o, &h);
+	if (rc == 0) {
+		log_info("host", "ready");
+		int sig = wait_for_signal();
+		log_info("host", "received %s", strsignal(sig));
+	}
+	stop(&h);
+	return rc == 0 ? 0 : 1;
+}

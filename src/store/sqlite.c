@@ -1,0 +1,277 @@
+/* The SQLite backend's connection: opening in WAL mode, migrations, transactions, the statement
+ * cache and binding helpers. Job and metadata operations live in sqlite_jobs.c and
+ * sqlite_meta.c; the ops table that joins them is at the end of sqlite_meta.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "store/schema_sqlite.h"
+#include "store/sqlite_int.h"
+
+extern const struct store_ops sqlite_store_ops;
+
+static const char *const stmt_sql[SQ_COUNT_] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_SAVEPOINT] = "SAVEPOINT op",
+    [SQ_RELEASE] = "RELEASE op",
+    [SQ_ROLLBACK_TO] = "ROLLBACK TO op",
+    [SQ_JOB_INSERT] =
+	"INSERT INTO jobs(name, operation_type, state, status, message_name,"
+	" primary_entity, regarding_id, step_id, assembly_id, plugin_type, data, depth,"
+	" correlation_id, request_id, dependency_token, priority, postpone_until,"
+	" retry_count, max_retries, error_code, message, created_on, completed_on,"
+	" modified_on, recurrence_pattern, recurrence_start_time, owner, idempotency_key,"
+	" auto_delete) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+	" ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+    [SQ_JOB_CLAIM] = "UPDATE jobs SET state = 2, status = 20, host_id = ?1, attempt = attempt + 1,"
+		     " modified_on = ?2 WHERE id IN (SELECT id FROM jobs j WHERE state = 0 AND"
+		     " (dependency_token IS NULL OR id = (SELECT min(id) FROM jobs t"
+		     " WHERE t.dependency_token = j.dependency_token AND t.state < 3))"
+		     " ORDER BY priority, id LIMIT ?3) RETURNING " SQ_JOB_COLUMNS,
+    /* a pause or cancel asked for during the run wins over the run's own outcome */
+    [SQ_JOB_COMPLETE] =
+	"UPDATE jobs SET"
+	" state = CASE status WHEN 22 THEN 3 WHEN 21 THEN 1 ELSE ?1 END,"
+	" status = CASE status WHEN 22 THEN 32 WHEN 21 THEN 10 ELSE ?2 END,"
+	" postpone_until = CASE status WHEN 21 THEN postpone_until WHEN 22 THEN NULL"
+	" ELSE ?3 END,"
+	" retry_count = CASE WHEN status IN (21, 22) THEN retry_count ELSE ?4 END,"
+	" error_code = CASE status WHEN 22 THEN 'canceled' WHEN 21 THEN 'paused' ELSE ?5 END,"
+	" message = CASE WHEN status IN (21, 22) THEN message ELSE ?6 END,"
+	" trace = ?7, output = ?8, started_on = ?9,"
+	" completed_on = CASE WHEN status = 22 OR ?1 = 3 THEN ?10 ELSE NULL END,"
+	" execution_time_ms = ?11, modified_on = ?10, host_id = NULL"
+	" WHERE id = ?12 AND host_id = ?13 AND attempt = ?14 AND state = 2",
+    [SQ_JOB_COMPLETE_DELETE] = "DELETE FROM jobs WHERE id = ?1 AND host_id = ?2 AND"
+			       " attempt = ?3 AND state = 2 AND status = 20",
+    [SQ_JOB_RELEASE] = "UPDATE jobs SET"
+		       " state = CASE status WHEN 22 THEN 3 WHEN 21 THEN 1 ELSE 0 END,"
+		       " status = CASE status WHEN 22 THEN 32 WHEN 21 THEN 10 ELSE 0 END,"
+		       " completed_on = CASE status WHEN 22 THEN ?1 ELSE NULL END,"
+		       " host_id = NULL, modified_on = ?1"
+		       " WHERE id = ?2 AND host_id = ?3 AND attempt = ?4 AND state = 2",
+    [SQ_JOB_RELEASE_ALL] = "UPDATE jobs SET"
+			   " state = CASE status WHEN 22 THEN 3 WHEN 21 THEN 1 ELSE 0 END,"
+			   " status = CASE status WHEN 22 THEN 32 WHEN 21 THEN 10 ELSE 0 END,"
+			   " completed_on = CASE status WHEN 22 THEN ?1 ELSE NULL END,"
+			   " host_id = NULL, modified_on = ?1 WHERE state = 2",
+    [SQ_JOB_PROMOTE] = "UPDATE jobs SET state = 0, status = 0, postpone_until = NULL,"
+		       " modified_on = ?1 WHERE state = 1 AND postpone_until IS NOT NULL"
+		       " AND postpone_until <= ?1",
+    [SQ_JOB_NEXT_DUE] = "SELECT min(postpone_until) FROM jobs WHERE state = 1"
+			" AND postpone_until IS NOT NULL",
+    [SQ_JOB_GET] = "SELECT " SQ_JOB_COLUMNS ", trace FROM jobs WHERE id = ?1",
+    [SQ_JOB_IDEMPOTENT] = "SELECT id FROM jobs WHERE idempotency_key = ?1",
+    [SQ_JOB_UPDATE] = "UPDATE jobs SET state = ?2, status = ?3, postpone_until = ?4,"
+		      " retry_count = ?5, error_code = ?6, message = ?7, host_id = ?8,"
+		      " attempt = ?9, completed_on = ?10, modified_on = ?11 WHERE id = ?1",
+    [SQ_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+    [SQ_JOB_STATS] = "SELECT status, count(*) FROM jobs GROUP BY status",
+};
+
+int sq_fail(struct store *s, const char *what)
+{
+	int code = sqlite3_extended_errcode(s->db);
+	snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
+	if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+		return AE_BUSY;
+	if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return AE_EXISTS;
+	if ((code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR)
+		return AE_IO;
+	return AE_STORE;
+}
+
+sqlite3_stmt *sq_stmt(struct store *s, enum sq_stmt k)
+{
+	sqlite3_stmt *st = s->stmts[k];
+	if (!st) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT,
+				       &s->stmts[k], NULL) != SQLITE_OK) {
+			sq_fail(s, "prepare");
+			return NULL;
+		}
+		return s->stmts[k];
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+int sq_exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int rc = sq_fail(s, "exec");
+		if (msg)
+			snprintf(s->err, sizeof(s->err), "%s", msg);
+		sqlite3_free(msg);
+		return rc;
+	}
+	return 0;
+}
+
+void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void sq_bind_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+	sqlite3_bind_int64(st, i, v);
+}
+
+void sq_bind_i64_or_null(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+char *sq_col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? strdup((const char *)t) : NULL;
+}
+
+static int step_done_simple(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(s, what);
+}
+
+static int sq_run(struct store *s, enum sq_stmt k, const char *what)
+{
+	sqlite3_stmt *st = sq_stmt(s, k);
+	return st ? step_done_simple(s, st, what) : AE_STORE;
+}
+
+int sq_begin(struct store *s)
+{
+	return sq_run(s, SQ_BEGIN, "begin");
+}
+
+int sq_commit(struct store *s)
+{
+	return sq_run(s, SQ_COMMIT, "commit");
+}
+
+int sq_rollback(struct store *s)
+{
+	return sq_run(s, SQ_ROLLBACK, "rollback");
+}
+
+int sq_savepoint(struct store *s)
+{
+	return sq_run(s, SQ_SAVEPOINT, "savepoint");
+}
+
+int sq_release(struct store *s)
+{
+	return sq_run(s, SQ_RELEASE, "release");
+}
+
+int sq_rollback_to(struct store *s)
+{
+	int rc = sq_run(s, SQ_ROLLBACK_TO, "rollback to savepoint");
+	return rc < 0 ? rc : sq_run(s, SQ_RELEASE, "release");
+}
+
+static int user_version(struct store *s, int *ret)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return sq_fail(s, "read schema version");
+	int rc = sqlite3_step(st);
+	*ret = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : sq_fail(s, "read schema version");
+}
+
+int sq_migrate(struct store *s)
+{
+	int have, want = (int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));
+	int rc = user_version(s, &have);
+	if (rc < 0)
+		return rc;
+	if (have > want) {
+		snprintf(s->err, sizeof(s->err),
+			 "database schema version %d is newer than this asyncd knows (%d)", have,
+			 want);
+		return AE_STORE;
+	}
+	for (int v = have; v < want; v++) {
+		char pragma[64];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if ((rc = sq_exec(s, "BEGIN IMMEDIATE")) < 0)
+			return rc;
+		if ((rc = sq_exec(s, sqlite_migrations[v])) < 0 || (rc = sq_exec(s, pragma)) < 0 ||
+		    (rc = sq_exec(s, "COMMIT")) < 0) {
+			sq_exec(s, "ROLLBACK");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int configure(struct store *s, const char *sync)
+{
+	char sql[256];
+	sqlite3_busy_timeout(s->db, 10000);
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
+		 " PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+		 sync);
+	return sq_exec(s, sql);
+}
+
+/* url: "sqlite:PATH[?synchronous=normal]" */
+int sq_open(const char *url, struct store **ret)
+{
+	char path[4096], sync[16] = "FULL";
+	const char *p = url + strlen("sqlite:");
+	const char *q = strchr(p, '?');
+	size_t n = q ? (size_t)(q - p) : strlen(p);
+	if (n == 0 || n >= sizeof(path))
+		return AE_INVAL;
+	memcpy(path, p, n);
+	path[n] = 0;
+	if (q && !strcmp(q, "?synchronous=normal"))
+		strcpy(sync, "NORMAL");
+	else if (q)
+		return AE_INVAL;
+	struct store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return AE_NOMEM;
+	s->base.ops = &sqlite_store_ops;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK || configure(s, sync) < 0) {
+		sq_close(s);
+		return AE_STORE;
+	}
+	*ret = s;
+	return 0;
+}
+
+void sq_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < SQ_COUNT_; i++)
+		sqlite3_finalize(s->stmts[i]);
+	sqlite3_close_v2(s->db);
+	free(s);
+}
+
+const char *sq_last_error(struct store *s)
+{
+	return s->err[0] ? s->err : "no error";
+}

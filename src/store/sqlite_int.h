@@ -1,0 +1,95 @@
+/* Internals shared by the SQLite backend's files: the connection struct, its statement cache and
+ * binding helpers. Nothing outside src/store/sqlite*.c includes this. */
+#ifndef ASYNCD_SQLITE_INT_H
+#define ASYNCD_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* Statements prepared once per connection and reused. */
+enum sq_stmt {
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_SAVEPOINT,
+	SQ_RELEASE,
+	SQ_ROLLBACK_TO,
+	SQ_JOB_INSERT,
+	SQ_JOB_CLAIM,
+	SQ_JOB_COMPLETE,
+	SQ_JOB_COMPLETE_DELETE,
+	SQ_JOB_RELEASE,
+	SQ_JOB_RELEASE_ALL,
+	SQ_JOB_PROMOTE,
+	SQ_JOB_NEXT_DUE,
+	SQ_JOB_GET,
+	SQ_JOB_IDEMPOTENT,
+	SQ_JOB_UPDATE,
+	SQ_JOB_DELETE,
+	SQ_JOB_STATS,
+	SQ_COUNT_
+};
+
+struct store {
+	struct store_base base; /* first: the ops the wrappers call */
+	sqlite3 *db;
+	sqlite3_stmt *stmts[SQ_COUNT_];
+	char err[512];
+};
+
+/* The cached statement k, reset and with bindings cleared; NULL on failure (message in s->err). */
+sqlite3_stmt *sq_stmt(struct store *s, enum sq_stmt k);
+/* Record the connection's error message and return AE_STORE (or AE_BUSY/AE_EXISTS as fits). */
+int sq_fail(struct store *s, const char *what);
+/* Run one SQL text that returns no rows. */
+int sq_exec(struct store *s, const char *sql);
+
+void sq_bind_text(sqlite3_stmt *st, int i, const char *v);
+void sq_bind_i64(sqlite3_stmt *st, int i, int64_t v);
+/* Bind v, or NULL when v is 0. */
+void sq_bind_i64_or_null(sqlite3_stmt *st, int i, int64_t v);
+char *sq_col_text(sqlite3_stmt *st, int i);
+
+/* The column list a job row is read with, and the reader. A trace column may follow. */
+#define SQ_JOB_COLUMNS                                                                             \
+	"id, name, operation_type, state, status, message_name, primary_entity, regarding_id,"     \
+	" step_id, plugin_type, data, depth, correlation_id, request_id, dependency_token,"        \
+	" priority, postpone_until, retry_count, max_retries, error_code, message,"                \
+	" friendly_message, host_id, attempt, lease_expires_on, created_on, started_on,"           \
+	" completed_on, modified_on, execution_time_ms, recurrence_pattern,"                       \
+	" recurrence_start_time, owner, idempotency_key, output, auto_delete, assembly_id"
+int sq_read_job(sqlite3_stmt *st, struct job *j);
+
+/* Connection and transactions (sqlite.c). */
+int sq_open(const char *url, struct store **ret);
+void sq_close(struct store *s);
+int sq_migrate(struct store *s);
+const char *sq_last_error(struct store *s);
+int sq_begin(struct store *s);
+int sq_commit(struct store *s);
+int sq_rollback(struct store *s);
+int sq_savepoint(struct store *s);
+int sq_release(struct store *s);
+int sq_rollback_to(struct store *s);
+
+/* Jobs (sqlite_jobs.c). */
+int sq_jobs_insert(struct store *s, struct job *jobs, size_t n);
+int sq_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
+		  struct job **ret_jobs, size_t *ret_n);
+int sq_jobs_complete(struct store *s, struct job_completion *c, size_t n);
+int sq_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
+		    const int64_t *attempts, size_t n, int64_t now);
+int sq_jobs_release_all_locked(struct store *s, int64_t now, int64_t *ret_n);
+int sq_jobs_promote_due(struct store *s, int64_t now, int64_t *ret_n);
+int sq_jobs_next_due(struct store *s, int64_t *ret_at);
+int sq_job_get(struct store *s, int64_t id, struct job *ret);
+int sq_job_find_idempotent(struct store *s, const char *key, int64_t *ret_id);
+int sq_job_update(struct store *s, const struct job *j);
+int sq_job_delete(struct store *s, int64_t id);
+int sq_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_jobs, size_t *ret_n);
+int sq_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total);
+int sq_jobs_count_unfinished(struct store *s, const char *column, int64_t id,
+			     struct job_counts *ret);
+
+#endif

@@ -1,0 +1,406 @@
+/* The SQLite backend's job operations: insert, claim, fenced completion, release, promotion of
+ * postponed jobs, reads and listing. Every statement is prepared once per connection. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "store/sqlite_int.h"
+
+int sq_read_job(sqlite3_stmt *st, struct job *j)
+{
+	int c = 0;
+	memset(j, 0, sizeof(*j));
+	j->id = sqlite3_column_int64(st, c++);
+	j->name = sq_col_text(st, c++);
+	j->operation_type = sqlite3_column_int(st, c++);
+	j->state = sqlite3_column_int(st, c++);
+	j->status = sqlite3_column_int(st, c++);
+	j->message_name = sq_col_text(st, c++);
+	j->primary_entity = sq_col_text(st, c++);
+	j->regarding_id = sq_col_text(st, c++);
+	j->step_id = sqlite3_column_int64(st, c++);
+	j->plugin_type = sq_col_text(st, c++);
+	j->data = sq_col_text(st, c++);
+	j->depth = sqlite3_column_int(st, c++);
+	j->correlation_id = sq_col_text(st, c++);
+	j->request_id = sq_col_text(st, c++);
+	j->dependency_token = sq_col_text(st, c++);
+	j->priority = sqlite3_column_int(st, c++);
+	j->postpone_until = sqlite3_column_int64(st, c++);
+	j->retry_count = sqlite3_column_int(st, c++);
+	j->max_retries = sqlite3_column_int(st, c++);
+	j->error_code = sq_col_text(st, c++);
+	j->message = sq_col_text(st, c++);
+	j->friendly_message = sq_col_text(st, c++);
+	j->host_id = sq_col_text(st, c++);
+	j->attempt = sqlite3_column_int64(st, c++);
+	j->lease_expires_on = sqlite3_column_int64(st, c++);
+	j->created_on = sqlite3_column_int64(st, c++);
+	j->started_on = sqlite3_column_int64(st, c++);
+	j->completed_on = sqlite3_column_int64(st, c++);
+	j->modified_on = sqlite3_column_int64(st, c++);
+	j->execution_time_ms = sqlite3_column_int64(st, c++);
+	j->recurrence_pattern = sq_col_text(st, c++);
+	j->recurrence_start_time = sqlite3_column_int64(st, c++);
+	j->owner = sq_col_text(st, c++);
+	j->idempotency_key = sq_col_text(st, c++);
+	j->output = sq_col_text(st, c++);
+	j->auto_delete = sqlite3_column_int(st, c++) != 0;
+	j->assembly_id = sqlite3_column_int64(st, c++);
+	if (sqlite3_column_count(st) > c)
+		j->trace = sq_col_text(st, c);
+	return 0;
+}
+
+static void bind_insert(sqlite3_stmt *st, const struct job *j)
+{
+	sq_bind_text(st, 1, j->name);
+	sq_bind_i64(st, 2, j->operation_type);
+	sq_bind_i64(st, 3, j->state);
+	sq_bind_i64(st, 4, j->status);
+	sq_bind_text(st, 5, j->message_name);
+	sq_bind_text(st, 6, j->primary_entity);
+	sq_bind_text(st, 7, j->regarding_id);
+	sq_bind_i64_or_null(st, 8, j->step_id);
+	sq_bind_i64_or_null(st, 9, j->assembly_id);
+	sq_bind_text(st, 10, j->plugin_type);
+	sq_bind_text(st, 11, j->data);
+	sq_bind_i64(st, 12, j->depth);
+	sq_bind_text(st, 13, j->correlation_id);
+	sq_bind_text(st, 14, j->request_id);
+	sq_bind_text(st, 15, j->dependency_token);
+	sq_bind_i64(st, 16, j->priority);
+	sq_bind_i64_or_null(st, 17, j->postpone_until);
+	sq_bind_i64(st, 18, j->retry_count);
+	sq_bind_i64(st, 19, j->max_retries);
+	sq_bind_text(st, 20, j->error_code);
+	sq_bind_text(st, 21, j->message);
+	sq_bind_i64(st, 22, j->created_on);
+	sq_bind_i64_or_null(st, 23, j->completed_on);
+	sq_bind_i64(st, 24, j->modified_on ? j->modified_on : j->created_on);
+	sq_bind_text(st, 25, j->recurrence_pattern);
+	sq_bind_i64_or_null(st, 26, j->recurrence_start_time);
+	sq_bind_text(st, 27, j->owner);
+	sq_bind_text(st, 28, j->idempotency_key);
+	sq_bind_i64(st, 29, j->auto_delete);
+}
+
+int sq_jobs_insert(struct store *s, struct job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = sq_stmt(s, SQ_JOB_INSERT);
+		if (!st)
+			return AE_STORE;
+		bind_insert(st, &jobs[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return sq_fail(s, "insert job");
+		jobs[i].id = sqlite3_last_insert_rowid(s->db);
+	}
+	return 0;
+}
+
+static int cmp_claim_order(const void *a, const void *b)
+{
+	const struct job *x = a, *y = b;
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int sq_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
+		  struct job **ret_jobs, size_t *ret_n)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_CLAIM);
+	if (!st)
+		return AE_STORE;
+	struct job *jobs = calloc((size_t)(limit > 0 ? limit : 1), sizeof(*jobs));
+	if (!jobs)
+		return AE_NOMEM;
+	sq_bind_text(st, 1, host_id);
+	sq_bind_i64(st, 2, now);
+	sq_bind_i64(st, 3, limit);
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < (size_t)limit)
+		sq_read_job(st, &jobs[n++]);
+	if (rc != SQLITE_DONE) {
+		rc = sq_fail(s, "claim jobs");
+		sqlite3_reset(st);
+		job_array_free(jobs, n);
+		return rc;
+	}
+	qsort(jobs, n, sizeof(*jobs), cmp_claim_order);
+	*ret_jobs = jobs;
+	*ret_n = n;
+	return 0;
+}
+
+static int complete_delete(struct store *s, struct job_completion *c)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_COMPLETE_DELETE);
+	if (!st)
+		return AE_STORE;
+	sq_bind_i64(st, 1, c->id);
+	sq_bind_text(st, 2, c->host_id);
+	sq_bind_i64(st, 3, c->attempt);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sq_fail(s, "delete succeeded job");
+	c->applied = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+static int complete_update(struct store *s, struct job_completion *c)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_COMPLETE);
+	if (!st)
+		return AE_STORE;
+	sq_bind_i64(st, 1, c->next.state);
+	sq_bind_i64(st, 2, c->next.status);
+	sq_bind_i64_or_null(st, 3, c->next.postpone_until);
+	sq_bind_i64(st, 4, c->next.retry_count);
+	sq_bind_text(st, 5, c->next.error_code);
+	sq_bind_text(st, 6, c->message);
+	sq_bind_text(st, 7, c->trace);
+	sq_bind_text(st, 8, c->output);
+	sq_bind_i64_or_null(st, 9, c->started_on);
+	sq_bind_i64(st, 10, c->completed_on);
+	sq_bind_i64(st, 11, c->execution_time_ms);
+	sq_bind_i64(st, 12, c->id);
+	sq_bind_text(st, 13, c->host_id);
+	sq_bind_i64(st, 14, c->attempt);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sq_fail(s, "record job outcome");
+	c->applied = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+int sq_jobs_complete(struct store *s, struct job_completion *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = c[i].next.delete_row ? complete_delete(s, &c[i]) : 0;
+		if (rc == 0 && !(c[i].next.delete_row && c[i].applied))
+			rc = complete_update(s, &c[i]);
+		if (rc == 0 && c[i].applied && c[i].n_children)
+			rc = sq_jobs_insert(s, c[i].children, c[i].n_children);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int sq_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
+		    const int64_t *attempts, size_t n, int64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = sq_stmt(s, SQ_JOB_RELEASE);
+		if (!st)
+			return AE_STORE;
+		sq_bind_i64(st, 1, now);
+		sq_bind_i64(st, 2, ids[i]);
+		sq_bind_text(st, 3, host_id);
+		sq_bind_i64(st, 4, attempts[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return sq_fail(s, "release job");
+	}
+	return 0;
+}
+
+static int run_count(struct store *s, enum sq_stmt k, int64_t now, int64_t *ret_n, const char *what)
+{
+	sqlite3_stmt *st = sq_stmt(s, k);
+	if (!st)
+		return AE_STORE;
+	sq_bind_i64(st, 1, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sq_fail(s, what);
+	if (ret_n)
+		*ret_n = sqlite3_changes(s->db);
+	return 0;
+}
+
+int sq_jobs_release_all_locked(struct store *s, int64_t now, int64_t *ret_n)
+{
+	return run_count(s, SQ_JOB_RELEASE_ALL, now, ret_n, "release locked jobs");
+}
+
+int sq_jobs_promote_due(struct store *s, int64_t now, int64_t *ret_n)
+{
+	return run_count(s, SQ_JOB_PROMOTE, now, ret_n, "promote postponed jobs");
+}
+
+int sq_jobs_next_due(struct store *s, int64_t *ret_at)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_NEXT_DUE);
+	if (!st)
+		return AE_STORE;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return sq_fail(s, "next postponed job");
+	*ret_at = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int sq_job_get(struct store *s, int64_t id, struct job *ret)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_GET);
+	if (!st)
+		return AE_STORE;
+	sq_bind_i64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		sq_read_job(st, ret);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? AE_NOTFOUND : sq_fail(s, "read job");
+}
+
+int sq_job_find_idempotent(struct store *s, const char *key, int64_t *ret_id)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_IDEMPOTENT);
+	if (!st)
+		return AE_STORE;
+	sq_bind_text(st, 1, key);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? AE_NOTFOUND : sq_fail(s, "find job by idempotency key");
+}
+
+int sq_job_update(struct store *s, const struct job *j)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_UPDATE);
+	if (!st)
+		return AE_STORE;
+	sq_bind_i64(st, 1, j->id);
+	sq_bind_i64(st, 2, j->state);
+	sq_bind_i64(st, 3, j->status);
+	sq_bind_i64_or_null(st, 4, j->postpone_until);
+	sq_bind_i64(st, 5, j->retry_count);
+	sq_bind_text(st, 6, j->error_code);
+	sq_bind_text(st, 7, j->message);
+	sq_bind_text(st, 8, j->host_id);
+	sq_bind_i64(st, 9, j->attempt);
+	sq_bind_i64_or_null(st, 10, j->completed_on);
+	sq_bind_i64(st, 11, j->modified_on);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sq_fail(s, "update job");
+	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
+}
+
+int sq_job_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_DELETE);
+	if (!st)
+		return AE_STORE;
+	sq_bind_i64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sq_fail(s, "delete job");
+	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
+}
+
+/* The WHERE clause of a listing; binds are numbered in the order the clauses are added. */
+static int list_sql(const struct job_filter *f, struct buf *b)
+{
+	int rc = buf_printf(b, "SELECT " SQ_JOB_COLUMNS " FROM jobs WHERE 1");
+	if (f->state >= 0)
+		rc |= buf_printf(b, " AND state = %d", f->state);
+	if (f->status >= 0)
+		rc |= buf_printf(b, " AND status = %d", f->status);
+	if (f->status >= 0 && f->state < 0)
+		rc |= buf_printf(b, " AND state = %d", job_status_state(f->status));
+	if (f->plugin_type)
+		rc |= buf_printf(b, " AND plugin_type = ?1");
+	if (f->step_id)
+		rc |= buf_printf(b, " AND step_id = %lld", (long long)f->step_id);
+	if (f->before_id)
+		rc |= buf_printf(b, " AND id < %lld", (long long)f->before_id);
+	rc |= buf_printf(b, " ORDER BY id DESC LIMIT %d", f->limit);
+	return rc ? AE_NOMEM : 0;
+}
+
+int sq_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_jobs, size_t *ret_n)
+{
+	struct buf b;
+	sqlite3_stmt *st = NULL;
+	buf_init(&b, 4096);
+	int rc = list_sql(f, &b);
+	if (rc < 0)
+		goto out;
+	if (sqlite3_prepare_v2(s->db, b.data, -1, &st, NULL) != SQLITE_OK) {
+		rc = sq_fail(s, "list jobs");
+		goto out;
+	}
+	if (f->plugin_type)
+		sq_bind_text(st, 1, f->plugin_type);
+	struct job *jobs = calloc((size_t)f->limit + 1, sizeof(*jobs));
+	size_t n = 0;
+	if (!jobs) {
+		rc = AE_NOMEM;
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < (size_t)f->limit)
+		sq_read_job(st, &jobs[n++]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		rc = sq_fail(s, "list jobs");
+		job_array_free(jobs, n);
+		goto out;
+	}
+	rc = 0;
+	*ret_jobs = jobs;
+	*ret_n = n;
+out:
+	sqlite3_finalize(st);
+	buf_done(&b);
+	return rc;
+}
+
+int sq_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_STATS);
+	if (!st)
+		return AE_STORE;
+	int64_t total = 0;
+	int rc;
+	memset(ret_by_status, 0, 33 * sizeof(int64_t));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int status = sqlite3_column_int(st, 0);
+		int64_t n = sqlite3_column_int64(st, 1);
+		if (status >= 0 && status <= 32)
+			ret_by_status[status] = n;
+		total += n;
+	}
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "job statistics");
+	*ret_total = total;
+	return 0;
+}
+
+int sq_jobs_count_unfinished(struct store *s, const char *column, int64_t id,
+			     struct job_counts *ret)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	if (strcmp(column, "step_id") && strcmp(column, "assembly_id"))
+		return AE_INVAL;
+	snprintf(sql, sizeof(sql),
+		 "SELECT state, count(*) FROM jobs WHERE %s = ?1 AND state < 3 GROUP BY state",
+		 column);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sq_fail(s, "count jobs");
+	memset(ret, 0, sizeof(*ret));
+	sq_bind_i64(st, 1, id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int state = sqlite3_column_int(st, 0);
+		if (state >= 0 && state < 4)
+			ret->by_state[state] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "count jobs");
+}

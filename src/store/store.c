@@ -1,0 +1,197 @@
+/* The store front: picks the backend from the URL, and the thin store_*() wrappers through which
+ * core code reaches it, with the fault-injection seam for tests. Also the destructors of the
+ * row structs every backend returns. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "store/store.h"
+
+extern const struct store_ops sqlite_store_ops;
+
+static int fault_countdown;
+
+void store_fault_inject(int nth)
+{
+	__atomic_store_n(&fault_countdown, nth, __ATOMIC_SEQ_CST);
+}
+
+static int fault_hit(void)
+{
+	if (__atomic_load_n(&fault_countdown, __ATOMIC_RELAXED) <= 0)
+		return 0;
+	return __atomic_sub_fetch(&fault_countdown, 1, __ATOMIC_SEQ_CST) == 0;
+}
+
+#define OPS(s) (((struct store_base *)(s))->ops)
+
+int store_open(const char *url, struct store **ret)
+{
+	if (!url)
+		return AE_INVAL;
+	if (!strncmp(url, "sqlite:", 7))
+		return sqlite_store_ops.open(url, ret);
+	return AE_INVAL;
+}
+
+void store_close(struct store *s)
+{
+	if (s)
+		OPS(s)->close(s);
+}
+
+const char *store_last_error(struct store *s)
+{
+	return s ? OPS(s)->last_error(s) : "no store";
+}
+
+#define WRAP(name, params, args)                                                                   \
+	int store_##name params                                                                    \
+	{                                                                                          \
+		if (fault_hit())                                                                   \
+			return AE_STORE;                                                           \
+		return OPS(s)->name args;                                                          \
+	}
+
+WRAP(migrate, (struct store * s), (s))
+WRAP(begin, (struct store * s), (s))
+WRAP(commit, (struct store * s), (s))
+WRAP(rollback, (struct store * s), (s))
+WRAP(savepoint, (struct store * s), (s))
+WRAP(release, (struct store * s), (s))
+WRAP(rollback_to, (struct store * s), (s))
+WRAP(jobs_insert, (struct store * s, struct job *jobs, size_t n), (s, jobs, n))
+WRAP(jobs_claim,
+     (struct store * s, const char *host_id, int64_t now, int limit, struct job **ret_jobs,
+      size_t *ret_n),
+     (s, host_id, now, limit, ret_jobs, ret_n))
+WRAP(jobs_complete, (struct store * s, struct job_completion *c, size_t n), (s, c, n))
+WRAP(jobs_release,
+     (struct store * s, const char *host_id, const int64_t *ids, const int64_t *attempts, size_t n,
+      int64_t now),
+     (s, host_id, ids, attempts, n, now))
+WRAP(jobs_release_all_locked, (struct store * s, int64_t now, int64_t *ret_n), (s, now, ret_n))
+WRAP(jobs_promote_due, (struct store * s, int64_t now, int64_t *ret_n), (s, now, ret_n))
+WRAP(jobs_next_due, (struct store * s, int64_t *ret_at), (s, ret_at))
+WRAP(job_get, (struct store * s, int64_t id, struct job *ret), (s, id, ret))
+WRAP(job_find_idempotent, (struct store * s, const char *key, int64_t *ret_id), (s, key, ret_id))
+WRAP(job_update, (struct store * s, const struct job *j), (s, j))
+WRAP(job_delete, (struct store * s, int64_t id), (s, id))
+WRAP(jobs_list,
+     (struct store * s, const struct job_filter *f, struct job **ret_jobs, size_t *ret_n),
+     (s, f, ret_jobs, ret_n))
+WRAP(jobs_stats, (struct store * s, int64_t ret_by_status[33], int64_t *ret_total),
+     (s, ret_by_status, ret_total))
+WRAP(jobs_count_unfinished,
+     (struct store * s, const char *column, int64_t id, struct job_counts *ret),
+     (s, column, id, ret))
+WRAP(assembly_insert, (struct store * s, struct assembly *a, const void *bytes, size_t n),
+     (s, a, bytes, n))
+WRAP(assembly_get, (struct store * s, int64_t id, struct assembly *ret), (s, id, ret))
+WRAP(assembly_find_sha, (struct store * s, const char *sha256, struct assembly *ret),
+     (s, sha256, ret))
+WRAP(assembly_bytes, (struct store * s, const char *sha256, void **ret_bytes, size_t *ret_n),
+     (s, sha256, ret_bytes, ret_n))
+WRAP(assemblies_list, (struct store * s, struct assembly **ret, size_t *ret_n), (s, ret, ret_n))
+WRAP(step_insert, (struct store * s, struct step *st), (s, st))
+WRAP(step_set_enabled, (struct store * s, int64_t id, bool enabled, int64_t now),
+     (s, id, enabled, now))
+WRAP(step_delete, (struct store * s, int64_t id), (s, id))
+WRAP(steps_list, (struct store * s, struct step **ret, size_t *ret_n), (s, ret, ret_n))
+WRAP(settings_list, (struct store * s, struct setting_row **ret, size_t *ret_n), (s, ret, ret_n))
+WRAP(setting_put, (struct store * s, const char *key, const char *value), (s, key, value))
+WRAP(user_insert, (struct store * s, struct user *u), (s, u))
+WRAP(user_find, (struct store * s, const char *name, struct user *ret), (s, name, ret))
+WRAP(user_get, (struct store * s, int64_t id, struct user *ret), (s, id, ret))
+WRAP(token_insert, (struct store * s, struct token *t), (s, t))
+WRAP(token_find, (struct store * s, const char *hash, struct token *ret), (s, hash, ret))
+WRAP(token_revoke, (struct store * s, int64_t id, int64_t now), (s, id, now))
+WRAP(audit_insert, (struct store * s, struct audit_entry *e), (s, e))
+WRAP(audit_list,
+     (struct store * s, int64_t before_id, int limit, struct audit_entry **ret, size_t *ret_n),
+     (s, before_id, limit, ret, ret_n))
+WRAP(host_heartbeat, (struct store * s, const char *host_id, int64_t now), (s, host_id, now))
+
+void assembly_done(struct assembly *a)
+{
+	if (!a)
+		return;
+	free(a->name);
+	free(a->version);
+	free(a->description);
+	free(a->sha256);
+	for (size_t i = 0; i < a->n_types; i++)
+		free(a->types[i]);
+	free(a->types);
+	memset(a, 0, sizeof(*a));
+}
+
+void assembly_array_free(struct assembly *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++)
+		assembly_done(&a[i]);
+	free(a);
+}
+
+void step_done(struct step *st)
+{
+	if (!st)
+		return;
+	free(st->name);
+	free(st->plugin_type);
+	free(st->message);
+	free(st->entity);
+	free(st->filtering_attributes);
+	free(st->configuration);
+	free(st->secure_configuration);
+	free(st->impersonating_user);
+	free(st->images);
+	memset(st, 0, sizeof(*st));
+}
+
+void step_array_free(struct step *st, size_t n)
+{
+	for (size_t i = 0; st && i < n; i++)
+		step_done(&st[i]);
+	free(st);
+}
+
+void setting_rows_free(struct setting_row *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++) {
+		free(r[i].key);
+		free(r[i].value);
+	}
+	free(r);
+}
+
+void user_done(struct user *u)
+{
+	if (!u)
+		return;
+	free(u->name);
+	free(u->password_hash);
+	memset(u, 0, sizeof(*u));
+}
+
+void token_done(struct token *t)
+{
+	if (!t)
+		return;
+	free(t->name);
+	free(t->hash);
+	memset(t, 0, sizeof(*t));
+}
+
+void audit_array_free(struct audit_entry *e, size_t n)
+{
+	for (size_t i = 0; e && i < n; i++) {
+		free(e[i].user);
+		free(e[i].remote);
+		free(e[i].action);
+		free(e[i].target);
+		free(e[i].result);
+		free(e[i].detail);
+	}
+	free(e);
+}

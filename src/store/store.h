@@ -1,0 +1,270 @@
+/* The store: durable rows for jobs, assemblies, plug-in types, steps, settings, users, tokens,
+ * audit and hosts, behind struct store_ops so that a backend (SQLite now, PostgreSQL later) can be
+ * added without touching the engine. A struct store is one connection: use it from one thread at a
+ * time. Core code calls the store_*() wrappers, never ops directly. */
+#ifndef ASYNCD_STORE_H
+#define ASYNCD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job/job.h"
+
+enum isolation {
+	ISOLATION_NONE = 0,
+	ISOLATION_SANDBOX = 1,
+};
+
+struct assembly {
+	int64_t id;
+	char *name;
+	char *version; /* major.minor.build.revision */
+	char *description;
+	int isolation;
+	char *sha256; /* hex */
+	int64_t size;
+	int64_t created_on;
+	int64_t modified_on;
+	char **types; /* type names (not full names) */
+	size_t n_types;
+};
+
+struct step {
+	int64_t id;
+	char *name;
+	char *plugin_type; /* ASSEMBLY.TYPE */
+	int64_t assembly_id;
+	char *message;
+	char *entity; /* NULL: any */
+	int stage;    /* 40 */
+	int rank;
+	char *filtering_attributes; /* JSON array of names, NULL: any change */
+	char *configuration;
+	char *secure_configuration;
+	char *impersonating_user;
+	char *images; /* JSON array of {"type":"pre"|"post","alias","attributes":[...]}, or NULL */
+	bool async_auto_delete;
+	bool enabled;
+	int64_t created_on;
+	int64_t modified_on;
+};
+
+struct setting_row {
+	char *key;
+	char *value; /* JSON text */
+};
+
+struct user {
+	int64_t id;
+	char *name;
+	unsigned roles; /* bit set of enum role in api/auth.h */
+	char *password_hash;
+	int64_t created_on;
+};
+
+struct token {
+	int64_t id;
+	int64_t user_id;
+	char *name;
+	char *hash; /* hex SHA-256 of the token */
+	int64_t created_on;
+	int64_t revoked_on;
+};
+
+struct audit_entry {
+	int64_t id;
+	int64_t at;
+	char *user;
+	char *remote;
+	char *action;
+	char *target;
+	char *result;
+	char *detail;
+};
+
+struct job_filter {
+	int state;  /* -1: any */
+	int status; /* -1: any */
+	const char *plugin_type;
+	int64_t step_id;   /* 0: any */
+	int64_t before_id; /* cursor: only ids below it; 0: from the newest */
+	int limit;
+};
+
+/* The recorded end of one run, applied only when the job is still Locked by host_id with the same
+ * attempt (fencing). */
+struct job_completion {
+	int64_t id;
+	const char *host_id;
+	int64_t attempt;
+	struct job_next next;
+	const char *message;
+	const char *trace;
+	const char *output;
+	int64_t started_on;
+	int64_t completed_on;
+	int64_t execution_time_ms;
+	struct job *children; /* jobs of events the plug-in raised, inserted with the outcome */
+	size_t n_children;
+	bool applied; /* out: false when the fence refused it */
+};
+
+/* Counts of unfinished jobs per state, for safe deletes. */
+struct job_counts {
+	int64_t by_state[4];
+};
+
+struct store;
+struct store_ops;
+
+/* Every backend's struct store starts with this. */
+struct store_base {
+	const struct store_ops *ops;
+};
+
+struct store_ops {
+	const char *name;
+	int (*open)(const char *url, struct store **ret);
+	void (*close)(struct store *s);
+	int (*migrate)(struct store *s);
+	const char *(*last_error)(struct store *s);
+
+	int (*begin)(struct store *s); /* a write transaction */
+	int (*commit)(struct store *s);
+	int (*rollback)(struct store *s);
+	int (*savepoint)(struct store *s);
+	int (*release)(struct store *s);
+	int (*rollback_to)(struct store *s);
+
+	int (*jobs_insert)(struct store *s, struct job *jobs, size_t n);
+	int (*jobs_claim)(struct store *s, const char *host_id, int64_t now, int limit,
+			  struct job **ret_jobs, size_t *ret_n);
+	int (*jobs_complete)(struct store *s, struct job_completion *c, size_t n);
+	int (*jobs_release)(struct store *s, const char *host_id, const int64_t *ids,
+			    const int64_t *attempts, size_t n, int64_t now);
+	int (*jobs_release_all_locked)(struct store *s, int64_t now, int64_t *ret_n);
+	int (*jobs_promote_due)(struct store *s, int64_t now, int64_t *ret_n);
+	int (*jobs_next_due)(struct store *s, int64_t *ret_at);
+	int (*job_get)(struct store *s, int64_t id, struct job *ret);
+	int (*job_find_idempotent)(struct store *s, const char *key, int64_t *ret_id);
+	int (*job_update)(struct store *s, const struct job *j); /* user actions */
+	int (*job_delete)(struct store *s, int64_t id);
+	int (*jobs_list)(struct store *s, const struct job_filter *f, struct job **ret_jobs,
+			 size_t *ret_n);
+	int (*jobs_stats)(struct store *s, int64_t ret_by_status[33], int64_t *ret_total);
+	int (*jobs_count_unfinished)(struct store *s, const char *column, int64_t id,
+				     struct job_counts *ret);
+
+	int (*assembly_insert)(struct store *s, struct assembly *a, const void *bytes, size_t n);
+	int (*assembly_get)(struct store *s, int64_t id, struct assembly *ret);
+	int (*assembly_find_sha)(struct store *s, const char *sha256, struct assembly *ret);
+	int (*assembly_bytes)(struct store *s, const char *sha256, void **ret_bytes, size_t *ret_n);
+	int (*assemblies_list)(struct store *s, struct assembly **ret, size_t *ret_n);
+
+	int (*step_insert)(struct store *s, struct step *st);
+	int (*step_set_enabled)(struct store *s, int64_t id, bool enabled, int64_t now);
+	int (*step_delete)(struct store *s, int64_t id);
+	int (*steps_list)(struct store *s, struct step **ret, size_t *ret_n);
+
+	int (*settings_list)(struct store *s, struct setting_row **ret, size_t *ret_n);
+	int (*setting_put)(struct store *s, const char *key, const char *value);
+
+	int (*user_insert)(struct store *s, struct user *u);
+	int (*user_find)(struct store *s, const char *name, struct user *ret);
+	int (*user_get)(struct store *s, int64_t id, struct user *ret);
+	int (*token_insert)(struct store *s, struct token *t);
+	int (*token_find)(struct store *s, const char *hash, struct token *ret);
+	int (*token_revoke)(struct store *s, int64_t id, int64_t now);
+
+	int (*audit_insert)(struct store *s, struct audit_entry *e);
+	int (*audit_list)(struct store *s, int64_t before_id, int limit, struct audit_entry **ret,
+			  size_t *ret_n);
+
+	int (*host_heartbeat)(struct store *s, const char *host_id, int64_t now);
+};
+
+/* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
+int store_open(const char *url, struct store **ret);
+void store_close(struct store *s);
+int store_migrate(struct store *s);
+/* The backend's message for the last failure on s, for logs and API details. */
+const char *store_last_error(struct store *s);
+
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+int store_rollback(struct store *s);
+int store_savepoint(struct store *s);
+int store_release(struct store *s);
+int store_rollback_to(struct store *s);
+
+/* Insert n jobs; sets each id. */
+int store_jobs_insert(struct store *s, struct job *jobs, size_t n);
+/* Mark up to limit Ready jobs Locked by host_id (priority, then sequence; skipping dependency
+ * tokens held by an earlier unfinished job); returns them with attempt bumped. */
+int store_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
+		     struct job **ret_jobs, size_t *ret_n);
+int store_jobs_complete(struct store *s, struct job_completion *c, size_t n);
+/* Return Locked jobs held by host_id (fenced by attempt) to Ready without spending a retry. */
+int store_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
+		       const int64_t *attempts, size_t n, int64_t now);
+/* Return every Locked job to Ready (single-host start-up after a crash). */
+int store_jobs_release_all_locked(struct store *s, int64_t now, int64_t *ret_n);
+/* Move Suspended jobs whose postpone_until has passed to Ready. */
+int store_jobs_promote_due(struct store *s, int64_t now, int64_t *ret_n);
+/* The earliest postpone_until among Suspended jobs, 0 when none. */
+int store_jobs_next_due(struct store *s, int64_t *ret_at);
+int store_job_get(struct store *s, int64_t id, struct job *ret);
+/* The id of the job with this idempotency key; AE_NOTFOUND when none. */
+int store_job_find_idempotent(struct store *s, const char *key, int64_t *ret_id);
+/* Write the mutable fields of j (state, status, postpone_until, retry_count, error_code, message,
+ * host_id, attempt, completed_on, modified_on). */
+int store_job_update(struct store *s, const struct job *j);
+int store_job_delete(struct store *s, int64_t id);
+int store_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_jobs,
+		    size_t *ret_n);
+int store_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total);
+/* Unfinished jobs per state whose column ("step_id" or "assembly_id") equals id. */
+int store_jobs_count_unfinished(struct store *s, const char *column, int64_t id,
+				struct job_counts *ret);
+
+int store_assembly_insert(struct store *s, struct assembly *a, const void *bytes, size_t n);
+int store_assembly_get(struct store *s, int64_t id, struct assembly *ret);
+int store_assembly_find_sha(struct store *s, const char *sha256, struct assembly *ret);
+int store_assembly_bytes(struct store *s, const char *sha256, void **ret_bytes, size_t *ret_n);
+int store_assemblies_list(struct store *s, struct assembly **ret, size_t *ret_n);
+
+int store_step_insert(struct store *s, struct step *st);
+int store_step_set_enabled(struct store *s, int64_t id, bool enabled, int64_t now);
+int store_step_delete(struct store *s, int64_t id);
+int store_steps_list(struct store *s, struct step **ret, size_t *ret_n);
+
+int store_settings_list(struct store *s, struct setting_row **ret, size_t *ret_n);
+int store_setting_put(struct store *s, const char *key, const char *value);
+
+int store_user_insert(struct store *s, struct user *u);
+int store_user_find(struct store *s, const char *name, struct user *ret);
+int store_user_get(struct store *s, int64_t id, struct user *ret);
+int store_token_insert(struct store *s, struct token *t);
+int store_token_find(struct store *s, const char *hash, struct token *ret);
+int store_token_revoke(struct store *s, int64_t id, int64_t now);
+
+int store_audit_insert(struct store *s, struct audit_entry *e);
+int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit_entry **ret,
+		     size_t *ret_n);
+
+int store_host_heartbeat(struct store *s, const char *host_id, int64_t now);
+
+void assembly_done(struct assembly *a);
+void assembly_array_free(struct assembly *a, size_t n);
+void step_done(struct step *st);
+void step_array_free(struct step *st, size_t n);
+void setting_rows_free(struct setting_row *r, size_t n);
+void user_done(struct user *u);
+void token_done(struct token *t);
+void audit_array_free(struct audit_entry *e, size_t n);
+
+/* Test builds: make the nth store call from now on fail with AE_STORE (0 disables). */
+void store_fault_inject(int nth);
+
+#endif
