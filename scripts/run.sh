@@ -101,8 +101,10 @@ register_samples() {
 	local ctl=("$BIN/asyncctl" --state-dir "$STATE")
 	[[ -f $MARKER ]] && return 0
 	echo "run.sh: first run: registering the sample assembly $SAMPLES"
+	local step
 	if "${ctl[@]}" assembly register "$SAMPLES" &&
-		"${ctl[@]}" step add --type samples.echo --message Create --entity account; then
+		step=$("${ctl[@]}" step add --type samples.echo --message Create --entity account); then
+		echo "run.sh: added step $step: Create account -> samples.echo"
 		touch "$MARKER"
 	else
 		echo "run.sh: warning: registering the samples failed; asyncd keeps running" \

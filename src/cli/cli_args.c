@@ -276,11 +276,11 @@ int cli_opt_choice(const struct cli_args *a, const char *name, const char *const
 
 	if (!v)
 		return 0;
-	for (size_t i = 0; choices[i]; i++) {
+	for (size_t i = 0; choices[i]; i++)
 		if (strcmp(v, choices[i]) == 0)
 			return 0;
+	for (size_t i = 0; choices[i]; i++)
 		cli_str_addf(&list, "%s%s", i ? "|" : "", choices[i]);
-	}
 	r = cli_usage(a, "--%s: expected %s, not '%s'", name, list.buf ? list.buf : "?", v);
 	cli_str_done(&list);
 	return r;

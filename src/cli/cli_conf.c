@@ -81,7 +81,7 @@ int cli_conf_resolve(const struct cli_ctx *ctx, char **ret_url, char **ret_token
 
 	r = pick(ctx->url_opt, "ASYNCD_URL", "asyncd.url", ctx, &url);
 	if (r == 0 && !url && !(url = strdup(CLI_DEFAULT_URL)))
-		r = CLI_EFAIL;
+		r = cli_oom();
 	if (r == 0)
 		r = check_url(url);
 	if (r == 0)

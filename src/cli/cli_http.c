@@ -125,7 +125,8 @@ static void set_common(CURL *c, const char *url, struct sink *s, char *errbuf,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "asyncctl/" ASYNCCTL_VERSION);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L); /* ids are escaped; keep ".." segments as sent */
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS,
+			 1L); /* ids are escaped; keep ".." segments as sent */
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CLI_MAX_BYTES);

@@ -42,7 +42,7 @@ static int show_submitted(struct cli_ctx *ctx, const struct cli_args *a, const j
 
 	if (cli_flag(a, "wait")) {
 		ids = json_pack("[O]", json_object_get(answer, "id"));
-		r = ids ? cli_wait_jobs(ctx, ids, timeout) : CLI_EFAIL;
+		r = ids ? cli_wait_jobs(ctx, ids, timeout) : cli_oom();
 		json_decref(ids);
 		return r;
 	}
@@ -197,7 +197,7 @@ static int job_stats(struct cli_ctx *ctx, const struct cli_args *a)
 		return r;
 	}
 	rows = stats_rows(json_object_get(answer, "by_status"));
-	r = rows ? cli_table(stats_cols, CLI_NCOLS(stats_cols), rows) : CLI_EFAIL;
+	r = rows ? cli_table(stats_cols, CLI_NCOLS(stats_cols), rows) : cli_oom();
 	total = cli_text(json_object_get(answer, "total"));
 	if (r == 0)
 		printf("total: %s\n", total ? total : "-");
@@ -212,12 +212,12 @@ static int job_wait(struct cli_ctx *ctx, const struct cli_args *a)
 	double timeout = CLI_WAIT_DEFAULT_S;
 	json_t *ids = json_array();
 	const char *id;
-	int r = ids ? cli_opt_seconds(a, "timeout", &timeout) : CLI_EFAIL;
+	int r = ids ? cli_opt_seconds(a, "timeout", &timeout) : cli_oom();
 
 	for (int i = 0; r == 0 && i < a->nargs; i++) {
 		r = cli_arg_id(a, i, &id);
 		if (r == 0 && json_array_append_new(ids, json_integer(strtoll(id, NULL, 10))) < 0)
-			r = CLI_EFAIL;
+			r = cli_oom();
 	}
 	if (r == 0)
 		r = cli_wait_jobs(ctx, ids, timeout);

@@ -55,7 +55,10 @@ static int body_images(const struct cli_args *a, json_t *body)
 			return cli_usage(
 			    a, "--image: expected pre|post:ALIAS[:attr1,attr2], not '%s'", spec);
 		}
-		json_array_append_new(images, img);
+		if (json_array_append_new(images, img) < 0) {
+			json_decref(images);
+			return cli_oom();
+		}
 	}
 	return cli_body_set(body, "images", images);
 }

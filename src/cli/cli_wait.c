@@ -133,7 +133,7 @@ static int print_outcomes(const struct cli_ctx *ctx, const struct waited *ws, si
 	if (ctx->json) {
 		json_t *wrap = json_pack("{s:o}", "jobs", rows);
 
-		r = wrap ? cli_print_json(wrap) : CLI_EFAIL;
+		r = wrap ? cli_print_json(wrap) : cli_oom();
 		json_decref(wrap);
 		return r;
 	}

@@ -28,6 +28,7 @@ struct host {
 	char store_url[4200];
 	char worker[4096];
 	char host_id[256];
+	char listen_host[64];
 	struct store *reader; /* start-up reads */
 	struct writer *w;
 	struct engine *engine;
@@ -119,12 +120,12 @@ static void recover_locked(struct host *h)
 			 (long long)n);
 }
 
-static int write_url_file(const char *state_dir, int port)
+static int write_url_file(const char *state_dir, const char *host, int port)
 {
-	char path[4200], tmp[4300], line[64];
+	char path[4200], tmp[4300], line[128];
 	snprintf(path, sizeof(path), "%s/asyncd.url", state_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int len = snprintf(line, sizeof(line), "http://127.0.0.1:%d\n", port);
+	int len = snprintf(line, sizeof(line), "http://%s:%d\n", host, port);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return AE_IO;
@@ -143,10 +144,14 @@ static int start_api(const struct host_options *o, struct host *h)
 				  .worker_path = h->worker,
 				  .host_id = h->host_id,
 				  .started_on = clock_now_ms()};
+	const char *listen = o->listen ? o->listen : "127.0.0.1:8470";
+	size_t hl = strcspn(listen, ":");
+	snprintf(h->listen_host, sizeof(h->listen_host), "%.*s", (int)hl, listen);
+	if (!strcmp(h->listen_host, "0.0.0.0"))
+		strcpy(h->listen_host, "127.0.0.1"); /* where a local client reaches it */
 	int rc = api_readers_init(h->store_url, READERS);
 	if (rc == 0)
-		rc = server_start(&h->api, o->listen ? o->listen : "127.0.0.1:8470", &h->server,
-				  &port, err, sizeof(err));
+		rc = server_start(&h->api, listen, &h->server, &port, err, sizeof(err));
 	if (rc < 0) {
 		log_error("host", "%s", rc == AE_STORE ? "cannot open reader connections" : err);
 		return rc;
@@ -158,10 +163,9 @@ static int start_api(const struct host_options *o, struct host *h)
 		gethostname(name, sizeof(name) - 1);
 		snprintf(h->host_id, sizeof(h->host_id), "%s:%d", name, port);
 	}
-	if (write_url_file(o->state_dir, port) < 0)
+	if (write_url_file(o->state_dir, h->listen_host, port) < 0)
 		log_warn("host", "cannot write %s/asyncd.url", o->state_dir);
-	log_info("host", "listening on http://%s (host %s)",
-		 o->listen ? o->listen : "127.0.0.1:8470", h->host_id);
+	log_info("host", "listening on http://%s:%d (host %s)", h->listen_host, port, h->host_id);
 	return 0;
 }
 
