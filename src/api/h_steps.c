@@ -149,15 +149,17 @@ static int step_type(struct api_req *r, json_t *body, struct step *st)
 
 static int step_names(struct api_req *r, json_t *body, struct step *st)
 {
-	json_t *ev = json_pack("{s:O,s:O}", "message", json_object_get(body, "message"), "entity",
-			       json_object_get(body, "entity"));
 	char err[256];
-	int rc = ev ? events_validate(ev, err, sizeof(err)) : AE_INVAL;
-	json_decref(ev);
-	if (!json_is_string(json_object_get(body, "message")))
+	json_t *msg = json_object_get(body, "message"), *ent = json_object_get(body, "entity");
+	if (!json_is_string(msg))
 		return api_error(r, AE_INVAL, "message is required, e.g. \"Create\"");
+	json_t *ev = json_pack("{s:O}", "message", msg);
+	if (ent)
+		json_object_set(ev, "entity", ent);
+	int rc = ev ? events_validate(ev, err, sizeof(err)) : AE_NOMEM;
+	json_decref(ev);
 	if (rc < 0)
-		return api_error(r, AE_INVAL, "%s", err);
+		return api_error(r, rc, "%s", rc == AE_NOMEM ? "out of memory" : err);
 	st->message = strdup(json_string_value(json_object_get(body, "message")));
 	st->entity = xstrdup(json_string_value(json_object_get(body, "entity")));
 	const char *name = json_string_value(json_object_get(body, "name"));

@@ -227,24 +227,35 @@ static void print_details(const json_t *err)
 	}
 }
 
+/* The text of an answer that is not the API's error object (a proxy's page, say): its first
+ * 200 characters, made printable; NULL when there is none. */
+static char *raw_text(const struct cli_reply *r)
+{
+	if (r->body || !r->text || !*r->text)
+		return NULL;
+	return cli_clean(r->text, 200);
+}
+
 int cli_http_fail(const struct cli_reply *r)
 {
 	const json_t *err = json_object_get(r->body, "error");
 	const char *code = json_string_value(json_object_get(err, "code"));
 	const char *msg = json_string_value(json_object_get(err, "message"));
-	char *clean = cli_clean(msg ? msg : r->text && *r->text ? r->text : "", msg ? 0 : 200);
-	char *cleancode = cli_clean(code ? code : "error", 60);
+	const char *what = r->status >= 500 ? "the server failed" : "the request was refused";
+	char *cmsg = msg && *msg ? cli_clean(msg, 0) : NULL;
+	char *ccode = code ? cli_clean(code, 60) : NULL;
+	char *raw = raw_text(r);
 
-	if (msg && clean && cleancode)
-		cli_err("%s (%s, HTTP %ld)", clean, cleancode, r->status);
-	else if (clean && *clean)
-		cli_err("%s (HTTP %ld)", clean, r->status);
+	if (cmsg || ccode)
+		cli_err("%s (%s, HTTP %ld)", cmsg ? cmsg : what, ccode ? ccode : "error",
+			r->status);
 	else
-		cli_err("request failed (HTTP %ld)", r->status);
+		cli_err("%s (HTTP %ld)", raw ? raw : what, r->status);
 	if (json_is_object(err))
 		print_details(err);
-	free(clean);
-	free(cleancode);
+	free(cmsg);
+	free(ccode);
+	free(raw);
 	return r->status >= 500 ? CLI_ESERVER : CLI_EFAIL;
 }
 

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/settings.h"
 #include "exec/writer.h"
 #include "store/store.h"
 
@@ -18,6 +19,7 @@ struct writer {
 	pthread_cond_t wake;
 	struct writer_op *head, *tail;
 	bool stopping;
+	int synchronous_full; /* -1: not set yet */
 	unsigned long long groups, ops;
 };
 
@@ -177,8 +179,20 @@ static void requeue_front(struct writer *w, struct writer_op *keep)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Follow the store.synchronous setting between groups. */
+static void follow_durability(struct writer *w)
+{
+	struct settings cfg;
+	settings_current(&cfg);
+	if (w->synchronous_full == (int)cfg.synchronous_full)
+		return;
+	if (store_set_synchronous(w->store, cfg.synchronous_full) == 0)
+		w->synchronous_full = cfg.synchronous_full;
+}
+
 static void process(struct writer *w, struct writer_op *ops, int *backoff_ms)
 {
+	follow_durability(w);
 	size_t n = list_len(ops);
 	int *rcs = calloc(n, sizeof(*rcs));
 	int rc = rcs ? run_group(w, ops, rcs) : AE_NOMEM;
@@ -228,6 +242,7 @@ int writer_start(const char *url, struct writer **ret)
 		free(w);
 		return rc;
 	}
+	w->synchronous_full = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {

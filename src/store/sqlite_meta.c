@@ -557,6 +557,11 @@ static int sq_host_heartbeat(struct store *s, const char *host_id, int64_t now)
 	return step_once(s, st, "host heartbeat");
 }
 
+static int sq_set_synchronous(struct store *s, bool full)
+{
+	return sq_exec(s, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+}
+
 const struct store_ops sqlite_store_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -603,4 +608,5 @@ const struct store_ops sqlite_store_ops = {
     .audit_insert = sq_audit_insert,
     .audit_list = sq_audit_list,
     .host_heartbeat = sq_host_heartbeat,
+    .set_synchronous = sq_set_synchronous,
 };

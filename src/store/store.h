@@ -182,6 +182,7 @@ struct store_ops {
 			  size_t *ret_n);
 
 	int (*host_heartbeat)(struct store *s, const char *host_id, int64_t now);
+	int (*set_synchronous)(struct store *s, bool full);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -254,6 +255,9 @@ int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit
 		     size_t *ret_n);
 
 int store_host_heartbeat(struct store *s, const char *host_id, int64_t now);
+/* Durable commits (fsync at every commit) or faster ones that a power loss may undo. Outside a
+ * transaction only. */
+int store_set_synchronous(struct store *s, bool full);
 
 void assembly_done(struct assembly *a);
 void assembly_array_free(struct assembly *a, size_t n);

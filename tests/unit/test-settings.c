@@ -1,0 +1,60 @@
+/* Unit tests of settings: defaults, validation messages, durations in seconds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/error.h"
+#include "common/settings.h"
+
+static void defaults(void **state)
+{
+	(void)state;
+	struct settings s;
+	settings_init();
+	settings_current(&s);
+	assert_int_equal(s.max_retries, 10);
+	assert_int_equal(s.time_between_retries_ms, 30000);
+	assert_int_equal(s.items_in_memory_low, 1000);
+	assert_int_equal(s.items_in_memory_high, 2000);
+	assert_int_equal(s.stop_timeout_ms, 30000);
+	assert_true(s.max_concurrent_jobs > 0);
+	assert_true(s.synchronous_full);
+}
+
+static void apply_and_refuse(void **state)
+{
+	(void)state;
+	char err[256];
+	struct settings s;
+	settings_init();
+	assert_int_equal(settings_apply("async.time_between_retries", "0.05", err, sizeof(err)), 0);
+	settings_current(&s);
+	assert_int_equal(s.time_between_retries_ms, 50);
+	assert_int_equal(settings_apply("async.max_retries", "1.5", err, sizeof(err)), AE_INVAL);
+	assert_non_null(strstr(err, "whole number"));
+	assert_int_equal(settings_apply("async.max_retries", "-1", err, sizeof(err)), AE_INVAL);
+	assert_non_null(strstr(err, "between"));
+	assert_int_equal(settings_apply("no.such", "1", err, sizeof(err)), AE_NOTFOUND);
+	assert_int_equal(settings_apply("store.synchronous", "\"fast\"", err, sizeof(err)),
+			 AE_INVAL);
+	assert_int_equal(settings_apply("store.synchronous", "\"normal\"", err, sizeof(err)), 0);
+	settings_current(&s);
+	assert_false(s.synchronous_full);
+	char *all = settings_to_json();
+	assert_non_null(strstr(all, "0.05"));
+	free(all);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(defaults),
+	    cmocka_unit_test(apply_and_refuse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

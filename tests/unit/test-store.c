@@ -1,0 +1,292 @@
+/* Unit tests of the SQLite store: migrations, insert/claim order, fencing, release, promotion,
+ * listing, idempotency, counts, settings and tokens, on a temporary database file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/error.h"
+#include "store/store.h"
+
+struct fixture {
+	char dir[64];
+	char url[128];
+	struct store *s;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/asyncd-store-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->url, sizeof(f->url), "sqlite:%s/t.db", f->dir);
+	if (store_open(f->url, &f->s) < 0 || store_migrate(f->s) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+	store_close(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static struct job make_job(const char *type, int priority)
+{
+	struct job j = {0};
+	j.name = strdup(type);
+	j.operation_type = JOB_OP_EXECUTE_ASYNC;
+	j.state = JOB_READY;
+	j.status = JOB_ST_WAITING_FOR_RESOURCES;
+	j.plugin_type = strdup(type);
+	j.data = strdup("{}");
+	j.depth = 1;
+	j.priority = priority;
+	j.max_retries = 3;
+	j.created_on = 1000;
+	return j;
+}
+
+static void insert(struct store *s, struct job *jobs, size_t n)
+{
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_jobs_insert(s, jobs, n), 0);
+	assert_int_equal(store_commit(s), 0);
+}
+
+static void claim(struct store *s, int limit, struct job **ret, size_t *n)
+{
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_jobs_claim(s, "h1", 2000, limit, ret, n), 0);
+	assert_int_equal(store_commit(s), 0);
+}
+
+static void migrate_twice_is_harmless(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(store_migrate(f->s), 0);
+}
+
+static void claim_by_priority_then_sequence(void **state)
+{
+	struct fixture *f = *state;
+	struct job jobs[4] = {make_job("a.x", 5), make_job("a.x", 1), make_job("a.x", 5),
+			      make_job("a.x", 0)};
+	insert(f->s, jobs, 4);
+	struct job *got;
+	size_t n;
+	claim(f->s, 3, &got, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(got[0].id, jobs[3].id);
+	assert_int_equal(got[1].id, jobs[1].id);
+	assert_int_equal(got[2].id, jobs[0].id);
+	assert_int_equal(got[0].state, JOB_LOCKED);
+	assert_int_equal(got[0].attempt, 1);
+	assert_string_equal(got[0].host_id, "h1");
+	job_array_free(got, n);
+	for (int i = 0; i < 4; i++)
+		job_done(&jobs[i]);
+}
+
+static void completion_is_fenced(void **state)
+{
+	struct fixture *f = *state;
+	struct job j = make_job("a.x", 5);
+	insert(f->s, &j, 1);
+	struct job *got;
+	size_t n;
+	claim(f->s, 1, &got, &n);
+	struct job_completion c = {.id = got[0].id,
+				   .host_id = "h1",
+				   .attempt = 7,
+				   .next = {.state = JOB_COMPLETED, .status = JOB_ST_SUCCEEDED},
+				   .completed_on = 3000};
+	assert_int_equal(store_jobs_complete(f->s, &c, 1), 0);
+	assert_false(c.applied); /* wrong attempt */
+	c.attempt = got[0].attempt;
+	assert_int_equal(store_jobs_complete(f->s, &c, 1), 0);
+	assert_true(c.applied);
+	c.applied = false;
+	assert_int_equal(store_jobs_complete(f->s, &c, 1), 0);
+	assert_false(c.applied); /* no longer Locked */
+	struct job back;
+	assert_int_equal(store_job_get(f->s, got[0].id, &back), 0);
+	assert_int_equal(back.status, JOB_ST_SUCCEEDED);
+	assert_null(back.host_id);
+	job_done(&back);
+	job_array_free(got, n);
+	job_done(&j);
+}
+
+static void release_returns_to_ready_and_cancel_wins(void **state)
+{
+	struct fixture *f = *state;
+	struct job jobs[2] = {make_job("a.x", 5), make_job("a.x", 5)};
+	insert(f->s, jobs, 2);
+	struct job *got;
+	size_t n;
+	claim(f->s, 2, &got, &n);
+	got[1].status = JOB_ST_CANCELING;
+	got[1].modified_on = 2500;
+	assert_int_equal(store_job_update(f->s, &got[1]), 0);
+	int64_t ids[2] = {got[0].id, got[1].id}, att[2] = {got[0].attempt, got[1].attempt};
+	assert_int_equal(store_jobs_release(f->s, "h1", ids, att, 2, 3000), 0);
+	struct job a, b;
+	assert_int_equal(store_job_get(f->s, ids[0], &a), 0);
+	assert_int_equal(store_job_get(f->s, ids[1], &b), 0);
+	assert_int_equal(a.state, JOB_READY);
+	assert_int_equal(a.retry_count, 0);
+	assert_int_equal(b.status, JOB_ST_CANCELED);
+	job_done(&a);
+	job_done(&b);
+	job_array_free(got, n);
+	job_done(&jobs[0]);
+	job_done(&jobs[1]);
+}
+
+static void dependency_token_one_at_a_time(void **state)
+{
+	struct fixture *f = *state;
+	struct job jobs[3] = {make_job("a.x", 5), make_job("a.x", 5), make_job("a.x", 5)};
+	jobs[0].dependency_token = strdup("k");
+	jobs[1].dependency_token = strdup("k");
+	insert(f->s, jobs, 3);
+	struct job *got;
+	size_t n;
+	claim(f->s, 10, &got, &n);
+	assert_int_equal(n, 2); /* the second "k" waits for the first */
+	job_array_free(got, n);
+	claim(f->s, 10, &got, &n);
+	assert_int_equal(n, 0);
+	job_array_free(got, n);
+	for (int i = 0; i < 3; i++)
+		job_done(&jobs[i]);
+}
+
+static void postponed_jobs_are_promoted(void **state)
+{
+	struct fixture *f = *state;
+	struct job j = make_job("a.x", 5);
+	j.state = JOB_SUSPENDED;
+	j.status = JOB_ST_WAITING;
+	j.postpone_until = 5000;
+	insert(f->s, &j, 1);
+	int64_t at, n;
+	assert_int_equal(store_jobs_next_due(f->s, &at), 0);
+	assert_int_equal(at, 5000);
+	assert_int_equal(store_jobs_promote_due(f->s, 4999, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_jobs_promote_due(f->s, 5000, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_jobs_next_due(f->s, &at), 0);
+	assert_int_equal(at, 0);
+	job_done(&j);
+}
+
+static void list_pages_newest_first(void **state)
+{
+	struct fixture *f = *state;
+	struct job jobs[5];
+	for (int i = 0; i < 5; i++)
+		jobs[i] = make_job(i % 2 ? "a.odd" : "a.even", 5);
+	insert(f->s, jobs, 5);
+	struct job_filter flt = {.state = -1, .status = -1, .limit = 2};
+	struct job *got;
+	size_t n;
+	assert_int_equal(store_jobs_list(f->s, &flt, &got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[0].id, jobs[4].id);
+	flt.before_id = got[1].id;
+	job_array_free(got, n);
+	assert_int_equal(store_jobs_list(f->s, &flt, &got, &n), 0);
+	assert_int_equal(got[0].id, jobs[2].id);
+	job_array_free(got, n);
+	flt = (struct job_filter){.state = -1, .status = -1, .plugin_type = "a.odd", .limit = 10};
+	assert_int_equal(store_jobs_list(f->s, &flt, &got, &n), 0);
+	assert_int_equal(n, 2);
+	job_array_free(got, n);
+	int64_t by[33], total;
+	assert_int_equal(store_jobs_stats(f->s, by, &total), 0);
+	assert_int_equal(total, 5);
+	assert_int_equal(by[0], 5);
+	for (int i = 0; i < 5; i++)
+		job_done(&jobs[i]);
+}
+
+static void idempotency_key_is_unique(void **state)
+{
+	struct fixture *f = *state;
+	struct job a = make_job("a.x", 5), b = make_job("a.x", 5);
+	a.idempotency_key = strdup("once");
+	b.idempotency_key = strdup("once");
+	insert(f->s, &a, 1);
+	int64_t id;
+	assert_int_equal(store_job_find_idempotent(f->s, "once", &id), 0);
+	assert_int_equal(id, a.id);
+	assert_int_equal(store_jobs_insert(f->s, &b, 1), AE_EXISTS);
+	assert_int_equal(store_job_find_idempotent(f->s, "never", &id), AE_NOTFOUND);
+	job_done(&a);
+	job_done(&b);
+}
+
+static void settings_tokens_users(void **state)
+{
+	struct fixture *f = *state;
+	struct setting_row *rows;
+	size_t n;
+	assert_int_equal(store_setting_put(f->s, "async.max_retries", "3"), 0);
+	assert_int_equal(store_setting_put(f->s, "async.max_retries", "4"), 0);
+	assert_int_equal(store_settings_list(f->s, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].value, "4");
+	setting_rows_free(rows, n);
+	struct user u = {.name = "ann", .roles = 2, .created_on = 1};
+	assert_int_equal(store_user_insert(f->s, &u), 0);
+	struct token t = {.user_id = u.id, .hash = "abc", .created_on = 1}, got;
+	assert_int_equal(store_token_insert(f->s, &t), 0);
+	assert_int_equal(store_token_find(f->s, "abc", &got), 0);
+	assert_int_equal(got.user_id, u.id);
+	token_done(&got);
+	assert_int_equal(store_token_revoke(f->s, t.id, 5), 0);
+	assert_int_equal(store_token_find(f->s, "abc", &got), 0);
+	assert_int_equal(got.revoked_on, 5);
+	token_done(&got);
+	assert_int_equal(store_user_insert(f->s, &u), AE_EXISTS);
+}
+
+static void fault_injection_fails_the_nth_call(void **state)
+{
+	struct fixture *f = *state;
+	int64_t at;
+	store_fault_inject(2);
+	assert_int_equal(store_jobs_next_due(f->s, &at), 0);
+	assert_int_equal(store_jobs_next_due(f->s, &at), AE_STORE);
+	assert_int_equal(store_jobs_next_due(f->s, &at), 0);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(migrate_twice_is_harmless),      T(claim_by_priority_then_sequence),
+	    T(completion_is_fenced),	       T(release_returns_to_ready_and_cancel_wins),
+	    T(dependency_token_one_at_a_time), T(postponed_jobs_are_promoted),
+	    T(list_pages_newest_first),	       T(idempotency_key_is_unique),
+	    T(settings_tokens_users),	       T(fault_injection_fails_the_nth_call),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
