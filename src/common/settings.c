@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/settings.h"
 #include "common/util.h"
+#include "common/throttle.h"
 
 enum set_type { T_INT, T_INT64, T_SECONDS, T_STRING, T_SYNC };
 
@@ -89,6 +90,10 @@ static int check_value(const struct setting_def *d, json_t *v, char *err, size_t
 				 d->max);
 			return AE_INVAL;
 		}
+		struct throttle_table t;
+		if (!strcmp(d->key, "async.throttling") &&
+		    throttle_parse(json_string_value(v), &t, err, errlen) < 0)
+			return AE_INVAL;
 		return 0;
 	}
 	if (d->type == T_SYNC) {

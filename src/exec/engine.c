@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "exec/engine.h"
 #include "exec/runner.h"
+#include "common/throttle.h"
 #include "exec/writer.h"
 #include "store/store.h"
 
@@ -20,6 +21,7 @@ struct run {
 	struct engine *e;
 	struct job job;
 	int stop_flag;
+	int throttle; /* index in the engine's table, or -1 */
 	struct run_result res;
 	struct job_completion c;
 	struct writer_op op;
@@ -43,6 +45,8 @@ struct engine {
 	int completing; /* outcomes handed to the writer, not yet committed */
 	bool stopping, notified;
 	int64_t next_due; /* earliest postpone_until known, 0: none */
+	struct throttle_table throttles;
+	char throttle_spec[512];
 	unsigned long long processed, claimed;
 	pthread_t dispatcher;
 	pthread_t *pool;
@@ -143,15 +147,29 @@ static void fill_completion(struct engine *e, struct run *r, const struct settin
 
 /* ---- the pool ---- */
 
+/* The first held run whose type is under its cap. Called with the lock held. */
+static struct run *first_eligible(struct engine *e)
+{
+	for (struct run *r = e->held.head; r; r = r->next) {
+		r->throttle = throttle_find(&e->throttles, r->job.plugin_type);
+		if (r->throttle < 0 ||
+		    e->throttles.t[r->throttle].running < e->throttles.t[r->throttle].cap)
+			return r;
+	}
+	return NULL;
+}
+
 static struct run *take_held(struct engine *e)
 {
+	struct run *r = NULL;
 	pthread_mutex_lock(&e->lock);
-	while (!e->held.head && !e->stopping)
+	while (!e->stopping && !(r = first_eligible(e)))
 		pthread_cond_wait(&e->pool_wake, &e->lock);
-	struct run *r = e->stopping ? NULL : e->held.head;
 	if (r) {
 		list_remove(&e->held, r);
 		list_push(&e->running, r);
+		if (r->throttle >= 0)
+			e->throttles.t[r->throttle].running++;
 		if (e->held.n == 0)
 			pthread_cond_signal(&e->dispatch_wake);
 	}
@@ -165,6 +183,10 @@ static void finish_run(struct engine *e, struct run *r, const struct settings *c
 	pthread_mutex_lock(&e->lock);
 	list_remove(&e->running, r);
 	e->completing++;
+	if (r->throttle >= 0) {
+		e->throttles.t[r->throttle].running--;
+		pthread_cond_broadcast(&e->pool_wake); /* a held run of that type may go now */
+	}
 	pthread_mutex_unlock(&e->lock);
 	if (writer_post(e->w, &r->op) < 0)
 		complete_done(r, AE_SHUTDOWN);
@@ -293,6 +315,26 @@ static bool dispatch_once(struct engine *e, const struct settings *cfg)
 	return got == want;
 }
 
+/* Rebuild the caps when async.throttling changed, recounting the runs of each type. */
+static void follow_throttling(struct engine *e, const struct settings *cfg)
+{
+	struct throttle_table t;
+	char err[256];
+	pthread_mutex_lock(&e->lock);
+	if (strcmp(e->throttle_spec, cfg->throttling) &&
+	    throttle_parse(cfg->throttling, &t, err, sizeof(err)) == 0) {
+		for (struct run *r = e->running.head; r; r = r->next) {
+			r->throttle = throttle_find(&t, r->job.plugin_type);
+			if (r->throttle >= 0)
+				t.t[r->throttle].running++;
+		}
+		e->throttles = t;
+		snprintf(e->throttle_spec, sizeof(e->throttle_spec), "%s", cfg->throttling);
+		pthread_cond_broadcast(&e->pool_wake);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
 static void *dispatcher_main(void *arg)
 {
 	struct engine *e = arg;
@@ -300,6 +342,7 @@ static void *dispatcher_main(void *arg)
 	promote(e);
 	for (;;) {
 		settings_current(&cfg);
+		follow_throttling(e, &cfg);
 		bool again = dispatch_once(e, &cfg);
 		pthread_mutex_lock(&e->lock);
 		if (!again && !e->notified && !e->stopping) {

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/settings.h"
+#include "common/throttle.h"
 
 static void defaults(void **state)
 {
@@ -50,11 +51,31 @@ static void apply_and_refuse(void **state)
 	free(all);
 }
 
+static void throttling_spec(void **state)
+{
+	(void)state;
+	char err[256];
+	struct throttle_table t;
+	assert_int_equal(throttle_parse(" samples.sleep=2; Notify=3 ;", &t, err, sizeof(err)), 0);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(throttle_find(&t, "samples.sleep"), 0);
+	assert_int_equal(throttle_find(&t, "crm.Notify"), 1);
+	assert_int_equal(throttle_find(&t, "samples.noop"), -1);
+	assert_int_equal(t.t[1].cap, 3);
+	assert_int_equal(throttle_parse("", &t, err, sizeof(err)), 0);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(throttle_parse("x=0", &t, err, sizeof(err)), AE_INVAL);
+	assert_int_equal(throttle_parse("x", &t, err, sizeof(err)), AE_INVAL);
+	assert_non_null(strstr(err, "NAME=N"));
+	assert_int_equal(settings_check("async.throttling", "\"a=b\"", err, sizeof(err)), AE_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(defaults),
 	    cmocka_unit_test(apply_and_refuse),
+	    cmocka_unit_test(throttling_spec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
