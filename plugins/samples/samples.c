@@ -3,6 +3,8 @@
  * the public asyncd/plugin.h and keeps no state between runs, so execute() is thread-safe. Build
  * with -DSAMPLES_VERSION='"x.y.z.w"' to make another version of it (upgrade tests). */
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -136,11 +138,32 @@ static int hog_execute(void *instance, asyncd_ctx *ctx, api_t *api)
 			   (long long)mb);
 }
 
+/* {"repeat": true}: raise the event that caused this job again, with the same target, like a
+ * plug-in that updates the record whose update triggers it (the depth guard ends the loop). */
+static int raise_again(asyncd_ctx *ctx, api_t *api)
+{
+	char ev[8192];
+	const char *entity = api->entity(ctx);
+	int n = snprintf(ev, sizeof(ev), "{\"message\":\"%s\",%s%s%s\"target\":%s}",
+			 api->message(ctx) ? api->message(ctx) : "Repeat",
+			 entity ? "\"entity\":\"" : "", entity ? entity : "", entity ? "\"," : "",
+			 api->input_json(ctx));
+	if (n < 0 || (size_t)n >= sizeof(ev))
+		return api->result(ctx, ASYNCD_FAIL_PERMANENT, -1, "raise: the input is too large");
+	if (api->raise_event(ctx, ev) != 0)
+		return api->result(ctx, ASYNCD_FAIL_PERMANENT, -1,
+				   "raise: the host refused the event");
+	return api->result(ctx, ASYNCD_SUCCESS, -1, "raised the same event again (depth %d)",
+			   api->depth(ctx));
+}
+
 static int raise_execute(void *instance, asyncd_ctx *ctx, api_t *api)
 {
 	const char *event = api->input_string(ctx, "event");
 
 	(void)instance;
+	if (api->input_string(ctx, "repeat") && !strcmp(api->input_string(ctx, "repeat"), "true"))
+		return raise_again(ctx, api);
 	if (!event)
 		return api->result(ctx, ASYNCD_FAIL_PERMANENT, -1,
 				   "raise: the input has no \"event\" member");
@@ -163,7 +186,8 @@ static const struct asyncd_plugin_type samples_types[] = {
      NULL, sleep_execute},
     {"crash", "crashes with SIGSEGV", NULL, NULL, crash_execute},
     {"hog", "allocates and touches the input's \"mb\" MiB (default 1024)", NULL, NULL, hog_execute},
-    {"raise", "raises the event given as the input's \"event\"", NULL, NULL, raise_execute},
+    {"raise", "raises the input's \"event\", or with \"repeat\": true the same event again", NULL,
+     NULL, raise_execute},
 };
 
 static const struct asyncd_plugin_info samples_info = ASYNCD_PLUGIN_INFO_INIT(

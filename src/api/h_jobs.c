@@ -74,9 +74,7 @@ static int opt_time(struct api_req *r, json_t *body, const char *key, int64_t *r
 static int submit_data(struct api_req *r, json_t *body, const struct settings *cfg, struct job *j)
 {
 	json_t *data = json_object_get(body, "data");
-	j->data = json_dumps(data ? data : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!data)
-		j->data = (free(j->data), strdup("{}"));
+	j->data = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
 	if (!j->data)
 		return AE_NOMEM;
 	if ((int64_t)strlen(j->data) > cfg->max_data_bytes)
