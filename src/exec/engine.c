@@ -43,7 +43,8 @@ struct engine {
 	pthread_cond_t idle;	      /* engine_stop waits here for runs to end */
 	struct run_list held, running;
 	int completing; /* outcomes handed to the writer, not yet committed */
-	bool stopping, notified;
+	bool stopping, notified, paused, started;
+	unsigned gen;	  /* bumped by every start: pool threads of an earlier start leave */
 	int64_t next_due; /* earliest postpone_until known, 0: none */
 	struct throttle_table throttles;
 	char throttle_spec[512];
@@ -159,12 +160,14 @@ static struct run *first_eligible(struct engine *e)
 	return NULL;
 }
 
-static struct run *take_held(struct engine *e)
+static struct run *take_held(struct engine *e, unsigned gen)
 {
 	struct run *r = NULL;
 	pthread_mutex_lock(&e->lock);
-	while (!e->stopping && !(r = first_eligible(e)))
+	while (!e->stopping && e->gen == gen && (e->paused || !(r = first_eligible(e))))
 		pthread_cond_wait(&e->pool_wake, &e->lock);
+	if (e->stopping || e->gen != gen)
+		r = NULL;
 	if (r) {
 		list_remove(&e->held, r);
 		list_push(&e->running, r);
@@ -192,15 +195,22 @@ static void finish_run(struct engine *e, struct run *r, const struct settings *c
 		complete_done(r, AE_SHUTDOWN);
 }
 
-static void *pool_main(void *arg)
+struct pool_arg {
+	struct engine *e;
+	unsigned gen;
+};
+
+static void *pool_main(void *p)
 {
-	struct engine *e = arg;
+	struct pool_arg arg = *(struct pool_arg *)p;
+	struct engine *e = arg.e;
 	struct store *reader = NULL;
 	struct settings cfg;
+	free(p);
 	if (store_open(e->reader_url, &reader) < 0)
 		log_error("engine", "cannot open a reader connection: %s", e->reader_url);
 	struct run *r;
-	while ((r = take_held(e))) {
+	while ((r = take_held(e, arg.gen))) {
 		settings_current(&cfg);
 		runner_run(&r->job, reader, &cfg, &r->stop_flag, &r->res);
 		finish_run(e, r, &cfg);
@@ -302,11 +312,12 @@ static bool dispatch_once(struct engine *e, const struct settings *cfg)
 	pthread_mutex_lock(&e->lock);
 	bool due = e->next_due && e->next_due <= clock_now_ms();
 	int have = e->held.n + e->running.n + e->completing;
+	bool paused = e->paused;
 	e->notified = false;
 	pthread_mutex_unlock(&e->lock);
 	if (due)
 		promote(e);
-	if (have >= cfg->items_in_memory_low)
+	if (paused || have >= cfg->items_in_memory_low)
 		return false;
 	int want = cfg->items_in_memory_high - have;
 	int got = claim(e, want);
@@ -357,28 +368,39 @@ static void *dispatcher_main(void *arg)
 	return NULL;
 }
 
-static int start_threads(struct engine *e, int n_pool)
+static int start_threads(struct engine *e, int n_pool, unsigned gen)
 {
 	e->pool = calloc((size_t)n_pool, sizeof(*e->pool));
 	if (!e->pool)
 		return AE_NOMEM;
-	for (; e->n_pool < n_pool; e->n_pool++)
-		if (pthread_create(&e->pool[e->n_pool], NULL, pool_main, e) != 0)
+	for (e->n_pool = 0; e->n_pool < n_pool; e->n_pool++) {
+		struct pool_arg *arg = malloc(sizeof(*arg));
+		if (!arg)
 			return AE_NOMEM;
+		*arg = (struct pool_arg){e, gen};
+		if (pthread_create(&e->pool[e->n_pool], NULL, pool_main, arg) != 0) {
+			free(arg);
+			return AE_NOMEM;
+		}
+	}
 	if (pthread_create(&e->dispatcher, NULL, dispatcher_main, e) != 0)
 		return AE_NOMEM;
+	e->started = true;
 	return 0;
 }
 
-int engine_start(struct writer *w, const char *reader_url, const char *host_id, struct engine **ret)
+int engine_new(struct writer *w, const char *reader_url, const char *host_id, struct engine **ret)
 {
-	struct settings cfg;
 	struct engine *e = calloc(1, sizeof(*e));
 	if (!e)
 		return AE_NOMEM;
 	e->w = w;
 	e->reader_url = strdup(reader_url);
 	e->host_id = strdup(host_id);
+	if (!e->reader_url || !e->host_id) {
+		engine_free(e);
+		return AE_NOMEM;
+	}
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -387,15 +409,29 @@ int engine_start(struct writer *w, const char *reader_url, const char *host_id, 
 	pthread_cond_init(&e->pool_wake, &ca);
 	pthread_cond_init(&e->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	settings_current(&cfg);
-	e->next_due = 1; /* promote once at start */
-	int rc = e->reader_url && e->host_id ? start_threads(e, cfg.max_concurrent_jobs) : AE_NOMEM;
-	if (rc < 0) {
-		log_error("engine", "cannot start threads");
-		return rc; /* threads already started keep the engine alive: the host exits */
-	}
+	e->stopping = true; /* until started */
 	*ret = e;
 	return 0;
+}
+
+int engine_start(struct engine *e)
+{
+	struct settings cfg;
+	settings_current(&cfg);
+	pthread_mutex_lock(&e->lock);
+	if (e->started) {
+		pthread_mutex_unlock(&e->lock);
+		return AE_CONFLICT;
+	}
+	e->stopping = e->paused = false;
+	e->next_due = 1; /* promote once at start */
+	e->processed = e->claimed = 0;
+	unsigned gen = ++e->gen;
+	pthread_mutex_unlock(&e->lock);
+	int rc = start_threads(e, cfg.max_concurrent_jobs, gen);
+	if (rc < 0)
+		log_error("engine", "cannot start threads");
+	return rc;
 }
 
 /* ---- stop ---- */
@@ -446,9 +482,38 @@ static void ask_running_to_stop(struct engine *e)
 		__atomic_store_n(&r->stop_flag, 1, __ATOMIC_RELAXED);
 }
 
+/* Wait until nothing runs or is being recorded, or the deadline (NULL: for ever). Called and
+ * returns with the lock held. */
+static void wait_idle(struct engine *e, const struct timespec *deadline)
+{
+	while (e->running.n || e->completing) {
+		if (!deadline)
+			pthread_cond_wait(&e->idle, &e->lock);
+		else if (pthread_cond_timedwait(&e->idle, &e->lock, deadline) != 0)
+			break;
+	}
+}
+
+static void end_threads(struct engine *e, bool join_pool)
+{
+	for (int i = 0; i < e->n_pool; i++) {
+		if (join_pool)
+			pthread_join(e->pool[i], NULL);
+		else
+			pthread_detach(e->pool[i]); /* still in a plug-in: it leaves when done */
+	}
+	free(e->pool);
+	e->pool = NULL;
+	e->n_pool = 0;
+}
+
 int engine_stop(struct engine *e, int64_t timeout_ms)
 {
 	pthread_mutex_lock(&e->lock);
+	if (!e->started) {
+		pthread_mutex_unlock(&e->lock);
+		return 0;
+	}
 	e->stopping = true;
 	pthread_cond_broadcast(&e->dispatch_wake);
 	pthread_cond_broadcast(&e->pool_wake);
@@ -457,31 +522,53 @@ int engine_stop(struct engine *e, int64_t timeout_ms)
 	pthread_mutex_lock(&e->lock);
 	release_list(e, &e->held, true);
 	struct timespec deadline = clock_mono_deadline(timeout_ms);
-	while ((e->running.n || e->completing) &&
-	       pthread_cond_timedwait(&e->idle, &e->lock, &deadline) == 0)
-		;
+	wait_idle(e, &deadline);
 	int interrupted = e->running.n;
 	if (interrupted) {
 		ask_running_to_stop(e);
 		release_list(e, &e->running, false);
 	}
+	e->started = false;
 	pthread_mutex_unlock(&e->lock);
-	if (!interrupted)
-		for (int i = 0; i < e->n_pool; i++)
-			pthread_join(e->pool[i], NULL);
+	end_threads(e, !interrupted);
 	return interrupted;
+}
+
+int engine_pause(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	e->paused = true;
+	pthread_cond_broadcast(&e->dispatch_wake);
+	release_list(e, &e->held, true);
+	wait_idle(e, NULL);
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+int engine_continue(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	e->paused = false;
+	e->notified = true;
+	pthread_cond_broadcast(&e->dispatch_wake);
+	pthread_cond_broadcast(&e->pool_wake);
+	pthread_mutex_unlock(&e->lock);
+	return 0;
 }
 
 void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
-	/* a plug-in still running after the stop keeps its thread; the process is exiting */
-	pthread_mutex_lock(&e->lock);
-	bool busy = e->running.n > 0;
-	pthread_mutex_unlock(&e->lock);
-	if (busy)
-		return;
+	/* a plug-in still running after the stop keeps its thread and the engine; the process is
+	 * exiting */
+	if (e->reader_url && e->host_id) {
+		pthread_mutex_lock(&e->lock);
+		bool busy = e->running.n > 0 || e->started;
+		pthread_mutex_unlock(&e->lock);
+		if (busy)
+			return;
+	}
 	free(e->pool);
 	free(e->reader_url);
 	free(e->host_id);

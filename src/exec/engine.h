@@ -11,21 +11,26 @@ struct writer;
 struct engine;
 
 struct engine_stats {
-	int held;    /* claimed, not started */
-	int running; /* in a plug-in now */
-	unsigned long long processed;
+	int held;		      /* claimed, not started */
+	int running;		      /* in a plug-in now */
+	unsigned long long processed; /* since the last start */
 	unsigned long long claimed;
 };
 
-/* Start selecting and running jobs. reader_url opens the pool's reader connections. */
-int engine_start(struct writer *w, const char *reader_url, const char *host_id,
-		 struct engine **ret);
+/* Make the engine of this host, stopped. reader_url opens the pool's reader connections. */
+int engine_new(struct writer *w, const char *reader_url, const char *host_id, struct engine **ret);
+/* Start selecting and running jobs (again after a stop). AE_CONFLICT when it runs. */
+int engine_start(struct engine *e);
 /* New work was committed: select at once instead of waiting for the fallback poll. */
 void engine_notify(struct engine *e);
 /* Stop: selection ends, held jobs go back to Ready at once, running jobs get timeout_ms to
  * finish, the rest are asked to stop and returned to Ready without spending a retry. Returns
  * the number of runs interrupted. */
 int engine_stop(struct engine *e, int64_t timeout_ms);
+/* Pause: selection stops, held jobs go back to Ready, running jobs finish; returns then. */
+int engine_pause(struct engine *e);
+/* Continue after a pause. */
+int engine_continue(struct engine *e);
 /* Free after engine_stop. Accepts NULL. */
 void engine_free(struct engine *e);
 /* A job was postponed until at: promote it then. */

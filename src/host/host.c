@@ -184,7 +184,8 @@ static int start(const struct host_options *o, struct host *h)
 	recover_locked(h);
 	if ((rc = start_api(o, h)) < 0)
 		return rc;
-	if ((rc = engine_start(h->w, h->store_url, h->host_id, &h->engine)) < 0) {
+	if ((rc = engine_new(h->w, h->store_url, h->host_id, &h->engine)) < 0 ||
+	    (rc = engine_start(h->engine)) < 0) {
 		log_error("host", "cannot start the engine: %s", asyncd_strerror(rc));
 		return rc;
 	}
