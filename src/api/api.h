@@ -13,6 +13,7 @@
 struct writer;
 struct engine;
 struct store;
+struct host_services;
 
 enum role {
 	ROLE_SYSADMIN = 1u << 0,
@@ -25,6 +26,7 @@ enum role {
 struct api_ctx {
 	struct writer *w;
 	struct engine *engine;
+	struct host_services *services;
 	const char *store_url;
 	const char *state_dir;
 	const char *worker_path;

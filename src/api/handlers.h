@@ -30,4 +30,9 @@ int h_settings_patch(struct api_req *r);
 
 int h_audit_list(struct api_req *r);
 
+int h_services_list(struct api_req *r);
+int h_hosts_list(struct api_req *r);
+int h_service_action(struct api_req *r);
+int h_service_configure(struct api_req *r);
+
 #endif

@@ -42,6 +42,10 @@ static const struct route routes[] = {
     {"GET", "/api/v1/settings", READ, 0, h_settings_get},
     {"PATCH", "/api/v1/settings", ADMIN, 64 * KiB, h_settings_patch},
     {"GET", "/api/v1/audit", ADMIN, 0, h_audit_list},
+    {"GET", "/api/v1/services", READ, 0, h_services_list},
+    {"GET", "/api/v1/hosts", READ, 0, h_hosts_list},
+    {"POST", "/api/v1/hosts/*/services/*/*", ADMIN, 4 * KiB, h_service_action},
+    {"PATCH", "/api/v1/hosts/*/services/*", ADMIN, 4 * KiB, h_service_configure},
 };
 
 /* Match path against pattern, copying parameters into r. */
@@ -93,15 +97,33 @@ size_t router_max_body(const struct route *rt)
 	return rt->max_body;
 }
 
+/* Administrative routes (not open to Readers) record refused attempts in the audit log; the
+ * handlers record what they did. */
+static void audit_refusal(const struct route *rt, struct api_req *r, const char *why)
+{
+	char action[96];
+	if (!rt->roles || (rt->roles & ROLE_READER))
+		return;
+	snprintf(action, sizeof(action), "%s %s", rt->method, rt->pattern);
+	size_t n = strcspn(r->url, "?");
+	char target[256];
+	snprintf(target, sizeof(target), "%.*s", (int)(n < 255 ? n : 255), r->url);
+	api_audit(r, action, target, "refused", why);
+}
+
 void router_dispatch(const struct route *rt, struct api_req *r)
 {
-	char need[128];
-	if (rt->roles && auth_request(r) < 0)
+	char need[128], why[256];
+	if (rt->roles && auth_request(r) < 0) {
+		audit_refusal(rt, r, "not authenticated");
 		return;
+	}
 	if (rt->roles && !(r->roles & rt->roles)) {
 		auth_roles_text(rt->roles, need, sizeof(need));
 		api_error(r, AE_FORBIDDEN, "%s %s needs the role %s; %s does not have it",
 			  rt->method, rt->pattern, need, r->user);
+		snprintf(why, sizeof(why), "needs %s", need);
+		audit_refusal(rt, r, why);
 		return;
 	}
 	int rc = rt->fn(r);

@@ -18,6 +18,7 @@
 #include "exec/engine.h"
 #include "exec/writer.h"
 #include "host/host.h"
+#include "host/services.h"
 #include "plugin/libcache.h"
 #include "plugin/registry.h"
 #include "store/store.h"
@@ -34,6 +35,8 @@ struct host {
 	struct engine *engine;
 	struct server *server;
 	struct api_ctx api;
+	struct host_services services;
+	bool services_ready;
 };
 
 static int prepare_state_dir(const char *dir)
@@ -185,28 +188,27 @@ static int start(const struct host_options *o, struct host *h)
 	if ((rc = start_api(o, h)) < 0)
 		return rc;
 	if ((rc = engine_new(h->w, h->store_url, h->host_id, &h->engine)) < 0 ||
-	    (rc = engine_start(h->engine)) < 0) {
-		log_error("host", "cannot start the engine: %s", asyncd_strerror(rc));
+	    (rc = services_init(&h->services, h->host_id, h->w, h->engine, h->reader)) < 0) {
+		log_error("host", "cannot set up the services: %s", asyncd_strerror(rc));
 		return rc;
 	}
+	h->services_ready = true;
+	h->api.services = &h->services;
 	h->api.engine = h->engine;
+	services_start_automatic(&h->services);
 	return 0;
 }
 
 static void stop(struct host *h)
 {
-	struct settings cfg;
-	settings_current(&cfg);
-	if (h->engine) {
-		log_info("host", "stopping: running jobs get %lld ms to finish",
-			 (long long)cfg.stop_timeout_ms);
-		int n = engine_stop(h->engine, cfg.stop_timeout_ms);
-		if (n)
-			log_info("host", "%d running jobs were interrupted and returned to Ready",
-				 n);
+	if (h->services_ready) {
+		log_info("host", "stopping every service");
+		services_stop_all(&h->services);
 	}
 	server_stop(h->server);
 	api_readers_done();
+	if (h->services_ready)
+		services_done(&h->services);
 	engine_free(h->engine);
 	writer_stop(h->w);
 	store_close(h->reader);

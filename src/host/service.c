@@ -263,17 +263,6 @@ int service_run(struct service *s, enum svc_action a)
 	return rc;
 }
 
-int service_set_startup(struct service *s, enum svc_startup t, char *err, size_t errlen)
-{
-	(void)err;
-	(void)errlen;
-	pthread_mutex_lock(&s->lock);
-	s->startup = t;
-	pthread_cond_broadcast(&s->changed);
-	pthread_mutex_unlock(&s->lock);
-	return 0;
-}
-
 json_t *service_json(struct service *s, const char *host)
 {
 	char since[40];

@@ -75,7 +75,6 @@ void service_wait_idle(struct service *s, int64_t timeout_ms);
 /* Run action a and wait for it (host start-up and shutdown). */
 int service_run(struct service *s, enum svc_action a);
 
-int service_set_startup(struct service *s, enum svc_startup t, char *err, size_t errlen);
 json_t *service_json(struct service *s, const char *host);
 
 const char *service_status_name(enum svc_status st);

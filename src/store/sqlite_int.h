@@ -92,4 +92,17 @@ int sq_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total
 int sq_jobs_count_unfinished(struct store *s, const char *column, int64_t id,
 			     struct job_counts *ret);
 
+/* Administration rows (sqlite_admin.c). */
+int sq_service_configs(struct store *s, const char *host_id, struct service_config **ret,
+		       size_t *ret_n);
+int sq_service_config_put(struct store *s, const char *host_id, const struct service_config *c);
+int sq_users_list(struct store *s, struct user **ret, size_t *ret_n);
+int sq_user_delete(struct store *s, int64_t id);
+int sq_tokens_list(struct store *s, struct token **ret, size_t *ret_n);
+int sq_session_insert(struct store *s, const struct session *se);
+int sq_session_find(struct store *s, const char *hash, int64_t now, struct session *ret);
+int sq_session_delete(struct store *s, const char *hash);
+int sq_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
+int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+
 #endif

@@ -112,6 +112,52 @@ WRAP(audit_list,
      (s, before_id, limit, ret, ret_n))
 WRAP(host_heartbeat, (struct store * s, const char *host_id, int64_t now), (s, host_id, now))
 WRAP(set_synchronous, (struct store * s, bool full), (s, full))
+WRAP(service_configs,
+     (struct store * s, const char *host_id, struct service_config **ret, size_t *ret_n),
+     (s, host_id, ret, ret_n))
+WRAP(service_config_put, (struct store * s, const char *host_id, const struct service_config *c),
+     (s, host_id, c))
+WRAP(users_list, (struct store * s, struct user **ret, size_t *ret_n), (s, ret, ret_n))
+WRAP(user_delete, (struct store * s, int64_t id), (s, id))
+WRAP(tokens_list, (struct store * s, struct token **ret, size_t *ret_n), (s, ret, ret_n))
+WRAP(session_insert, (struct store * s, const struct session *se), (s, se))
+WRAP(session_find, (struct store * s, const char *hash, int64_t now, struct session *ret),
+     (s, hash, now, ret))
+WRAP(session_delete, (struct store * s, const char *hash), (s, hash))
+WRAP(jobs_cleanup, (struct store * s, int status, int64_t before_ms, int limit, int64_t *ret_n),
+     (s, status, before_ms, limit, ret_n))
+WRAP(audit_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *ret_n),
+     (s, before_ms, limit, ret_n))
+
+void service_configs_free(struct service_config *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++)
+		free(c[i].name);
+	free(c);
+}
+
+void users_free(struct user *u, size_t n)
+{
+	for (size_t i = 0; u && i < n; i++)
+		user_done(&u[i]);
+	free(u);
+}
+
+void tokens_free(struct token *t, size_t n)
+{
+	for (size_t i = 0; t && i < n; i++)
+		token_done(&t[i]);
+	free(t);
+}
+
+void session_done(struct session *se)
+{
+	if (!se)
+		return;
+	free(se->hash);
+	free(se->csrf);
+	memset(se, 0, sizeof(*se));
+}
 
 void assembly_done(struct assembly *a)
 {

@@ -83,6 +83,20 @@ struct audit_entry {
 	char *detail;
 };
 
+struct service_config {
+	char *name;
+	int startup_type;
+	int recovery_delay_s;
+};
+
+struct session {
+	char *hash; /* SHA-256 of the cookie value */
+	int64_t user_id;
+	char *csrf;
+	int64_t created_on;
+	int64_t expires_on;
+};
+
 struct job_filter {
 	int state;  /* -1: any */
 	int status; /* -1: any */
@@ -183,6 +197,21 @@ struct store_ops {
 
 	int (*host_heartbeat)(struct store *s, const char *host_id, int64_t now);
 	int (*set_synchronous)(struct store *s, bool full);
+
+	int (*service_configs)(struct store *s, const char *host_id, struct service_config **ret,
+			       size_t *ret_n);
+	int (*service_config_put)(struct store *s, const char *host_id,
+				  const struct service_config *c);
+	int (*users_list)(struct store *s, struct user **ret, size_t *ret_n);
+	int (*user_delete)(struct store *s, int64_t id);
+	int (*tokens_list)(struct store *s, struct token **ret, size_t *ret_n);
+	int (*session_insert)(struct store *s, const struct session *se);
+	int (*session_find)(struct store *s, const char *hash, int64_t now, struct session *ret);
+	int (*session_delete)(struct store *s, const char *hash);
+	/* Delete up to limit Completed jobs of status completed before before_ms. */
+	int (*jobs_cleanup)(struct store *s, int status, int64_t before_ms, int limit,
+			    int64_t *ret_n);
+	int (*audit_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -259,6 +288,23 @@ int store_host_heartbeat(struct store *s, const char *host_id, int64_t now);
  * transaction only. */
 int store_set_synchronous(struct store *s, bool full);
 
+int store_service_configs(struct store *s, const char *host_id, struct service_config **ret,
+			  size_t *ret_n);
+int store_service_config_put(struct store *s, const char *host_id, const struct service_config *c);
+int store_users_list(struct store *s, struct user **ret, size_t *ret_n);
+int store_user_delete(struct store *s, int64_t id);
+int store_tokens_list(struct store *s, struct token **ret, size_t *ret_n);
+int store_session_insert(struct store *s, const struct session *se);
+/* A session that has not expired at now; AE_NOTFOUND otherwise. */
+int store_session_find(struct store *s, const char *hash, int64_t now, struct session *ret);
+int store_session_delete(struct store *s, const char *hash);
+int store_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
+int store_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+
+void service_configs_free(struct service_config *c, size_t n);
+void users_free(struct user *u, size_t n);
+void tokens_free(struct token *t, size_t n);
+void session_done(struct session *se);
 void assembly_done(struct assembly *a);
 void assembly_array_free(struct assembly *a, size_t n);
 void step_done(struct step *st);

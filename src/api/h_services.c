@@ -1,0 +1,121 @@
+/* Services and hosts: list every service with its status, run start/stop/pause/continue/
+ * restart (System Administrator only, audited), and change a service's startup type and
+ * recovery delay. A host answers for its own services; other hosts' arrive with the shared
+ * PostgreSQL store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "common/error.h"
+#include "host/services.h"
+
+#define ACTION_WAIT_MS 1000
+
+static json_t *services_array(struct api_req *r)
+{
+	struct host_services *hs = r->api->services;
+	json_t *a = json_array();
+	for (int i = 0; hs && i < SVC_COUNT; i++)
+		json_array_append_new(a, service_json(&hs->svc[i], r->api->host_id));
+	return a;
+}
+
+int h_services_list(struct api_req *r)
+{
+	return api_reply(r, 200, json_pack("{s:o}", "services", services_array(r)));
+}
+
+int h_hosts_list(struct api_req *r)
+{
+	json_t *h = json_pack("{s:s,s:b,s:o}", "id", r->api->host_id, "this_host", 1, "services",
+			      services_array(r));
+	return api_reply(r, 200, json_pack("{s:[o]}", "hosts", h));
+}
+
+/* The service named in the path, on this host; answers 404 otherwise. */
+static struct service *path_service(struct api_req *r)
+{
+	struct host_services *hs = r->api->services;
+	const char *host = r->params[0], *name = r->params[1];
+	if (strcmp(host, r->api->host_id) && strcmp(host, "local")) {
+		api_error(r, AE_NOTFOUND,
+			  "host '%s' is not known here: this host is '%s' (GET /api/v1/hosts)",
+			  host, r->api->host_id);
+		return NULL;
+	}
+	struct service *s = hs ? services_find(hs, name) : NULL;
+	if (!s)
+		api_error(r, AE_NOTFOUND,
+			  "no service '%s': use async, async-maintenance or sandbox", name);
+	return s;
+}
+
+static void audit_service(struct api_req *r, const char *action, const struct service *s, int rc,
+			  const char *detail)
+{
+	char what[48], target[320];
+	snprintf(what, sizeof(what), "service.%s", action);
+	snprintf(target, sizeof(target), "%s/%s", r->api->host_id, s->name);
+	api_audit(r, what, target, rc < 0 ? "refused" : "ok", detail);
+}
+
+int h_service_action(struct api_req *r)
+{
+	char err[256];
+	struct service *s = path_service(r);
+	if (!s)
+		return AE_NOTFOUND;
+	int a = service_action_parse(r->params[2]);
+	if (a < 0)
+		return api_error(r, AE_NOTFOUND,
+				 "no service action '%s': use start, stop, pause, continue or "
+				 "restart",
+				 r->params[2]);
+	int rc = service_act(s, (enum svc_action)a, err, sizeof(err));
+	audit_service(r, service_action_name((enum svc_action)a), s, rc, rc < 0 ? err : NULL);
+	if (rc < 0)
+		return api_error(r, rc, "%s", err);
+	/* quick actions finish within the wait; a draining stop answers stop_pending */
+	service_wait_idle(s, ACTION_WAIT_MS);
+	return api_reply(r, 200, service_json(s, r->api->host_id));
+}
+
+static int parse_config(struct api_req *r, json_t *body, int *ret_startup, int *ret_delay)
+{
+	json_t *st = json_object_get(body, "startup_type"),
+	       *d = json_object_get(body, "recovery_delay_s");
+	*ret_startup = *ret_delay = -1;
+	if (!st && !d)
+		return api_error(r, AE_INVAL,
+				 "send startup_type (automatic, manual or disabled) "
+				 "and/or recovery_delay_s");
+	if (st && (*ret_startup = service_startup_parse(json_string_value(st))) < 0)
+		return api_error(r, AE_INVAL, "startup_type must be automatic, manual or disabled");
+	if (d && (!json_is_integer(d) || json_integer_value(d) < 0 || json_integer_value(d) > 3600))
+		return api_error(r, AE_INVAL, "recovery_delay_s must be 0 to 3600 seconds");
+	if (d)
+		*ret_delay = (int)json_integer_value(d);
+	return 0;
+}
+
+int h_service_configure(struct api_req *r)
+{
+	json_t *body;
+	int startup, delay;
+	struct service *s = path_service(r);
+	if (!s)
+		return AE_NOTFOUND;
+	int rc = api_body_object(r, &body);
+	if (rc < 0)
+		return rc;
+	rc = parse_config(r, body, &startup, &delay);
+	char *detail = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (rc == 0 && (rc = services_configure(r->api->services, s, startup, delay)) < 0)
+		api_error(r, rc, "cannot store the service's configuration: %s",
+			  asyncd_strerror(rc));
+	audit_service(r, "configure", s, rc, detail);
+	free(detail);
+	return rc < 0 ? rc : api_reply(r, 200, service_json(s, r->api->host_id));
+}

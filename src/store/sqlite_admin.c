@@ -1,0 +1,241 @@
+/* The SQLite backend's administration rows: services' startup types, users and tokens lists,
+ * console sessions, and the bounded cleanup of completed jobs and old audit entries. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "store/sqlite_int.h"
+
+static int prep(struct store *s, const char *sql, sqlite3_stmt **ret)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, ret, NULL) != SQLITE_OK)
+		return sq_fail(s, "prepare");
+	return 0;
+}
+
+static int finish(struct store *s, sqlite3_stmt *st, int rc, const char *what)
+{
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, what);
+}
+
+/* Grow *v (of elem bytes) to hold n + 1 elements. */
+static void *grow(void *v, size_t n, size_t elem)
+{
+	return realloc(v, (n + 1) * elem);
+}
+
+int sq_service_configs(struct store *s, const char *host_id, struct service_config **ret,
+		       size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	struct service_config *v = NULL;
+	size_t n = 0;
+	int rc = prep(
+	    s, "SELECT name, startup_type, recovery_delay_s FROM services WHERE host_id = ?1", &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_text(st, 1, host_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct service_config *g = grow(v, n, sizeof(*v));
+		if (!g)
+			break;
+		v = g;
+		v[n].name = sq_col_text(st, 0);
+		v[n].startup_type = sqlite3_column_int(st, 1);
+		v[n++].recovery_delay_s = sqlite3_column_int(st, 2);
+	}
+	if ((rc = finish(s, st, rc, "read services")) < 0) {
+		service_configs_free(v, n);
+		return rc;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int sq_service_config_put(struct store *s, const char *host_id, const struct service_config *c)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s,
+		      "INSERT INTO services(host_id, name, startup_type, recovery_delay_s)"
+		      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(host_id, name) DO UPDATE SET"
+		      " startup_type = excluded.startup_type,"
+		      " recovery_delay_s = excluded.recovery_delay_s",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_text(st, 1, host_id);
+	sq_bind_text(st, 2, c->name);
+	sq_bind_i64(st, 3, c->startup_type);
+	sq_bind_i64(st, 4, c->recovery_delay_s);
+	return finish(s, st, sqlite3_step(st), "store service");
+}
+
+int sq_users_list(struct store *s, struct user **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	struct user *v = NULL;
+	size_t n = 0;
+	int rc = prep(s, "SELECT id, name, roles, created_on FROM users ORDER BY id", &st);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct user *g = grow(v, n, sizeof(*v));
+		if (!g)
+			break;
+		v = g;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].name = sq_col_text(st, 1);
+		v[n].roles = (unsigned)sqlite3_column_int(st, 2);
+		v[n++].created_on = sqlite3_column_int64(st, 3);
+	}
+	if ((rc = finish(s, st, rc, "list users")) < 0) {
+		users_free(v, n);
+		return rc;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int sq_user_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc = prep(
+	    s, "UPDATE tokens SET revoked_on = coalesce(revoked_on, 1) WHERE user_id = ?1", &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	if ((rc = finish(s, st, sqlite3_step(st), "revoke tokens")) < 0)
+		return rc;
+	if ((rc = prep(s, "DELETE FROM sessions WHERE user_id = ?1", &st)) < 0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	if ((rc = finish(s, st, sqlite3_step(st), "end sessions")) < 0)
+		return rc;
+	/* the row stays (tokens and the audit log refer to it); its roles are taken away */
+	if ((rc = prep(s, "UPDATE users SET roles = 0, password_hash = NULL WHERE id = ?1", &st)) <
+	    0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	if ((rc = finish(s, st, sqlite3_step(st), "delete user")) < 0)
+		return rc;
+	return sqlite3_changes(s->db) ? 0 : AE_NOTFOUND;
+}
+
+int sq_tokens_list(struct store *s, struct token **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	struct token *v = NULL;
+	size_t n = 0;
+	int rc = prep(s, "SELECT id, user_id, name, created_on, revoked_on FROM tokens ORDER BY id",
+		      &st);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct token *g = grow(v, n, sizeof(*v));
+		if (!g)
+			break;
+		v = g;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].user_id = sqlite3_column_int64(st, 1);
+		v[n].name = sq_col_text(st, 2);
+		v[n].created_on = sqlite3_column_int64(st, 3);
+		v[n++].revoked_on = sqlite3_column_int64(st, 4);
+	}
+	if ((rc = finish(s, st, rc, "list tokens")) < 0) {
+		tokens_free(v, n);
+		return rc;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int sq_session_insert(struct store *s, const struct session *se)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s,
+		      "INSERT INTO sessions(hash, user_id, csrf, created_on, expires_on)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5)",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_text(st, 1, se->hash);
+	sq_bind_i64(st, 2, se->user_id);
+	sq_bind_text(st, 3, se->csrf);
+	sq_bind_i64(st, 4, se->created_on);
+	sq_bind_i64(st, 5, se->expires_on);
+	return finish(s, st, sqlite3_step(st), "store session");
+}
+
+int sq_session_find(struct store *s, const char *hash, int64_t now, struct session *ret)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s,
+		      "SELECT hash, user_id, csrf, created_on, expires_on FROM sessions"
+		      " WHERE hash = ?1 AND expires_on > ?2",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_text(st, 1, hash);
+	sq_bind_i64(st, 2, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ret->hash = sq_col_text(st, 0);
+		ret->user_id = sqlite3_column_int64(st, 1);
+		ret->csrf = sq_col_text(st, 2);
+		ret->created_on = sqlite3_column_int64(st, 3);
+		ret->expires_on = sqlite3_column_int64(st, 4);
+		sqlite3_finalize(st);
+		return 0;
+	}
+	rc = finish(s, st, rc, "read session");
+	return rc < 0 ? rc : AE_NOTFOUND;
+}
+
+int sq_session_delete(struct store *s, const char *hash)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s, "DELETE FROM sessions WHERE hash = ?1", &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_text(st, 1, hash);
+	return finish(s, st, sqlite3_step(st), "delete session");
+}
+
+int sq_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s,
+		      "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 3"
+		      " AND status = ?1 AND completed_on < ?2 LIMIT ?3)",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, status);
+	sq_bind_i64(st, 2, before_ms);
+	sq_bind_i64(st, 3, limit);
+	if ((rc = finish(s, st, sqlite3_step(st), "clean up jobs")) < 0)
+		return rc;
+	*ret_n = sqlite3_changes(s->db);
+	return 0;
+}
+
+int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n)
+{
+	sqlite3_stmt *st;
+	int rc = prep(
+	    s, "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ?1 LIMIT ?2)", &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, before_ms);
+	sq_bind_i64(st, 2, limit);
+	if ((rc = finish(s, st, sqlite3_step(st), "clean up audit")) < 0)
+		return rc;
+	*ret_n = sqlite3_changes(s->db);
+	return 0;
+}
