@@ -35,4 +35,11 @@ int h_hosts_list(struct api_req *r);
 int h_service_action(struct api_req *r);
 int h_service_configure(struct api_req *r);
 
+int h_users_list(struct api_req *r);
+int h_users_create(struct api_req *r);
+int h_user_delete(struct api_req *r);
+int h_tokens_create(struct api_req *r);
+int h_tokens_list(struct api_req *r);
+int h_token_revoke(struct api_req *r);
+
 #endif

@@ -46,6 +46,12 @@ static const struct route routes[] = {
     {"GET", "/api/v1/hosts", READ, 0, h_hosts_list},
     {"POST", "/api/v1/hosts/*/services/*/*", ADMIN, 4 * KiB, h_service_action},
     {"PATCH", "/api/v1/hosts/*/services/*", ADMIN, 4 * KiB, h_service_configure},
+    {"GET", "/api/v1/users", ADMIN, 0, h_users_list},
+    {"POST", "/api/v1/users", ADMIN, 4 * KiB, h_users_create},
+    {"DELETE", "/api/v1/users/*", ADMIN, 0, h_user_delete},
+    {"GET", "/api/v1/tokens", ADMIN, 0, h_tokens_list},
+    {"POST", "/api/v1/tokens", ADMIN, 4 * KiB, h_tokens_create},
+    {"DELETE", "/api/v1/tokens/*", ADMIN, 0, h_token_revoke},
 };
 
 /* Match path against pattern, copying parameters into r. */
@@ -120,8 +126,8 @@ void router_dispatch(const struct route *rt, struct api_req *r)
 	}
 	if (rt->roles && !(r->roles & rt->roles)) {
 		auth_roles_text(rt->roles, need, sizeof(need));
-		api_error(r, AE_FORBIDDEN, "%s %s needs the role %s; %s does not have it",
-			  rt->method, rt->pattern, need, r->user);
+		api_error(r, AE_FORBIDDEN, "%s %.*s needs the role %s; %s does not have it",
+			  rt->method, (int)strcspn(r->url, "?"), r->url, need, r->user);
 		snprintf(why, sizeof(why), "needs %s", need);
 		audit_refusal(rt, r, why);
 		return;
