@@ -53,7 +53,8 @@ struct api_req {
 	/* the answer */
 	int status;
 	json_t *out;
-	char *text; /* non-JSON answer (metrics) */
+	char *text;	  /* non-JSON answer (metrics) */
+	char *set_cookie; /* a Set-Cookie header to send, or NULL */
 	const char *text_type;
 };
 

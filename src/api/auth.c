@@ -98,10 +98,53 @@ static int lookup(struct store *s, const char *hash, struct api_req *r)
 	return 0;
 }
 
+static int fill_user(struct store *s, int64_t uid, struct api_req *r)
+{
+	struct user u;
+	int rc = store_user_get(s, uid, &u);
+	if (rc < 0)
+		return rc;
+	r->user_id = u.id;
+	snprintf(r->user, sizeof(r->user), "%s", u.name);
+	r->roles = u.roles;
+	user_done(&u);
+	return 0;
+}
+
+/* A console session from the cookie; state-changing requests must echo its CSRF token. */
+static int session_auth(struct api_req *r, const char *cookie)
+{
+	char hash[65];
+	struct session se = {0};
+	auth_hash_token(cookie, hash);
+	struct store *s = api_reader(r);
+	int rc = store_session_find(s, hash, clock_now_ms(), &se);
+	if (rc == 0)
+		rc = fill_user(s, se.user_id, r);
+	api_reader_put(s);
+	if (rc == AE_NOTFOUND)
+		return api_error(r, AE_UNAUTH, "the session has expired: log in again");
+	if (rc < 0)
+		return api_error(r, rc, "cannot check the session: %s", asyncd_strerror(rc));
+	const char *sent = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+	bool safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
+	bool csrf_ok = sent && strlen(sent) == strlen(se.csrf) &&
+		       sodium_memcmp(sent, se.csrf, strlen(se.csrf)) == 0;
+	session_done(&se);
+	if (!safe && !csrf_ok)
+		return api_error(r, AE_FORBIDDEN,
+				 "send the session's CSRF token in the X-CSRF-Token header");
+	return 0;
+}
+
 int auth_request(struct api_req *r)
 {
 	char hash[65];
 	const char *tok = bearer(r);
+	const char *cookie =
+	    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, AUTH_SESSION_COOKIE);
+	if (!tok && cookie && strlen(cookie) < 256)
+		return session_auth(r, cookie);
 	if (!tok)
 		return api_error(r, AE_UNAUTH,
 				 "send an API token as 'Authorization: Bearer TOKEN' (the first "
@@ -114,6 +157,8 @@ int auth_request(struct api_req *r)
 		return api_error(r, AE_UNAUTH, "the API token is unknown or revoked");
 	if (rc < 0)
 		return api_error(r, rc, "cannot check the API token: %s", asyncd_strerror(rc));
+	if (!r->roles)
+		return api_error(r, AE_UNAUTH, "user %s has no roles any more", r->user);
 	return 0;
 }
 

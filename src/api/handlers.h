@@ -42,4 +42,8 @@ int h_tokens_create(struct api_req *r);
 int h_tokens_list(struct api_req *r);
 int h_token_revoke(struct api_req *r);
 
+int h_login(struct api_req *r);
+int h_logout(struct api_req *r);
+int h_whoami(struct api_req *r);
+
 #endif

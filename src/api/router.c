@@ -6,6 +6,7 @@
 #include "api/handlers.h"
 #include "api/router.h"
 #include "common/error.h"
+#include "common/log.h"
 
 #define KiB (1024u)
 #define MiB (1024u * 1024u)
@@ -52,6 +53,9 @@ static const struct route routes[] = {
     {"GET", "/api/v1/tokens", ADMIN, 0, h_tokens_list},
     {"POST", "/api/v1/tokens", ADMIN, 4 * KiB, h_tokens_create},
     {"DELETE", "/api/v1/tokens/*", ADMIN, 0, h_token_revoke},
+    {"POST", "/api/v1/login", 0, 4 * KiB, h_login},
+    {"POST", "/api/v1/logout", 0, 0, h_logout},
+    {"GET", "/api/v1/whoami", READ, 0, h_whoami},
 };
 
 /* Match path against pattern, copying parameters into r. */
@@ -135,4 +139,9 @@ void router_dispatch(const struct route *rt, struct api_req *r)
 	int rc = rt->fn(r);
 	if (rc < 0 && !r->out && !r->text)
 		api_error(r, rc, "%s", asyncd_strerror(rc));
+	if (r->status >= 500)
+		log_error("api", "%s %.*s answered %d: %s", r->method, (int)strcspn(r->url, "?"),
+			  r->url, r->status,
+			  json_string_value(json_object_get(json_object_get(r->out, "error"),
+							    "message")));
 }

@@ -64,6 +64,9 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
 	if (len)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (r->set_cookie)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)(r->status ? r->status : 500), resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -152,6 +155,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	buf_done(&st->req.body);
 	json_decref(st->req.out);
 	free(st->req.text);
+	free(st->req.set_cookie);
 	free(st);
 	*con_cls = NULL;
 }

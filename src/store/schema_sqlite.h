@@ -68,6 +68,14 @@ static const char *const sqlite_migrations[] = {
     " id INTEGER PRIMARY KEY, at INTEGER NOT NULL, user TEXT, remote TEXT,"
     " action TEXT NOT NULL, target TEXT, result TEXT NOT NULL, detail TEXT);"
     "CREATE TABLE hosts(id TEXT PRIMARY KEY, heartbeat_on INTEGER NOT NULL);",
+    /* 2: services' startup types, console sessions */
+    "CREATE TABLE services("
+    " host_id TEXT NOT NULL, name TEXT NOT NULL, startup_type INTEGER NOT NULL,"
+    " recovery_delay_s INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(host_id, name));"
+    "CREATE TABLE sessions("
+    " hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " csrf TEXT NOT NULL, created_on INTEGER NOT NULL, expires_on INTEGER NOT NULL);"
+    "CREATE INDEX audit_at ON audit(at);",
 };
 
 #endif
