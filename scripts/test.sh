@@ -6,9 +6,10 @@
 #   3. meson test in build/, then in build-asan/ -- both always run
 #   4. clang-format --dry-run -Werror over the tracked C files (one check)
 #
-# The last line of output is always "N passed, N failed": the Ok counts of both meson runs (plus
-# the format check), against Fail + Timeout + Unexpected Pass (plus 1 for each build that failed
-# and 1 for a failed format check). Exit status 0 only when nothing failed.
+# The last line of output is always "N passed, N failed": the test cases (TAP lines) of both meson
+# runs plus the format check; a test program that fails without a failing case, a build that
+# fails and a failed format check count as one failed each. Exit status 0 only when nothing
+# failed.
 #
 # Environment: MESON_TESTTHREADS (default 2), ASAN_OPTIONS, UBSAN_OPTIONS (defaults below),
 # ASAN_TIMEOUT_MULTIPLIER (default 3: the sanitizer build is slower).
@@ -50,12 +51,30 @@ build() {
 	return 1
 }
 
-# count LOG KEY: the number on meson's summary line "KEY: N" (0 when absent)
-count() {
-	awk -v key="$2:" '
-		{ line = $0; sub(/^[ \t]+/, "", line) }
-		index(line, key) == 1 { n = substr(line, length(key) + 1); gsub(/[^0-9]/, "", n); v = n }
-		END { print (v == "" ? 0 : v) }' "$1"
+# count_cases TESTLOG: "OK BAD", the test cases (TAP lines) that passed and failed in meson's
+# testlog.json; a test program that failed without a failing case (a crash, a time-out, a leak
+# report at exit) counts as one more failed case
+count_cases() {
+	python3 - "$1" <<'PY'
+import json, re, sys
+ok = bad = 0
+try:
+    lines = open(sys.argv[1], encoding="utf-8", errors="replace").read().splitlines()
+except OSError:
+    lines = []
+for line in lines:
+    t = json.loads(line)
+    out = t.get("stdout") or ""
+    n_ok = len(re.findall(r"^ok \d+", out, re.M))
+    n_bad = len(re.findall(r"^not ok \d+", out, re.M))
+    if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and n_bad == 0:
+        n_bad = 1
+    if n_ok == 0 and n_bad == 0 and t.get("result") == "OK":
+        n_ok = 1
+    ok += n_ok
+    bad += n_bad
+print(ok, bad)
+PY
 }
 
 # run_tests DIR [MESON-TEST-ARGS...]: run the suites of DIR and add its summary to the totals
@@ -69,8 +88,7 @@ run_tests() {
 	else
 		rc=$?
 	fi
-	ok=$(count "$log" "Ok")
-	bad=$(($(count "$log" "Fail") + $(count "$log" "Timeout") + $(count "$log" "Unexpected Pass")))
+	read -r ok bad < <(count_cases "$dir/meson-logs/testlog.json")
 	if ((rc != 0 && bad == 0)); then
 		# meson itself failed (no summary, or it stopped early): count the run as one failure
 		echo "test.sh: meson test in $dir exited with status $rc" >&2

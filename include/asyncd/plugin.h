@@ -29,10 +29,10 @@ extern "C" {
 
 /* What a run of execute() amounts to; decides the job's next state (SPEC §1). */
 enum asyncd_result {
-	ASYNCD_SUCCESS = 0,           /* Completed/Succeeded */
-	ASYNCD_FAIL_PERMANENT = 1,    /* Completed/Failed: retrying cannot help */
-	ASYNCD_FAIL_TRANSIENT = 2,    /* Suspended/Waiting, retried after a delay */
-	ASYNCD_NEEDS_ATTENTION = 3,   /* Suspended/Waiting until a person resumes it */
+	ASYNCD_SUCCESS = 0,	    /* Completed/Succeeded */
+	ASYNCD_FAIL_PERMANENT = 1,  /* Completed/Failed: retrying cannot help */
+	ASYNCD_FAIL_TRANSIENT = 2,  /* Suspended/Waiting, retried after a delay */
+	ASYNCD_NEEDS_ATTENTION = 3, /* Suspended/Waiting until a person resumes it */
 };
 
 /* The execution context of one run: opaque, valid only during execute(). */
@@ -41,13 +41,13 @@ typedef struct asyncd_ctx asyncd_ctx;
 /* Functions the host offers to a plug-in. Strings returned are owned by the host and valid until
  * execute() returns; absent values are NULL. Every function is safe to call from execute(). */
 struct asyncd_host_api {
-	uint32_t size;        /* sizeof(struct asyncd_host_api) of the host: check before using a
+	uint32_t size;	      /* sizeof(struct asyncd_host_api) of the host: check before using a
 				 member added after ABI 1 */
 	uint32_t abi_version; /* ASYNCD_PLUGIN_ABI_VERSION of the host */
 
 	/* The event that caused the job. */
-	const char *(*message)(const asyncd_ctx *ctx);   /* "Create", "Update", ... */
-	const char *(*entity)(const asyncd_ctx *ctx);    /* primary entity, e.g. "account" */
+	const char *(*message)(const asyncd_ctx *ctx);	 /* "Create", "Update", ... */
+	const char *(*entity)(const asyncd_ctx *ctx);	 /* primary entity, e.g. "account" */
 	const char *(*entity_id)(const asyncd_ctx *ctx); /* the record's id */
 	/* The input parameters (the event's target, or a direct job's data) as JSON text. */
 	const char *(*input_json)(const asyncd_ctx *ctx);
@@ -60,7 +60,7 @@ struct asyncd_host_api {
 	const char *(*image_json)(const asyncd_ctx *ctx, const char *alias);
 
 	/* Where the job stands. */
-	int (*depth)(const asyncd_ctx *ctx);               /* 1 for a job of an outside event */
+	int (*depth)(const asyncd_ctx *ctx); /* 1 for a job of an outside event */
 	const char *(*correlation_id)(const asyncd_ctx *ctx);
 	const char *(*request_id)(const asyncd_ctx *ctx);
 	const char *(*initiating_user)(const asyncd_ctx *ctx);
@@ -70,7 +70,7 @@ struct asyncd_host_api {
 	/* 1 on the first run; goes up by one every time the job is claimed again. Together with
 	 * job_id() it makes an idempotency key for side effects. */
 	uint32_t (*attempt)(const asyncd_ctx *ctx);
-	const char *(*config)(const asyncd_ctx *ctx);        /* the step's unsecure configuration */
+	const char *(*config)(const asyncd_ctx *ctx);	     /* the step's unsecure configuration */
 	const char *(*secure_config)(const asyncd_ctx *ctx); /* the step's secure configuration */
 	const char *(*shared_variable)(const asyncd_ctx *ctx, const char *name);
 	/* Returns 0, or -1 when the name or value is too long or memory ran out. */
@@ -79,12 +79,12 @@ struct asyncd_host_api {
 	/* Services. */
 	/* Append a line to the job's trace log (kept with the job, bounded; excess is dropped). */
 	void (*trace)(const asyncd_ctx *ctx, const char *fmt, ...) ASYNCD_PRINTF(2, 3);
-	/* Set the job's output to a JSON value (text). Returns 0, or -1 when it is not valid JSON or
-	 * too large. */
+	/* Set the job's output to a JSON value (text). Returns 0, or -1 when it is not valid JSON
+	 * or too large. */
 	int (*set_output)(const asyncd_ctx *ctx, const char *json);
 	/* Raise an event, as JSON text in the form of POST /api/v1/events. It is recorded when the
-	 * job's outcome is, and its jobs run at depth + 1 with this job's correlation id. Returns 0,
-	 * or -1 when the event is malformed or too many were raised. */
+	 * job's outcome is, and its jobs run at depth + 1 with this job's correlation id. Returns
+	 * 0, or -1 when the event is malformed or too many were raised. */
 	int (*raise_event)(const asyncd_ctx *ctx, const char *event_json);
 	/* Nonzero once the host asks the run to end early (stop, pause, cancel, timeout): a long
 	 * plug-in should check it and return. */
@@ -93,13 +93,13 @@ struct asyncd_host_api {
 	 * try in milliseconds, or -1 for the host's backoff) and return code, so that a plug-in can
 	 * write: return api->result(ctx, ASYNCD_FAIL_PERMANENT, -1, "no such account: %s", id); */
 	int (*result)(const asyncd_ctx *ctx, int code, int64_t delay_ms, const char *fmt, ...)
-		ASYNCD_PRINTF(4, 5);
+	    ASYNCD_PRINTF(4, 5);
 };
 
 /* A named handler. The instance made by create() is shared by concurrent runs: execute() must be
  * safe to call from several threads at once on the same instance. */
 struct asyncd_plugin_type {
-	const char *name;        /* [A-Za-z0-9_-]{1,64}; full name is ASSEMBLY.TYPE */
+	const char *name;	 /* [A-Za-z0-9_-]{1,64}; full name is ASSEMBLY.TYPE */
 	const char *description; /* may be NULL */
 	/* Optional: build an instance from the step's configurations (either may be NULL). Return 0
 	 * and set *ret_instance, or nonzero with a message in err (errlen bytes). */
@@ -112,7 +112,7 @@ struct asyncd_plugin_type {
 };
 
 struct asyncd_plugin_info {
-	uint32_t size;        /* sizeof(struct asyncd_plugin_info) */
+	uint32_t size;	      /* sizeof(struct asyncd_plugin_info) */
 	uint32_t abi_version; /* ASYNCD_PLUGIN_ABI_VERSION */
 	const char *name;     /* assembly name, [A-Za-z0-9_-]{1,64} */
 	const char *version;  /* "major.minor.build.revision" */
@@ -128,11 +128,11 @@ typedef const struct asyncd_plugin_info *(*asyncd_plugin_entry_fn)(void);
  *   ASYNCD_EXPORT const struct asyncd_plugin_info *asyncd_plugin_entry(void) { return &info; } */
 ASYNCD_EXPORT const struct asyncd_plugin_info *asyncd_plugin_entry(void);
 
-#define ASYNCD_PLUGIN_INFO_INIT(aname, aversion, adesc, atypes)                                     \
-	{                                                                                           \
-		sizeof(struct asyncd_plugin_info), ASYNCD_PLUGIN_ABI_VERSION, (aname), (aversion),  \
-			(adesc), sizeof(struct asyncd_plugin_type),                                 \
-			(uint32_t)(sizeof(atypes) / sizeof((atypes)[0])), (atypes)                  \
+#define ASYNCD_PLUGIN_INFO_INIT(aname, aversion, adesc, atypes)                                    \
+	{                                                                                          \
+		sizeof(struct asyncd_plugin_info), ASYNCD_PLUGIN_ABI_VERSION, (aname), (aversion), \
+		    (adesc), sizeof(struct asyncd_plugin_type),                                    \
+		    (uint32_t)(sizeof(atypes) / sizeof((atypes)[0])), (atypes)                     \
 	}
 
 #ifdef __cplusplus

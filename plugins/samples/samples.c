@@ -97,7 +97,9 @@ static int sleep_execute(void *instance, asyncd_ctx *ctx, api_t *api)
 	return api->result(ctx, ASYNCD_SUCCESS, -1, "slept %lld ms", (long long)(ms > 0 ? ms : 0));
 }
 
-static int crash_execute(void *instance, asyncd_ctx *ctx, api_t *api)
+/* no_sanitize: the null store is the point; UBSan must not stop it first */
+__attribute__((no_sanitize("undefined"))) static int crash_execute(void *instance, asyncd_ctx *ctx,
+								   api_t *api)
 {
 	/* volatile: the compiler may neither drop the store nor turn it into a trap */
 	volatile int *volatile nowhere = NULL;

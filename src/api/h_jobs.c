@@ -183,7 +183,7 @@ static int query_int(struct api_req *r, const char *key, long long lo, long long
 
 static int list_filter(struct api_req *r, struct job_filter *f)
 {
-	long long state, status, step, limit, cursor;
+	long long state = -1, status = -1, step = 0, limit = LIST_DEFAULT, cursor = 0;
 	int rc;
 	if ((rc = query_int(r, "state", 0, 3, -1, &state)) < 0 ||
 	    (rc = query_int(r, "status", 0, 32, -1, &status)) < 0 ||

@@ -9,7 +9,7 @@ struct ae_entry {
 
 static const struct ae_entry ae_table[] = {
 #define AE_ROW_(sym, name, http, text) [sym - AE_FIRST_ - 1] = {name, text, http},
-	AE_ERRORS(AE_ROW_)
+    AE_ERRORS(AE_ROW_)
 #undef AE_ROW_
 };
 
