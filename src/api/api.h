@@ -47,6 +47,8 @@ struct api_req {
 	const char *params[API_MAX_PARAMS]; /* path parameters, in order */
 	char param_buf[256];
 	/* the caller */
+	bool via_unix; /* came over the Unix socket */
+	unsigned peer_uid, peer_gid;
 	int64_t user_id;
 	char user[128];
 	unsigned roles;

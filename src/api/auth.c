@@ -1,6 +1,8 @@
 /* Bearer tokens: hashing, lookup, and the bootstrap of the first administrator. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <microhttpd.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -137,10 +139,52 @@ static int session_auth(struct api_req *r, const char *cookie)
 	return 0;
 }
 
+/* Whether the local user uid is root or a member of the group asyncd-admin. */
+static bool local_admin(uid_t uid, gid_t gid, char *name, size_t n)
+{
+	struct passwd pw, *p = NULL;
+	char buf[4096];
+	gid_t groups[256];
+	int ng = 256;
+	snprintf(name, n, "uid %u", (unsigned)uid);
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &p) == 0 && p)
+		snprintf(name, n, "%s", p->pw_name);
+	if (uid == 0)
+		return true;
+	struct group *g = getgrnam(AUTH_ADMIN_GROUP);
+	if (!g || !p)
+		return false;
+	if (gid == g->gr_gid)
+		return true;
+	if (getgrouplist(p->pw_name, p->pw_gid, groups, &ng) < 0)
+		return false;
+	for (int i = 0; i < ng; i++)
+		if (groups[i] == g->gr_gid)
+			return true;
+	return false;
+}
+
+/* A caller on the Unix socket without a token: known by its peer credentials. */
+static int peer_auth(struct api_req *r)
+{
+	char name[64];
+	if (!local_admin((uid_t)r->peer_uid, (gid_t)r->peer_gid, name, sizeof(name)))
+		return api_error(r, AE_UNAUTH,
+				 "local user %s is neither root nor in the group %s: use an API "
+				 "token",
+				 name, AUTH_ADMIN_GROUP);
+	snprintf(r->user, sizeof(r->user), "unix:%s", name);
+	r->user_id = 0;
+	r->roles = ROLE_SYSADMIN;
+	return 0;
+}
+
 int auth_request(struct api_req *r)
 {
 	char hash[65];
 	const char *tok = bearer(r);
+	if (!tok && r->via_unix)
+		return peer_auth(r);
 	const char *cookie =
 	    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, AUTH_SESSION_COOKIE);
 	if (!tok && cookie && strlen(cookie) < 256)

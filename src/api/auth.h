@@ -7,6 +7,7 @@
 #include "api/api.h"
 
 #define AUTH_SESSION_COOKIE "asyncd_session"
+#define AUTH_ADMIN_GROUP "asyncd-admin"
 #define AUTH_SESSION_TTL_MS (12LL * 3600 * 1000)
 
 /* Fill r->user, r->user_id and r->roles from the bearer token; AE_UNAUTH (answered) if none. */

@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "api/router.h"
 #include "api/server.h"
@@ -17,6 +21,8 @@
 struct server {
 	struct MHD_Daemon *d;
 	struct api_ctx *api;
+	bool local; /* a Unix socket: callers are known by their peer credentials */
+	char path[108];
 };
 
 struct conn_state {
@@ -72,6 +78,22 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
 	return ret;
 }
 
+/* The uid and gid of the process at the other end of a Unix socket. */
+static void peer_credentials(struct MHD_Connection *c, struct api_req *r, char *remote,
+			     size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return;
+	r->via_unix = true;
+	r->peer_uid = cred.uid;
+	r->peer_gid = cred.gid;
+	snprintf(remote, n, "unix:pid %d", (int)cred.pid);
+}
+
 static struct conn_state *state_new(struct server *s, struct MHD_Connection *c, const char *url,
 				    const char *method)
 {
@@ -86,6 +108,8 @@ static struct conn_state *state_new(struct server *s, struct MHD_Connection *c, 
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	remote_text(c, st->remote, sizeof(st->remote));
 	st->req.remote = st->remote;
+	if (s->local)
+		peer_credentials(c, &st->req, st->remote, sizeof(st->remote));
 	return st;
 }
 
@@ -207,10 +231,67 @@ int server_start(struct api_ctx *api, const char *addr, struct server **ret, int
 	return 0;
 }
 
+static int bind_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "the socket path %s is too long", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	unlink(path); /* a socket left by an earlier run */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* members of asyncd-admin may connect; everyone else is refused by the file mode */
+	struct group *g = getgrnam("asyncd-admin");
+	if (g && chown(path, (uid_t)-1, g->gr_gid) < 0)
+		g = NULL;
+	chmod(path, g ? 0660 : 0600);
+	return fd;
+}
+
+int server_start_unix(struct api_ctx *api, const char *path, struct server **ret, char *err,
+		      size_t errlen)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return AE_NOMEM;
+	s->api = api;
+	s->local = true;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	int fd = bind_unix(path, err, errlen);
+	if (fd < 0) {
+		free(s);
+		return AE_IO;
+	}
+	s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+					MHD_USE_POLL,
+				0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
+				120u, MHD_OPTION_END);
+	if (!s->d) {
+		snprintf(err, errlen, "cannot serve on %s", path);
+		close(fd);
+		unlink(path);
+		free(s);
+		return AE_IO;
+	}
+	*ret = s;
+	return 0;
+}
+
 void server_stop(struct server *s)
 {
 	if (!s)
 		return;
 	MHD_stop_daemon(s->d);
+	if (s->local)
+		unlink(s->path);
 	free(s);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli_util.h"
 
@@ -74,11 +75,39 @@ static bool token_ok(const char *token)
 	return *token != '\0';
 }
 
-int cli_conf_resolve(const struct cli_ctx *ctx, char **ret_url, char **ret_token)
+/* The Unix socket to use instead of a token: $ASYNCD_SOCKET, or STATE/asyncd.sock when the
+ * token file cannot be read (a member of asyncd-admin who is not root). NULL when none. */
+static char *local_socket(const struct cli_ctx *ctx)
+{
+	char *path = NULL, *tok = NULL;
+	if (ctx->token_opt || env("ASYNCD_TOKEN"))
+		return NULL;
+	if (env("ASYNCD_SOCKET"))
+		return strdup(env("ASYNCD_SOCKET"));
+	if (!state_dir(ctx) || asprintf(&tok, "%s/admin.token", state_dir(ctx)) < 0)
+		return NULL;
+	bool readable = access(tok, R_OK) == 0;
+	free(tok);
+	if (readable || asprintf(&path, "%s/asyncd.sock", state_dir(ctx)) < 0)
+		return NULL;
+	if (access(path, W_OK) != 0) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+int cli_conf_resolve(const struct cli_ctx *ctx, char **ret_url, char **ret_token, char **ret_socket)
 {
 	char *url = NULL, *token = NULL;
 	int r;
 
+	*ret_socket = local_socket(ctx);
+	if (*ret_socket) {
+		*ret_token = NULL;
+		*ret_url = strdup("http://localhost");
+		return *ret_url ? 0 : cli_oom();
+	}
 	r = pick(ctx->url_opt, "ASYNCD_URL", "asyncd.url", ctx, &url);
 	if (r == 0 && !url && !(url = strdup(CLI_DEFAULT_URL)))
 		r = cli_oom();

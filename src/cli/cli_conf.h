@@ -10,6 +10,7 @@
 
 /* The base URL (no trailing slash) and the token, both malloc'd; CLI_EUSAGE for a malformed
  * URL, CLI_ECONN when a needed file cannot be read or there is no token. */
-int cli_conf_resolve(const struct cli_ctx *ctx, char **ret_url, char **ret_token);
+int cli_conf_resolve(const struct cli_ctx *ctx, char **ret_url, char **ret_token,
+		     char **ret_socket);
 
 #endif

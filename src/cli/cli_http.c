@@ -18,7 +18,8 @@
 struct cli_http {
 	CURL *curl;
 	char *base;
-	char *auth; /* "Authorization: Bearer ..." */
+	char *auth;   /* "Authorization: Bearer ..." */
+	char *socket; /* the local Unix socket, or NULL */
 };
 
 struct sink {
@@ -33,6 +34,7 @@ void cli_http_free(struct cli_http *h)
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	free(h->base);
+	free(h->socket);
 	if (h->auth)
 		explicit_bzero(h->auth, strlen(h->auth));
 	free(h->auth);
@@ -52,13 +54,16 @@ static int http_open(struct cli_ctx *ctx)
 		cli_err("out of memory");
 		return CLI_EFAIL;
 	}
-	r = cli_conf_resolve(ctx, &h->base, &token);
+	r = cli_conf_resolve(ctx, &h->base, &token, &h->socket);
 	if (r < 0) {
 		free(h);
 		return r;
 	}
-	r = asprintf(&h->auth, "Authorization: Bearer %s", token);
-	explicit_bzero(token, strlen(token));
+	/* over the local socket the server knows us by our user id: no token */
+	r = token ? asprintf(&h->auth, "Authorization: Bearer %s", token)
+		  : ((h->auth = strdup("X-Asyncd-Local: 1")) ? 0 : -1);
+	if (token)
+		explicit_bzero(token, strlen(token));
 	free(token);
 	h->curl = curl_easy_init();
 	if (r < 0 || !h->curl) {
@@ -183,6 +188,7 @@ int cli_http_send(struct cli_ctx *ctx, const char *method, const char *path, con
 	}
 	curl_easy_reset(ctx->http->curl);
 	set_common(ctx->http->curl, url, &s, errbuf, headers);
+	curl_easy_setopt(ctx->http->curl, CURLOPT_UNIX_SOCKET_PATH, ctx->http->socket);
 	set_method(ctx->http->curl, method, data, len);
 	rc = curl_easy_perform(ctx->http->curl);
 	if (rc == CURLE_OK)

@@ -34,6 +34,7 @@ struct host {
 	struct writer *w;
 	struct engine *engine;
 	struct server *server;
+	struct server *local; /* the Unix socket STATE/asyncd.sock */
 	struct api_ctx api;
 	struct host_services services;
 	bool services_ready;
@@ -166,6 +167,10 @@ static int start_api(const struct host_options *o, struct host *h)
 		gethostname(name, sizeof(name) - 1);
 		snprintf(h->host_id, sizeof(h->host_id), "%s:%d", name, port);
 	}
+	char sock[4200];
+	snprintf(sock, sizeof(sock), "%s/asyncd.sock", o->state_dir);
+	if (server_start_unix(&h->api, sock, &h->local, err, sizeof(err)) < 0)
+		log_warn("host", "no local socket: %s", err);
 	if (write_url_file(o->state_dir, h->listen_host, port) < 0)
 		log_warn("host", "cannot write %s/asyncd.url", o->state_dir);
 	log_info("host", "listening on http://%s:%d (host %s)", h->listen_host, port, h->host_id);
@@ -206,6 +211,7 @@ static void stop(struct host *h)
 		services_stop_all(&h->services);
 	}
 	server_stop(h->server);
+	server_stop(h->local);
 	api_readers_done();
 	if (h->services_ready)
 		services_done(&h->services);
