@@ -18,6 +18,7 @@
 #include "exec/engine.h"
 #include "exec/writer.h"
 #include "host/host.h"
+#include "host/notify.h"
 #include "host/services.h"
 #include "plugin/libcache.h"
 #include "plugin/registry.h"
@@ -254,9 +255,13 @@ int host_run(const struct host_options *o)
 	int rc = start(o, &h);
 	if (rc == 0) {
 		log_info("host", "ready");
+		notify_ready("running");
+		notify_watchdog_start();
 		int sig = wait_for_signal();
 		log_info("host", "received %s", strsignal(sig));
+		notify_stopping("stopping: running jobs get service.stop_timeout to finish");
 	}
 	stop(&h);
+	notify_watchdog_stop();
 	return rc == 0 ? 0 : 1;
 }
