@@ -15,6 +15,7 @@
 #include "exec/writer.h"
 #include "plugin/inspect.h"
 #include "plugin/libcache.h"
+#include "plugin/lifecycle.h"
 #include "plugin/loader.h"
 #include "plugin/registry.h"
 #include "store/store.h"
@@ -26,12 +27,33 @@ static json_t *assembly_json(const struct assembly *a)
 	json_t *types = json_array();
 	for (size_t i = 0; i < a->n_types; i++)
 		json_array_append_new(types, json_string(a->types[i]));
-	return json_pack("{s:I,s:s,s:s,s:s?,s:s,s:s,s:I,s:o,s:o,s:o}", "id", (json_int_t)a->id,
+	return json_pack("{s:I,s:s,s:s,s:s?,s:s,s:s,s:I,s:o,s:o,s:o,s:b}", "id", (json_int_t)a->id,
 			 "name", a->name, "version", a->version, "description", a->description,
 			 "isolation", a->isolation == ISOLATION_SANDBOX ? "sandbox" : "none",
 			 "sha256", a->sha256, "size", (json_int_t)a->size, "types", types,
 			 "created_on", time_json(a->created_on), "modified_on",
-			 time_json(a->modified_on));
+			 time_json(a->modified_on), "draining", a->draining);
+}
+
+int h_assembly_get(struct api_req *r)
+{
+	int64_t id;
+	struct assembly a;
+	int rc = api_param_id(r, 0, &id);
+	if (rc < 0)
+		return rc;
+	struct store *s = api_reader(r);
+	rc = store_assembly_get(s, id, &a);
+	api_reader_put(s);
+	if (rc == AE_NOTFOUND)
+		return api_error(r, rc, "assembly %lld does not exist", (long long)id);
+	if (rc < 0)
+		return api_error(r, rc, "cannot read assembly %lld: %s", (long long)id,
+				 asyncd_strerror(rc));
+	json_t *o = assembly_json(&a);
+	assembly_done(&a);
+	api_add_unfinished(r, o, LC_ASSEMBLY, id);
+	return api_reply(r, 200, o);
 }
 
 int h_assemblies_list(struct api_req *r)
@@ -79,6 +101,35 @@ static int same_line(const char *x, const char *y)
 	       a[1] == b[1];
 }
 
+static bool exports_type(const struct assembly *a, const char *full_type)
+{
+	const char *dot = strrchr(full_type, '.');
+	for (size_t i = 0; dot && i < a->n_types; i++)
+		if (!strcmp(a->types[i], dot + 1))
+			return true;
+	return false;
+}
+
+/* An upgrade may not take away a type that a step of the assembly runs. */
+static int check_types_kept(struct store *s, struct register_call *c)
+{
+	struct step *v;
+	size_t n;
+	int rc = store_steps_list(s, &v, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (v[i].assembly_id == c->a.id && !exports_type(&c->a, v[i].plugin_type)) {
+			snprintf(
+			    c->conflict, sizeof(c->conflict),
+			    "%s %s no longer exports %s, which step %lld runs: delete the step "
+			    "first, or keep the type",
+			    c->a.name, c->a.version, v[i].plugin_type, (long long)v[i].id);
+			rc = AE_CONFLICT;
+		}
+	if (rc == 0 || rc == AE_CONFLICT)
+		step_array_free(v, n);
+	return rc;
+}
+
 static int register_fn(struct store *s, void *arg)
 {
 	struct register_call *c = arg;
@@ -107,6 +158,8 @@ static int register_fn(struct store *s, void *arg)
 			c->outcome = 2;
 		}
 	}
+	if (rc == 0 && c->outcome == 2)
+		rc = check_types_kept(s, c);
 	assembly_array_free(all, n);
 	c->a.modified_on = clock_now_ms();
 	return rc < 0 ? rc : store_assembly_insert(s, &c->a, c->bytes, c->n);
@@ -135,20 +188,6 @@ static int inspect_bytes(struct api_req *r, struct register_call *c)
 		free(m.type_descriptions[i]);
 	free(m.type_descriptions);
 	return 0;
-}
-
-static void sweep_unused(struct store *s)
-{
-	struct registry_snap *snap;
-	registry_reload(s);
-	snap = registry_get();
-	const char **keep = calloc(snap->n_assemblies + 1, sizeof(*keep));
-	for (size_t i = 0; keep && i < snap->n_assemblies; i++)
-		keep[i] = snap->assemblies[i].sha256;
-	if (keep)
-		libcache_sweep(keep, snap->n_assemblies);
-	free(keep);
-	registry_put(snap);
 }
 
 static void audit_register(struct api_req *r, struct register_call *c, int rc)
@@ -182,7 +221,8 @@ int h_assemblies_register(struct api_req *r)
 	if (rc == 0) {
 		struct store *s = api_reader(r);
 		struct assembly stored;
-		sweep_unused(s);
+		registry_reload(s);
+		lifecycle_kick(); /* unloads the code an upgrade replaced, once unused */
 		rc = store_assembly_get(s, c.a.id, &stored);
 		api_reader_put(s);
 		if (rc == 0) {

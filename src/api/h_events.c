@@ -11,6 +11,7 @@
 #include "exec/engine.h"
 #include "exec/writer.h"
 #include "plugin/events.h"
+#include "plugin/lifecycle.h"
 #include "store/store.h"
 
 #define EVENT_MAX_LINE (2u << 20)
@@ -19,10 +20,35 @@ struct insert_call {
 	struct job_vec *jobs;
 };
 
+/* Drop the jobs of steps deleted or being drained since the registry snapshot was taken, so
+ * that no job is created for code on its way out. */
+static int keep_accepted(struct store *s, struct job_vec *jobs)
+{
+	int64_t checked = 0;
+	bool ok = true;
+	size_t out = 0;
+	for (size_t i = 0; i < jobs->n; i++) {
+		struct job *j = &jobs->v[i];
+		if (j->step_id != checked) {
+			int rc = lifecycle_accepts_jobs(s, LC_STEP, j->step_id, &ok);
+			if (rc < 0)
+				return rc;
+			checked = j->step_id;
+		}
+		if (ok)
+			jobs->v[out++] = *j;
+		else
+			job_done(j);
+	}
+	jobs->n = out;
+	return 0;
+}
+
 static int insert_fn(struct store *s, void *arg)
 {
 	struct insert_call *c = arg;
-	return store_jobs_insert(s, c->jobs->v, c->jobs->n);
+	int rc = keep_accepted(s, c->jobs);
+	return rc < 0 ? rc : store_jobs_insert(s, c->jobs->v, c->jobs->n);
 }
 
 static bool is_ndjson(const struct api_req *r)

@@ -12,6 +12,7 @@
 #include "common/settings.h"
 #include "exec/engine.h"
 #include "exec/writer.h"
+#include "plugin/lifecycle.h"
 #include "plugin/registry.h"
 #include "store/store.h"
 
@@ -29,11 +30,15 @@ struct submit_call {
 static int submit_fn(struct store *s, void *arg)
 {
 	struct submit_call *c = arg;
+	bool accepts;
 	if (c->job.idempotency_key &&
 	    store_job_find_idempotent(s, c->job.idempotency_key, &c->job.id) == 0) {
 		c->existed = true;
 		return 0;
 	}
+	int rc = lifecycle_accepts_jobs(s, LC_ASSEMBLY, c->job.assembly_id, &accepts);
+	if (rc < 0 || !accepts)
+		return rc < 0 ? rc : AE_CONFLICT;
 	return store_jobs_insert(s, &c->job, 1);
 }
 
@@ -148,7 +153,10 @@ int h_jobs_submit(struct api_req *r)
 	settings_current(&cfg);
 	rc = submit_fields(r, body, &cfg, &c.job);
 	json_decref(body);
-	if (rc == 0 && (rc = writer_call(r->api->w, submit_fn, &c)) < 0)
+	if (rc == 0 && (rc = writer_call(r->api->w, submit_fn, &c)) == AE_CONFLICT)
+		api_error(r, rc, "the assembly of %s is being deleted: it takes no new jobs",
+			  c.job.plugin_type);
+	else if (rc < 0 && !r->out)
 		api_error(r, rc, "the job could not be stored: %s", asyncd_strerror(rc));
 	if (rc == 0) {
 		if (r->api->engine)
@@ -299,9 +307,10 @@ static bool apply_action(struct action_call *c, struct job *j, int64_t now)
 	c->interrupt = locked;
 	switch (c->act) {
 	case JOB_ACT_CANCEL:
-		if (locked)
+		if (locked) {
 			j->status = JOB_ST_CANCELING;
-		else
+			str_set(&j->error_code, "canceled");
+		} else
 			to_completed(j, JOB_ST_CANCELED, "canceled", now);
 		break;
 	case JOB_ACT_PAUSE:

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "exec/writer.h"
 #include "plugin/events.h"
+#include "plugin/lifecycle.h"
 #include "plugin/loader.h"
 #include "plugin/registry.h"
 #include "store/store.h"
@@ -39,6 +40,7 @@ static json_t *step_json(const struct step *s, bool secure)
 				    s->secure_configuration ? json_string(s->secure_configuration)
 							    : json_null());
 	json_object_set_new(o, "has_secure_configuration", json_boolean(s->secure_configuration));
+	json_object_set_new(o, "draining", json_boolean(s->draining));
 	return o;
 }
 
@@ -244,48 +246,24 @@ int h_steps_create(struct api_req *r)
 struct step_change {
 	int64_t id;
 	bool enabled;
-	bool remove;
-	struct job_counts counts;
 };
 
 static int step_change_fn(struct store *s, void *arg)
 {
 	struct step_change *c = arg;
-	if (!c->remove)
-		return store_step_set_enabled(s, c->id, c->enabled, clock_now_ms());
-	int rc = store_jobs_count_unfinished(s, "step_id", c->id, &c->counts);
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < 3; i++)
-		if (c->counts.by_state[i])
-			return AE_CONFLICT;
-	return store_step_delete(s, c->id);
+	return store_step_set_enabled(s, c->id, c->enabled, clock_now_ms());
 }
 
 static int change_answer(struct api_req *r, struct step_change *c, int rc)
 {
-	const int64_t *n = c->counts.by_state;
 	if (rc == AE_NOTFOUND)
 		return api_error(r, rc, "step %lld does not exist", (long long)c->id);
-	if (rc == AE_CONFLICT) {
-		api_error(r, rc,
-			  "step %lld still has unfinished jobs (Ready %lld, Suspended %lld, "
-			  "Locked %lld): let them finish, or cancel them first",
-			  (long long)c->id, (long long)n[0], (long long)n[1], (long long)n[2]);
-		json_object_set_new(json_object_get(r->out, "error"), "counts",
-				    json_pack("{s:I,s:I,s:I}", "ready", (json_int_t)n[0],
-					      "suspended", (json_int_t)n[1], "locked",
-					      (json_int_t)n[2]));
-		return rc;
-	}
 	if (rc < 0)
 		return api_error(r, rc, "cannot change step %lld: %s", (long long)c->id,
 				 asyncd_strerror(rc));
 	reload_registry(r);
-	return c->remove ? api_reply(r, 204, NULL)
-			 : api_reply(r, 200,
-				     json_pack("{s:I,s:b}", "id", (json_int_t)c->id, "enabled",
-					       c->enabled));
+	return api_reply(r, 200,
+			 json_pack("{s:I,s:b}", "id", (json_int_t)c->id, "enabled", c->enabled));
 }
 
 static int run_change(struct api_req *r, struct step_change *c, const char *action)
@@ -315,15 +293,26 @@ int h_step_patch(struct api_req *r)
 	return rc < 0 ? rc : run_change(r, &c, c.enabled ? "step.enable" : "step.disable");
 }
 
-int h_step_delete(struct api_req *r)
+int h_step_get(struct api_req *r)
 {
-	struct step_change c = {.remove = true};
-	int rc = api_param_id(r, 0, &c.id);
+	int64_t id;
+	struct step *v;
+	size_t n;
+	int rc = api_param_id(r, 0, &id);
 	if (rc < 0)
 		return rc;
-	const char *mode = api_query(r, "mode");
-	if (mode && strcmp(mode, "refuse"))
-		return api_error(r, AE_INVAL, "mode=%s is not available yet; only mode=refuse",
-				 mode);
-	return run_change(r, &c, "step.delete");
+	struct store *s = api_reader(r);
+	rc = store_steps_list(s, &v, &n);
+	api_reader_put(s);
+	if (rc < 0)
+		return api_error(r, rc, "cannot read steps: %s", asyncd_strerror(rc));
+	json_t *o = NULL;
+	for (size_t i = 0; i < n && !o; i++)
+		if (v[i].id == id)
+			o = step_json(&v[i], r->roles & ROLE_SYSADMIN);
+	step_array_free(v, n);
+	if (!o)
+		return api_error(r, AE_NOTFOUND, "step %lld does not exist", (long long)id);
+	api_add_unfinished(r, o, LC_STEP, id);
+	return api_reply(r, 200, o);
 }

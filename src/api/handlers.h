@@ -4,6 +4,7 @@
 #define ASYNCD_HANDLERS_H
 
 #include "api/api.h"
+#include "plugin/lifecycle.h"
 
 int h_healthz(struct api_req *r);
 int h_metrics(struct api_req *r);
@@ -24,6 +25,9 @@ int h_steps_create(struct api_req *r);
 int h_steps_list(struct api_req *r);
 int h_step_patch(struct api_req *r);
 int h_step_delete(struct api_req *r);
+int h_step_get(struct api_req *r);
+int h_assembly_delete(struct api_req *r);
+int h_assembly_get(struct api_req *r);
 
 int h_settings_get(struct api_req *r);
 int h_settings_patch(struct api_req *r);
@@ -45,5 +49,8 @@ int h_token_revoke(struct api_req *r);
 int h_login(struct api_req *r);
 int h_logout(struct api_req *r);
 int h_whoami(struct api_req *r);
+
+/* Adds "unfinished" counts of a step's or assembly's jobs to o. */
+int api_add_unfinished(struct api_req *r, json_t *o, enum lc_kind kind, int64_t id);
 
 #endif

@@ -40,6 +40,9 @@ static const struct route routes[] = {
     {"GET", "/api/v1/steps", READ, 0, h_steps_list},
     {"PATCH", "/api/v1/steps/*", ADMIN, 4 * KiB, h_step_patch},
     {"DELETE", "/api/v1/steps/*", ADMIN, 0, h_step_delete},
+    {"GET", "/api/v1/steps/*", READ, 0, h_step_get},
+    {"GET", "/api/v1/assemblies/*", READ, 0, h_assembly_get},
+    {"DELETE", "/api/v1/assemblies/*", ADMIN, 0, h_assembly_delete},
     {"GET", "/api/v1/settings", READ, 0, h_settings_get},
     {"PATCH", "/api/v1/settings", ADMIN, 64 * KiB, h_settings_patch},
     {"GET", "/api/v1/audit", ADMIN, 0, h_audit_list},
@@ -142,6 +145,6 @@ void router_dispatch(const struct route *rt, struct api_req *r)
 	if (r->status >= 500)
 		log_error("api", "%s %.*s answered %d: %s", r->method, (int)strcspn(r->url, "?"),
 			  r->url, r->status,
-			  json_string_value(json_object_get(json_object_get(r->out, "error"),
-							    "message")));
+			  json_string_value(
+			      json_object_get(json_object_get(r->out, "error"), "message")));
 }

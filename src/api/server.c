@@ -79,11 +79,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
 }
 
 /* The uid and gid of the process at the other end of a Unix socket. */
-static void peer_credentials(struct MHD_Connection *c, struct api_req *r, char *remote,
-			     size_t n)
+static void peer_credentials(struct MHD_Connection *c, struct api_req *r, char *remote, size_t n)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
@@ -269,12 +268,11 @@ int server_start_unix(struct api_ctx *api, const char *path, struct server **ret
 		free(s);
 		return AE_IO;
 	}
-	s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-					MHD_USE_POLL,
-				0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-				120u, MHD_OPTION_END);
+	s->d = MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
+	    NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, s, MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+	    MHD_OPTION_END);
 	if (!s->d) {
 		snprintf(err, errlen, "cannot serve on %s", path);
 		close(fd);

@@ -21,6 +21,7 @@
 #include "host/notify.h"
 #include "host/services.h"
 #include "plugin/libcache.h"
+#include "plugin/lifecycle.h"
 #include "plugin/registry.h"
 #include "store/store.h"
 
@@ -198,6 +199,10 @@ static int start(const struct host_options *o, struct host *h)
 		log_error("host", "cannot set up the services: %s", asyncd_strerror(rc));
 		return rc;
 	}
+	if ((rc = lifecycle_start(h->w, h->store_url)) < 0) {
+		log_error("host", "cannot start the drain thread: %s", asyncd_strerror(rc));
+		return rc;
+	}
 	h->services_ready = true;
 	h->api.services = &h->services;
 	h->api.engine = h->engine;
@@ -214,6 +219,7 @@ static void stop(struct host *h)
 	server_stop(h->server);
 	server_stop(h->local);
 	api_readers_done();
+	lifecycle_stop();
 	if (h->services_ready)
 		services_done(&h->services);
 	engine_free(h->engine);

@@ -111,7 +111,7 @@ static bool step_matches(const struct reg_step *st, const char *message, const c
 			 json_t *target)
 {
 	const struct step *s = &st->row;
-	if (!s->enabled || strcmp(s->message, message))
+	if (!s->enabled || s->draining || strcmp(s->message, message))
 		return false;
 	if (s->entity && (!entity || strcmp(s->entity, entity)))
 		return false;

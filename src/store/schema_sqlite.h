@@ -42,7 +42,8 @@ static const char *const sqlite_migrations[] = {
     "CREATE UNIQUE INDEX jobs_idempotency ON jobs(idempotency_key)"
     " WHERE idempotency_key IS NOT NULL;"
     "CREATE TABLE assemblies("
-    " id INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, description TEXT,"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, version TEXT NOT NULL, description "
+    "TEXT,"
     " isolation INTEGER NOT NULL, sha256 TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,"
     " bytes BLOB NOT NULL, created_on INTEGER NOT NULL, modified_on INTEGER NOT NULL);"
     "CREATE TABLE plugin_types("
@@ -50,7 +51,7 @@ static const char *const sqlite_migrations[] = {
     " assembly_id INTEGER NOT NULL REFERENCES assemblies(id) ON DELETE CASCADE,"
     " name TEXT NOT NULL, UNIQUE(assembly_id, name));"
     "CREATE TABLE steps("
-    " id INTEGER PRIMARY KEY, name TEXT NOT NULL, plugin_type TEXT NOT NULL,"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, plugin_type TEXT NOT NULL,"
     " assembly_id INTEGER NOT NULL REFERENCES assemblies(id), message TEXT NOT NULL,"
     " entity TEXT, stage INTEGER NOT NULL DEFAULT 40, rank INTEGER NOT NULL DEFAULT 1,"
     " filtering_attributes TEXT, configuration TEXT, secure_configuration TEXT,"
@@ -59,10 +60,11 @@ static const char *const sqlite_migrations[] = {
     " modified_on INTEGER NOT NULL);"
     "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE users("
-    " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, roles INTEGER NOT NULL,"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, roles INTEGER NOT NULL,"
     " password_hash TEXT, created_on INTEGER NOT NULL);"
     "CREATE TABLE tokens("
-    " id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), name TEXT,"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL REFERENCES users(id), name "
+    "TEXT,"
     " hash TEXT NOT NULL UNIQUE, created_on INTEGER NOT NULL, revoked_on INTEGER);"
     "CREATE TABLE audit("
     " id INTEGER PRIMARY KEY, at INTEGER NOT NULL, user TEXT, remote TEXT,"
@@ -76,6 +78,9 @@ static const char *const sqlite_migrations[] = {
     " hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     " csrf TEXT NOT NULL, created_on INTEGER NOT NULL, expires_on INTEGER NOT NULL);"
     "CREATE INDEX audit_at ON audit(at);",
+    /* 3: safe deletes of steps and assemblies */
+    "ALTER TABLE steps ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE assemblies ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;",
 };
 
 #endif

@@ -39,7 +39,7 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 	" postpone_until = CASE status WHEN 21 THEN postpone_until WHEN 22 THEN NULL"
 	" ELSE ?3 END,"
 	" retry_count = CASE WHEN status IN (21, 22) THEN retry_count ELSE ?4 END,"
-	" error_code = CASE status WHEN 22 THEN 'canceled' WHEN 21 THEN 'paused' ELSE ?5 END,"
+	" error_code = CASE status WHEN 22 THEN coalesce(error_code, 'canceled') WHEN 21 THEN 'paused' ELSE ?5 END,"
 	" message = CASE WHEN status IN (21, 22) THEN message ELSE ?6 END,"
 	" trace = ?7, output = ?8, started_on = ?9,"
 	" completed_on = CASE WHEN status = 22 OR ?1 = 3 THEN ?10 ELSE NULL END,"

@@ -1,6 +1,7 @@
 /* The SQLite backend's administration rows: services' startup types, users and tokens lists,
  * console sessions, and the bounded cleanup of completed jobs and old audit entries. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -238,4 +239,118 @@ int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret
 		return rc;
 	*ret_n = sqlite3_changes(s->db);
 	return 0;
+}
+
+/* ---- safe deletes ---- */
+
+static bool table_ok(const char *table)
+{
+	return !strcmp(table, "steps") || !strcmp(table, "assemblies");
+}
+
+int sq_set_draining(struct store *s, const char *table, int64_t id)
+{
+	char sql[96];
+	sqlite3_stmt *st;
+	if (!table_ok(table))
+		return AE_INVAL;
+	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1 WHERE id = ?1", table);
+	int rc = prep(s, sql, &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	if ((rc = finish(s, st, sqlite3_step(st), "mark draining")) < 0)
+		return rc;
+	return sqlite3_changes(s->db) ? 0 : AE_NOTFOUND;
+}
+
+int sq_row_state(struct store *s, const char *table, int64_t id, bool *ret_exists,
+		 bool *ret_draining)
+{
+	char sql[96];
+	sqlite3_stmt *st;
+	if (!table_ok(table))
+		return AE_INVAL;
+	snprintf(sql, sizeof(sql), "SELECT draining FROM %s WHERE id = ?1", table);
+	int rc = prep(s, sql, &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	rc = sqlite3_step(st);
+	*ret_exists = rc == SQLITE_ROW;
+	*ret_draining = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	return finish(s, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, "read state");
+}
+
+int sq_assembly_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s, "DELETE FROM assemblies WHERE id = ?1", &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	if ((rc = finish(s, st, sqlite3_step(st), "delete assembly")) < 0)
+		return rc;
+	return sqlite3_changes(s->db) ? 0 : AE_NOTFOUND;
+}
+
+static int collect_locked(struct store *s, const char *column, int64_t id, int64_t **ret,
+			  size_t *ret_n)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	int64_t *v = NULL;
+	size_t n = 0;
+	snprintf(sql, sizeof(sql), "SELECT id FROM jobs WHERE %s = ?1 AND state = 2", column);
+	int rc = prep(s, sql, &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t *g = grow(v, n, sizeof(*v));
+		if (!g)
+			break;
+		v = g;
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	if ((rc = finish(s, st, rc, "find running jobs")) < 0) {
+		free(v);
+		return rc;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int sq_jobs_cancel_for(struct store *s, const char *column, int64_t id, int64_t now,
+		       const char *error_code, const char *message, int64_t **ret_locked,
+		       size_t *ret_n_locked)
+{
+	char sql[320];
+	sqlite3_stmt *st;
+	if (strcmp(column, "step_id") && strcmp(column, "assembly_id"))
+		return AE_INVAL;
+	int rc = collect_locked(s, column, id, ret_locked, ret_n_locked);
+	if (rc < 0)
+		return rc;
+	snprintf(sql, sizeof(sql),
+		 "UPDATE jobs SET"
+		 " state = CASE state WHEN 2 THEN 2 ELSE 3 END,"
+		 " status = CASE state WHEN 2 THEN 22 ELSE 32 END,"
+		 " completed_on = CASE state WHEN 2 THEN NULL ELSE ?2 END,"
+		 " postpone_until = NULL, error_code = ?3, message = ?4, modified_on = ?2"
+		 " WHERE %s = ?1 AND state < 3",
+		 column);
+	if ((rc = prep(s, sql, &st)) < 0)
+		goto fail;
+	sq_bind_i64(st, 1, id);
+	sq_bind_i64(st, 2, now);
+	sq_bind_text(st, 3, error_code);
+	sq_bind_text(st, 4, message);
+	if ((rc = finish(s, st, sqlite3_step(st), "cancel jobs")) == 0)
+		return 0;
+fail:
+	free(*ret_locked);
+	*ret_locked = NULL;
+	return rc;
 }

@@ -104,5 +104,12 @@ int sq_session_find(struct store *s, const char *hash, int64_t now, struct sessi
 int sq_session_delete(struct store *s, const char *hash);
 int sq_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
 int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+int sq_set_draining(struct store *s, const char *table, int64_t id);
+int sq_row_state(struct store *s, const char *table, int64_t id, bool *ret_exists,
+		 bool *ret_draining);
+int sq_assembly_delete(struct store *s, int64_t id);
+int sq_jobs_cancel_for(struct store *s, const char *column, int64_t id, int64_t now,
+		       const char *error_code, const char *message, int64_t **ret_locked,
+		       size_t *ret_n_locked);
 
 #endif

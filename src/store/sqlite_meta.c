@@ -28,7 +28,8 @@ static int step_once(struct store *s, sqlite3_stmt *st, const char *what)
 /* ---- assemblies ---- */
 
 #define ASM_COLUMNS                                                                                \
-	"id, name, version, description, isolation, sha256, size, created_on, modified_on"
+	"id, name, version, description, isolation, sha256, size, created_on, modified_on, "       \
+	"draining"
 
 static void read_assembly(sqlite3_stmt *st, struct assembly *a)
 {
@@ -42,6 +43,7 @@ static void read_assembly(sqlite3_stmt *st, struct assembly *a)
 	a->size = sqlite3_column_int64(st, 6);
 	a->created_on = sqlite3_column_int64(st, 7);
 	a->modified_on = sqlite3_column_int64(st, 8);
+	a->draining = sqlite3_column_int(st, 9) != 0;
 }
 
 static int load_types(struct store *s, struct assembly *a)
@@ -210,7 +212,7 @@ static int sq_assemblies_list(struct store *s, struct assembly **ret, size_t *re
 #define STEP_COLUMNS                                                                               \
 	"id, name, plugin_type, assembly_id, message, entity, stage, rank, filtering_attributes,"  \
 	" configuration, secure_configuration, impersonating_user, images, async_auto_delete,"     \
-	" enabled, created_on, modified_on"
+	" enabled, created_on, modified_on, draining"
 
 static void read_step(sqlite3_stmt *st, struct step *p)
 {
@@ -232,6 +234,7 @@ static void read_step(sqlite3_stmt *st, struct step *p)
 	p->enabled = sqlite3_column_int(st, 14) != 0;
 	p->created_on = sqlite3_column_int64(st, 15);
 	p->modified_on = sqlite3_column_int64(st, 16);
+	p->draining = sqlite3_column_int(st, 17) != 0;
 }
 
 static int sq_step_insert(struct store *s, struct step *p)
@@ -619,4 +622,8 @@ const struct store_ops sqlite_store_ops = {
     .session_delete = sq_session_delete,
     .jobs_cleanup = sq_jobs_cleanup,
     .audit_cleanup = sq_audit_cleanup,
+    .set_draining = sq_set_draining,
+    .row_state = sq_row_state,
+    .assembly_delete = sq_assembly_delete,
+    .jobs_cancel_for = sq_jobs_cancel_for,
 };

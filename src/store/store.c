@@ -126,6 +126,15 @@ WRAP(session_find, (struct store * s, const char *hash, int64_t now, struct sess
 WRAP(session_delete, (struct store * s, const char *hash), (s, hash))
 WRAP(jobs_cleanup, (struct store * s, int status, int64_t before_ms, int limit, int64_t *ret_n),
      (s, status, before_ms, limit, ret_n))
+WRAP(set_draining, (struct store * s, const char *table, int64_t id), (s, table, id))
+WRAP(row_state,
+     (struct store * s, const char *table, int64_t id, bool *ret_exists, bool *ret_draining),
+     (s, table, id, ret_exists, ret_draining))
+WRAP(assembly_delete, (struct store * s, int64_t id), (s, id))
+WRAP(jobs_cancel_for,
+     (struct store * s, const char *column, int64_t id, int64_t now, const char *error_code,
+      const char *message, int64_t **ret_locked, size_t *ret_n_locked),
+     (s, column, id, now, error_code, message, ret_locked, ret_n_locked))
 WRAP(audit_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *ret_n),
      (s, before_ms, limit, ret_n))
 

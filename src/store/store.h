@@ -28,6 +28,7 @@ struct assembly {
 	int64_t modified_on;
 	char **types; /* type names (not full names) */
 	size_t n_types;
+	bool draining; /* being deleted once its unfinished jobs are done */
 };
 
 struct step {
@@ -46,6 +47,7 @@ struct step {
 	char *images; /* JSON array of {"type":"pre"|"post","alias","attributes":[...]}, or NULL */
 	bool async_auto_delete;
 	bool enabled;
+	bool draining; /* being deleted once its unfinished jobs are done */
 	int64_t created_on;
 	int64_t modified_on;
 };
@@ -212,6 +214,14 @@ struct store_ops {
 	int (*jobs_cleanup)(struct store *s, int status, int64_t before_ms, int limit,
 			    int64_t *ret_n);
 	int (*audit_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+
+	int (*set_draining)(struct store *s, const char *table, int64_t id);
+	int (*row_state)(struct store *s, const char *table, int64_t id, bool *ret_exists,
+			 bool *ret_draining);
+	int (*assembly_delete)(struct store *s, int64_t id);
+	int (*jobs_cancel_for)(struct store *s, const char *column, int64_t id, int64_t now,
+			       const char *error_code, const char *message, int64_t **ret_locked,
+			       size_t *ret_n_locked);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -300,6 +310,19 @@ int store_session_find(struct store *s, const char *hash, int64_t now, struct se
 int store_session_delete(struct store *s, const char *hash);
 int store_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
 int store_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+
+/* Mark a step or assembly (table "steps" or "assemblies") as draining. */
+int store_set_draining(struct store *s, const char *table, int64_t id);
+/* Whether the step or assembly exists and is draining. */
+int store_row_state(struct store *s, const char *table, int64_t id, bool *ret_exists,
+		    bool *ret_draining);
+int store_assembly_delete(struct store *s, int64_t id);
+/* Cancel the unfinished jobs whose column ("step_id" or "assembly_id") is id: Ready and
+ * Suspended ones become Completed/Canceled with error_code and message; Locked ones become
+ * Locked/Canceling and their ids are returned so that their runs can be interrupted. */
+int store_jobs_cancel_for(struct store *s, const char *column, int64_t id, int64_t now,
+			  const char *error_code, const char *message, int64_t **ret_locked,
+			  size_t *ret_n_locked);
 
 void service_configs_free(struct service_config *c, size_t n);
 void users_free(struct user *u, size_t n);

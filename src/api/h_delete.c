@@ -1,0 +1,111 @@
+/* DELETE of steps and assemblies with ?mode=refuse|drain|cancel, and reading one step or
+ * assembly with its unfinished jobs (to follow a drain). The rules are lifecycle.c's; this file
+ * turns them into answers a person can act on, interrupts canceled runs and audits. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "common/error.h"
+#include "exec/engine.h"
+#include "plugin/lifecycle.h"
+#include "store/store.h"
+
+static const char *kind_name(enum lc_kind k)
+{
+	return k == LC_STEP ? "step" : "assembly";
+}
+
+static json_t *counts_json(const struct job_counts *c)
+{
+	return json_pack("{s:I,s:I,s:I}", "ready", (json_int_t)c->by_state[0], "suspended",
+			 (json_int_t)c->by_state[1], "locked", (json_int_t)c->by_state[2]);
+}
+
+static int refused(struct api_req *r, enum lc_kind kind, int64_t id, struct lc_result *res)
+{
+	const int64_t *n = res->counts.by_state;
+	if (res->blocking_steps) {
+		char *names = json_dumps(res->blocking_steps, JSON_COMPACT);
+		api_error(r, AE_CONFLICT,
+			  "assembly %lld still has steps %s: delete them (or register their types "
+			  "elsewhere) first",
+			  (long long)id, names ? names : "");
+		free(names);
+		json_object_set(json_object_get(r->out, "error"), "steps", res->blocking_steps);
+		return AE_CONFLICT;
+	}
+	api_error(r, AE_CONFLICT,
+		  "%s %lld still has unfinished jobs (Ready %lld, Suspended %lld, Locked %lld): "
+		  "use mode=drain to let them finish and then delete it, or mode=cancel to cancel "
+		  "them",
+		  kind_name(kind), (long long)id, (long long)n[0], (long long)n[1],
+		  (long long)n[2]);
+	json_object_set_new(json_object_get(r->out, "error"), "counts", counts_json(&res->counts));
+	return AE_CONFLICT;
+}
+
+static int answer(struct api_req *r, enum lc_kind kind, int64_t id, struct lc_result *res, int rc)
+{
+	if (rc == AE_NOTFOUND)
+		return api_error(r, rc, "%s %lld does not exist", kind_name(kind), (long long)id);
+	if (rc == AE_CONFLICT)
+		return refused(r, kind, id, res);
+	if (rc < 0)
+		return api_error(r, rc, "cannot delete %s %lld: %s", kind_name(kind), (long long)id,
+				 asyncd_strerror(rc));
+	for (size_t i = 0; r->api->engine && i < res->n_interrupted; i++)
+		engine_interrupt(r->api->engine, res->interrupted[i]);
+	if (res->deleted)
+		return api_reply(r, 204, NULL);
+	return api_reply(r, 202,
+			 json_pack("{s:I,s:b,s:o}", "id", (json_int_t)id, "draining", 1, "counts",
+				   counts_json(&res->counts)));
+}
+
+static int safe_delete(struct api_req *r, enum lc_kind kind)
+{
+	int64_t id;
+	struct lc_result res;
+	char target[48], detail[96];
+	int rc = api_param_id(r, 0, &id);
+	if (rc < 0)
+		return rc;
+	int mode = lifecycle_mode_parse(api_query(r, "mode"));
+	if (mode < 0)
+		return api_error(r, AE_INVAL, "mode must be refuse, drain or cancel");
+	rc = lifecycle_delete(r->api->w, kind, id, (enum lc_mode)mode, &res);
+	rc = answer(r, kind, id, &res, rc);
+	snprintf(target, sizeof(target), "%s %lld", kind_name(kind), (long long)id);
+	snprintf(detail, sizeof(detail), "mode=%s%s",
+		 api_query(r, "mode") ? api_query(r, "mode") : "refuse",
+		 res.draining  ? ", draining"
+		 : res.deleted ? ", deleted"
+			       : "");
+	api_audit(r, kind == LC_STEP ? "step.delete" : "assembly.delete", target,
+		  rc < 0 ? "refused" : "ok", detail);
+	lc_result_done(&res);
+	return rc;
+}
+
+int h_step_delete(struct api_req *r)
+{
+	return safe_delete(r, LC_STEP);
+}
+
+int h_assembly_delete(struct api_req *r)
+{
+	return safe_delete(r, LC_ASSEMBLY);
+}
+
+/* The unfinished jobs of a step or assembly, added to its answer as "unfinished". */
+int api_add_unfinished(struct api_req *r, json_t *o, enum lc_kind kind, int64_t id)
+{
+	struct job_counts c;
+	struct store *s = api_reader(r);
+	int rc =
+	    store_jobs_count_unfinished(s, kind == LC_STEP ? "step_id" : "assembly_id", id, &c);
+	api_reader_put(s);
+	if (rc == 0)
+		json_object_set_new(o, "unfinished", counts_json(&c));
+	return rc;
+}
