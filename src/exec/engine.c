@@ -22,6 +22,7 @@ struct run {
 	struct job job;
 	int stop_flag;
 	int throttle; /* index in the engine's table, or -1 */
+	bool released; /* returned to Ready by a stop: its outcome is dropped */
 	struct run_result res;
 	struct job_completion c;
 	struct writer_op op;
@@ -185,12 +186,20 @@ static void finish_run(struct engine *e, struct run *r, const struct settings *c
 	fill_completion(e, r, cfg);
 	pthread_mutex_lock(&e->lock);
 	list_remove(&e->running, r);
-	e->completing++;
 	if (r->throttle >= 0) {
 		e->throttles.t[r->throttle].running--;
 		pthread_cond_broadcast(&e->pool_wake); /* a held run of that type may go now */
 	}
+	bool released = r->released;
+	if (!released)
+		e->completing++;
 	pthread_mutex_unlock(&e->lock);
+	if (released) {
+		/* the stop gave the job back; the writer may be gone already, and the store would
+		 * refuse this outcome anyway (fencing) */
+		run_free(r);
+		return;
+	}
 	if (writer_post(e->w, &r->op) < 0)
 		complete_done(r, AE_SHUTDOWN);
 }
@@ -462,6 +471,7 @@ static int release_list(struct engine *e, struct run_list *l, bool free_runs)
 	for (struct run *r = l->head; r; r = r->next) {
 		c.ids[c.n] = r->job.id;
 		c.attempts[c.n++] = r->job.attempt;
+		r->released = true;
 	}
 	while (free_runs && l->head) {
 		struct run *r = l->head;
