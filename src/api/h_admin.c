@@ -18,6 +18,16 @@ int h_healthz(struct api_req *r)
 	return api_reply(r, 200, json_pack("{s:s,s:s}", "status", "ok", "host", r->api->host_id));
 }
 
+/* Ready once the host's services are set up: events and jobs are accepted from then on, whether
+ * or not the async service runs. */
+int h_readyz(struct api_req *r)
+{
+	if (!r->api->services)
+		return api_error_status(r, 503, "starting", "asyncd is still starting");
+	return api_reply(r, 200,
+			 json_pack("{s:s,s:s}", "status", "ready", "host", r->api->host_id));
+}
+
 int h_metrics(struct api_req *r)
 {
 	struct engine_stats es = {0};

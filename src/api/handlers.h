@@ -8,6 +8,7 @@
 
 int h_healthz(struct api_req *r);
 int h_metrics(struct api_req *r);
+int h_readyz(struct api_req *r);
 
 int h_events_raise(struct api_req *r);
 

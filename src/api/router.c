@@ -27,6 +27,7 @@ struct route {
 static const struct route routes[] = {
     {"GET", "/healthz", 0, 0, h_healthz},
     {"GET", "/metrics", 0, 0, h_metrics},
+    {"GET", "/readyz", 0, 0, h_readyz},
     {"POST", "/api/v1/events", SUBMIT, 64 * MiB, h_events_raise},
     {"POST", "/api/v1/jobs", SUBMIT, 2 * MiB, h_jobs_submit},
     {"GET", "/api/v1/jobs", READ, 0, h_jobs_list},

@@ -21,7 +21,7 @@ struct run {
 	struct engine *e;
 	struct job job;
 	int stop_flag;
-	int throttle; /* index in the engine's table, or -1 */
+	int throttle;  /* index in the engine's table, or -1 */
 	bool released; /* returned to Ready by a stop: its outcome is dropped */
 	struct run_result res;
 	struct job_completion c;
