@@ -187,10 +187,17 @@ void settings_init(void)
 		settings_apply(defs[i].key, defs[i].dflt, err, sizeof(err));
 }
 
+/* Read once: sysconf() reads /sys on every call, and settings_current() is on the hot path. */
 static int ncpus(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
+	static int cached;
+	int n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	if (n == 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c > 0 ? (int)c : 1;
+		__atomic_store_n(&cached, n, __ATOMIC_RELAXED);
+	}
+	return n;
 }
 
 void settings_current(struct settings *ret)

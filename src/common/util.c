@@ -113,6 +113,18 @@ uint64_t rand_u64(void)
 	return r;
 }
 
+/* xorshift64*, seeded once per thread from the system's generator: for jitter, not secrets. */
+uint64_t rand_fast(void)
+{
+	static __thread uint64_t x;
+	while (!x)
+		x = rand_u64();
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
 void uuid_v4(char out[37])
 {
 	unsigned char b[16];

@@ -33,6 +33,8 @@ char *buf_steal(struct buf *b);
 void hex_encode(const unsigned char *in, size_t n, char *out /* 2n+1 */);
 /* A random 64-bit number (libsodium's generator). */
 uint64_t rand_u64(void);
+/* A cheap pseudo-random number (per-thread state): for jitter, never for secrets. */
+uint64_t rand_fast(void);
 /* A random RFC 4122 version 4 UUID into out (37 bytes). */
 void uuid_v4(char out[37]);
 bool uuid_valid(const char *s);

@@ -134,7 +134,7 @@ static void fill_completion(struct engine *e, struct run *r, const struct settin
 	c->id = r->job.id;
 	c->host_id = e->host_id;
 	c->attempt = r->job.attempt;
-	job_next_state(&r->job, &r->res.outcome, &p, now, rand_u64(), &c->next);
+	job_next_state(&r->job, &r->res.outcome, &p, now, rand_fast(), &c->next);
 	c->message = r->res.outcome.message;
 	c->trace = r->res.trace;
 	c->output = r->res.output;

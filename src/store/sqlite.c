@@ -58,7 +58,7 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 			   " state = CASE status WHEN 22 THEN 3 WHEN 21 THEN 1 ELSE 0 END,"
 			   " status = CASE status WHEN 22 THEN 32 WHEN 21 THEN 10 ELSE 0 END,"
 			   " completed_on = CASE status WHEN 22 THEN ?1 ELSE NULL END,"
-			   " host_id = NULL, modified_on = ?1 WHERE state = 2",
+			   " host_id = NULL, modified_on = ?1 WHERE state IN (1, 2) AND state = 2",
     [SQ_JOB_PROMOTE] = "UPDATE jobs SET state = 0, status = 0, postpone_until = NULL,"
 		       " modified_on = ?1 WHERE state = 1 AND postpone_until IS NOT NULL"
 		       " AND postpone_until <= ?1",

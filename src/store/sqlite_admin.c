@@ -297,11 +297,14 @@ int sq_assembly_delete(struct store *s, int64_t id)
 static int collect_locked(struct store *s, const char *column, int64_t id, int64_t **ret,
 			  size_t *ret_n)
 {
-	char sql[128];
+	char sql[256];
 	sqlite3_stmt *st;
 	int64_t *v = NULL;
 	size_t n = 0;
-	snprintf(sql, sizeof(sql), "SELECT id FROM jobs WHERE %s = ?1 AND state = 2", column);
+	snprintf(sql, sizeof(sql),
+		 "SELECT id FROM jobs INDEXED BY jobs_active WHERE state IN (1, 2) AND state = 2"
+		 " AND %s = ?1",
+		 column);
 	int rc = prep(s, sql, &st);
 	if (rc < 0)
 		return rc;
@@ -326,21 +329,24 @@ int sq_jobs_cancel_for(struct store *s, const char *column, int64_t id, int64_t 
 		       const char *error_code, const char *message, int64_t **ret_locked,
 		       size_t *ret_n_locked)
 {
-	char sql[320];
+	char sql[700];
 	sqlite3_stmt *st;
 	if (strcmp(column, "step_id") && strcmp(column, "assembly_id"))
 		return AE_INVAL;
 	int rc = collect_locked(s, column, id, ret_locked, ret_n_locked);
 	if (rc < 0)
 		return rc;
-	snprintf(sql, sizeof(sql),
-		 "UPDATE jobs SET"
-		 " state = CASE state WHEN 2 THEN 2 ELSE 3 END,"
-		 " status = CASE state WHEN 2 THEN 22 ELSE 32 END,"
-		 " completed_on = CASE state WHEN 2 THEN NULL ELSE ?2 END,"
-		 " postpone_until = NULL, error_code = ?3, message = ?4, modified_on = ?2"
-		 " WHERE %s = ?1 AND state < 3",
-		 column);
+	snprintf(
+	    sql, sizeof(sql),
+	    "UPDATE jobs SET"
+	    " state = CASE state WHEN 2 THEN 2 ELSE 3 END,"
+	    " status = CASE state WHEN 2 THEN 22 ELSE 32 END,"
+	    " completed_on = CASE state WHEN 2 THEN NULL ELSE ?2 END,"
+	    " postpone_until = NULL, error_code = ?3, message = ?4, modified_on = ?2"
+	    " WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_ready WHERE state = 0 AND %s = ?1"
+	    " UNION ALL SELECT id FROM jobs INDEXED BY jobs_active WHERE state IN (1, 2)"
+	    " AND %s = ?1)",
+	    column, column);
 	if ((rc = prep(s, sql, &st)) < 0)
 		goto fail;
 	sq_bind_i64(st, 1, id);

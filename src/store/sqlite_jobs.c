@@ -314,6 +314,9 @@ static int list_sql(const struct job_filter *f, struct buf *b)
 		rc |= buf_printf(b, " AND status = %d", f->status);
 	if (f->status >= 0 && f->state < 0)
 		rc |= buf_printf(b, " AND state = %d", job_status_state(f->status));
+	int st = f->state >= 0 ? f->state : f->status >= 0 ? job_status_state(f->status) : -1;
+	if (st == JOB_SUSPENDED || st == JOB_LOCKED)
+		rc |= buf_printf(b, " AND state IN (1, 2)"); /* lets the planner use jobs_active */
 	if (f->plugin_type)
 		rc |= buf_printf(b, " AND plugin_type = ?1");
 	if (f->step_id)
@@ -384,13 +387,16 @@ int sq_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total
 int sq_jobs_count_unfinished(struct store *s, const char *column, int64_t id,
 			     struct job_counts *ret)
 {
-	char sql[160];
+	char sql[400];
 	sqlite3_stmt *st;
 	if (strcmp(column, "step_id") && strcmp(column, "assembly_id"))
 		return AE_INVAL;
+	/* through the two partial indexes of unfinished rows, never the whole table */
 	snprintf(sql, sizeof(sql),
-		 "SELECT state, count(*) FROM jobs WHERE %s = ?1 AND state < 3 GROUP BY state",
-		 column);
+		 "SELECT 0, count(*) FROM jobs INDEXED BY jobs_ready WHERE state = 0 AND %s = ?1"
+		 " UNION ALL SELECT state, count(*) FROM jobs INDEXED BY jobs_active"
+		 " WHERE state IN (1, 2) AND %s = ?1 GROUP BY state",
+		 column, column);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return sq_fail(s, "count jobs");
 	memset(ret, 0, sizeof(*ret));
