@@ -125,10 +125,30 @@ uint64_t rand_fast(void)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
+/* Random bytes from a per-thread pool refilled 4 KiB at a time from the system's generator, so
+ * that ids do not cost a getrandom() each. */
+static void pooled_random(unsigned char *out, size_t n)
+{
+	static __thread unsigned char pool[4096];
+	static __thread size_t left;
+	while (n) {
+		if (!left) {
+			randombytes_buf(pool, sizeof(pool));
+			left = sizeof(pool);
+		}
+		size_t take = n < left ? n : left;
+		memcpy(out, pool + sizeof(pool) - left, take);
+		sodium_memzero(pool + sizeof(pool) - left, take);
+		left -= take;
+		out += take;
+		n -= take;
+	}
+}
+
 void uuid_v4(char out[37])
 {
 	unsigned char b[16];
-	randombytes_buf(b, sizeof(b));
+	pooled_random(b, sizeof(b));
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
