@@ -527,6 +527,7 @@ int engine_stop(struct engine *e, int64_t timeout_ms)
 	e->stopping = true;
 	pthread_cond_broadcast(&e->dispatch_wake);
 	pthread_cond_broadcast(&e->pool_wake);
+	pthread_cond_broadcast(&e->idle); /* a pause waiting for runs gives way */
 	pthread_mutex_unlock(&e->lock);
 	pthread_join(e->dispatcher, NULL);
 	pthread_mutex_lock(&e->lock);
@@ -550,7 +551,9 @@ int engine_pause(struct engine *e)
 	e->paused = true;
 	pthread_cond_broadcast(&e->dispatch_wake);
 	release_list(e, &e->held, true);
-	wait_idle(e, NULL);
+	/* running jobs finish; a stop overtaking the pause ends the wait */
+	while ((e->running.n || e->completing) && !e->stopping)
+		pthread_cond_wait(&e->idle, &e->lock);
 	pthread_mutex_unlock(&e->lock);
 	return 0;
 }

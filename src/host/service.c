@@ -142,7 +142,10 @@ static int do_action(struct service *s, enum svc_action a)
 	case SVC_ACT_PAUSE:
 		set_status_locked(s, SVC_PAUSE_PENDING);
 		rc = s->ops->pause(s->ctx);
-		set_status_locked(s, rc == 0 ? SVC_PAUSED : SVC_RUNNING);
+		pthread_mutex_lock(&s->lock);
+		if (s->status == SVC_PAUSE_PENDING) /* not overtaken by a stop */
+			set_status(s, rc == 0 ? SVC_PAUSED : SVC_RUNNING);
+		pthread_mutex_unlock(&s->lock);
 		break;
 	case SVC_ACT_CONTINUE:
 		set_status_locked(s, SVC_CONTINUE_PENDING);
@@ -163,7 +166,7 @@ struct action_arg {
 static void finish(struct service *s)
 {
 	pthread_mutex_lock(&s->lock);
-	s->busy = false;
+	s->busy--;
 	pthread_cond_broadcast(&s->changed);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -182,7 +185,9 @@ static int allowed(struct service *s, enum svc_action a, char *err, size_t errle
 {
 	enum svc_status st = s->status;
 	const char *now = service_status_name(st);
-	if (s->busy) {
+	/* a stop may overtake a pause that waits for long runs: it has a timeout */
+	bool overtake = a == SVC_ACT_STOP && st == SVC_PAUSE_PENDING;
+	if (s->busy && !overtake) {
 		snprintf(err, errlen, "%s is busy (%s): wait until it is done", s->name, now);
 		return AE_BUSY;
 	}
@@ -195,7 +200,7 @@ static int allowed(struct service *s, enum svc_action a, char *err, size_t errle
 	bool ok = (a == SVC_ACT_START && st == SVC_STOPPED) ||
 		  ((a == SVC_ACT_STOP || a == SVC_ACT_RESTART) &&
 		   (st == SVC_RUNNING || st == SVC_PAUSED)) ||
-		  (a == SVC_ACT_PAUSE && st == SVC_RUNNING && s->ops->pause) ||
+		  overtake || (a == SVC_ACT_PAUSE && st == SVC_RUNNING && s->ops->pause) ||
 		  (a == SVC_ACT_CONTINUE && st == SVC_PAUSED);
 	if (!ok) {
 		snprintf(err, errlen, "cannot %s %s: it is %s%s", service_action_name(a), s->name,
@@ -216,7 +221,7 @@ int service_act(struct service *s, enum svc_action a, char *err, size_t errlen)
 	pthread_mutex_lock(&s->lock);
 	int rc = allowed(s, a, err, errlen);
 	if (rc == 0) {
-		s->busy = true;
+		s->busy++;
 		s->last_error[0] = 0;
 		s->action_started = clock_mono_ms();
 		/* show the pending status before answering, so a caller sees the action begun */

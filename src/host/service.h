@@ -58,7 +58,7 @@ struct service {
 	int recovery_delay_s; /* restart this long after a failure; 0: no recovery */
 	int64_t since;	      /* when the status last changed (ms) */
 	char last_error[256];
-	bool busy;		/* an action's thread is running */
+	int busy;		/* action threads running (a stop may overtake a pending pause) */
 	int64_t action_started; /* monotonic ms */
 };
 
