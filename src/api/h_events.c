@@ -20,21 +20,38 @@ struct insert_call {
 	struct job_vec *jobs;
 };
 
+/* Whether step id still takes jobs, asked once per step and group (cache of n entries). */
+struct step_verdict {
+	int64_t id;
+	bool ok;
+};
+
+static int step_ok(struct store *s, struct step_verdict *cache, size_t *n, size_t cap, int64_t id,
+		   bool *ret)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (cache[i].id == id) {
+			*ret = cache[i].ok;
+			return 0;
+		}
+	int rc = lifecycle_accepts_jobs(s, LC_STEP, id, ret);
+	if (rc == 0 && *n < cap)
+		cache[(*n)++] = (struct step_verdict){id, *ret};
+	return rc;
+}
+
 /* Drop the jobs of steps deleted or being drained since the registry snapshot was taken, so
  * that no job is created for code on its way out. */
 static int keep_accepted(struct store *s, struct job_vec *jobs)
 {
-	int64_t checked = 0;
-	bool ok = true;
-	size_t out = 0;
+	struct step_verdict cache[64];
+	size_t n_cache = 0, out = 0;
 	for (size_t i = 0; i < jobs->n; i++) {
 		struct job *j = &jobs->v[i];
-		if (j->step_id != checked) {
-			int rc = lifecycle_accepts_jobs(s, LC_STEP, j->step_id, &ok);
-			if (rc < 0)
-				return rc;
-			checked = j->step_id;
-		}
+		bool ok;
+		int rc = step_ok(s, cache, &n_cache, 64, j->step_id, &ok);
+		if (rc < 0)
+			return rc;
 		if (ok)
 			jobs->v[out++] = *j;
 		else
