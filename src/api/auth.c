@@ -1,6 +1,8 @@
 /* Bearer tokens: hashing, lookup, and the bootstrap of the first administrator. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <grp.h>
 #include <pwd.h>
 #include <microhttpd.h>
@@ -100,6 +102,65 @@ static int lookup(struct store *s, const char *hash, struct api_req *r)
 	return 0;
 }
 
+/* Tokens seen in the last moments, so that a busy client does not cost a store lookup per
+ * request. A revocation or a user's removal on this host clears it at once; another host's
+ * takes effect here within TOKEN_CACHE_TTL_MS. */
+#define TOKEN_CACHE_SLOTS 64
+#define TOKEN_CACHE_TTL_MS 2000
+
+struct cached_token {
+	char hash[65];
+	int64_t user_id;
+	char user[128];
+	unsigned roles;
+	int64_t until; /* monotonic ms */
+};
+
+static struct cached_token token_cache[TOKEN_CACHE_SLOTS];
+static pthread_mutex_t token_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct cached_token *cache_slot(const char *hash)
+{
+	unsigned h = 0;
+	for (int i = 0; i < 8 && hash[i]; i++)
+		h = h * 31 + (unsigned char)hash[i];
+	return &token_cache[h % TOKEN_CACHE_SLOTS];
+}
+
+static bool cache_get(const char *hash, struct api_req *r)
+{
+	bool hit = false;
+	pthread_mutex_lock(&token_cache_lock);
+	struct cached_token *c = cache_slot(hash);
+	if (!strcmp(c->hash, hash) && c->until > clock_mono_ms()) {
+		r->user_id = c->user_id;
+		memcpy(r->user, c->user, sizeof(r->user));
+		r->roles = c->roles;
+		hit = true;
+	}
+	pthread_mutex_unlock(&token_cache_lock);
+	return hit;
+}
+
+static void cache_put(const char *hash, const struct api_req *r)
+{
+	pthread_mutex_lock(&token_cache_lock);
+	struct cached_token *c = cache_slot(hash);
+	memcpy(c->hash, hash, sizeof(c->hash));
+	c->user_id = r->user_id;
+	memcpy(c->user, r->user, sizeof(c->user));
+	c->roles = r->roles;
+	c->until = clock_mono_ms() + TOKEN_CACHE_TTL_MS;
+	pthread_mutex_unlock(&token_cache_lock);
+}
+
+void auth_forget_tokens(void)
+{
+	pthread_mutex_lock(&token_cache_lock);
+	memset(token_cache, 0, sizeof(token_cache));
+	pthread_mutex_unlock(&token_cache_lock);
+}
+
 static int fill_user(struct store *s, int64_t uid, struct api_req *r)
 {
 	struct user u;
@@ -194,9 +255,14 @@ int auth_request(struct api_req *r)
 				 "send an API token as 'Authorization: Bearer TOKEN' (the first "
 				 "administrator's token is in STATE/admin.token)");
 	auth_hash_token(tok, hash);
-	struct store *s = api_reader(r);
-	int rc = lookup(s, hash, r);
-	api_reader_put(s);
+	int rc = 0;
+	if (!cache_get(hash, r)) {
+		struct store *s = api_reader(r);
+		rc = lookup(s, hash, r);
+		api_reader_put(s);
+		if (rc == 0)
+			cache_put(hash, r);
+	}
 	if (rc == AE_NOTFOUND)
 		return api_error(r, AE_UNAUTH, "the API token is unknown or revoked");
 	if (rc < 0)

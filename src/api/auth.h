@@ -18,6 +18,8 @@ int auth_bootstrap(struct writer *w, struct store *reader, const char *state_dir
 /* A new random token (asyncd_ + 64 hex digits) and its hash. */
 void auth_new_token(char token[72], char hash[65]);
 void auth_hash_token(const char *token, char hash[65]);
+/* Forget the tokens remembered for speed (after a revocation or a user's removal). */
+void auth_forget_tokens(void);
 /* Names of roles, and the bit of a name (0 when unknown). */
 const char *auth_role_name(unsigned role_bit);
 unsigned auth_role_bit(const char *name);

@@ -138,7 +138,9 @@ int h_user_delete(struct api_req *r)
 		return rc;
 	if (c.id == r->user_id)
 		rc = api_error(r, AE_CONFLICT, "you cannot remove your own access");
-	else if ((rc = writer_call(r->api->w, user_delete_fn, &c)) < 0)
+	else if ((rc = writer_call(r->api->w, user_delete_fn, &c)) == 0)
+		auth_forget_tokens();
+	else
 		api_error(r, rc, "cannot remove user %lld: %s", (long long)c.id,
 			  rc == AE_NOTFOUND ? "no such user" : asyncd_strerror(rc));
 	snprintf(target, sizeof(target), "user %lld", (long long)c.id);
@@ -228,7 +230,9 @@ int h_token_revoke(struct api_req *r)
 	int rc = api_param_id(r, 0, &c.id);
 	if (rc < 0)
 		return rc;
-	if ((rc = writer_call(r->api->w, token_revoke_fn, &c)) < 0)
+	if ((rc = writer_call(r->api->w, token_revoke_fn, &c)) == 0)
+		auth_forget_tokens();
+	else
 		api_error(r, rc, "cannot revoke token %lld: %s", (long long)c.id,
 			  rc == AE_NOTFOUND ? "no such token, or already revoked"
 					    : asyncd_strerror(rc));

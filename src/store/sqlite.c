@@ -229,7 +229,7 @@ static int configure(struct store *s, const char *sync)
 	sqlite3_busy_timeout(s->db, 10000);
 	snprintf(sql, sizeof(sql),
 		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
-		 " PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+		 " PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;",
 		 sync);
 	return sq_exec(s, sql);
 }
