@@ -4,6 +4,7 @@
 #   make test            unit + integration tests, plain and ASan/UBSan builds, format check
 #   make install PREFIX=/abs/dir   release build in build-install/, installed under PREFIX
 #   make bench           the benchmark (scripts/bench.sh)
+#   make bench-peers     the no-op burn-down on asyncd and its peers (scripts/bench-peers.sh)
 #   make clean           remove the build directories (not ./var)
 #   make format          clang-format -i every C file under src/ include/ plugins/ tests/
 
@@ -13,7 +14,7 @@ BUILD_DIR := build
 INSTALL_DIR := build-install
 FORMAT_DIRS := src include plugins tests
 
-.PHONY: all build run test install bench clean format
+.PHONY: all build run test install bench bench-peers clean format
 
 all: build
 
@@ -56,6 +57,9 @@ bench:
 		echo "make bench: the benchmark is not there yet (no scripts/bench.sh)" >&2; \
 		exit 1; \
 	fi
+
+bench-peers:
+	@scripts/bench-peers.sh
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan $(INSTALL_DIR)

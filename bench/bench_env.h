@@ -1,0 +1,64 @@
+/* A prepared asyncd for one benchmark test: a fresh server with the sample assembly and the
+ * benchmark assembly registered and their steps added, an HTTP client on it, and the helpers that
+ * wait for jobs, check their outcome and fill the SQLite file directly (server stopped). */
+#ifndef BENCH_ENV_H
+#define BENCH_ENV_H
+
+#include <stdint.h>
+
+#include "bench_http.h"
+#include "bench_server.h"
+
+struct env_paths {
+	const char *asyncd;   /* the asyncd executable */
+	const char *samples;  /* samples.so */
+	const char *stamp;    /* stamp.so (assembly "bench") */
+	const char *stamp_sb; /* stamp-sandbox.so (assembly "benchsb") */
+	const char *tmpdir;   /* where state directories go (NULL: $TMPDIR or /tmp) */
+	int keep;	      /* keep state directories */
+};
+
+struct env {
+	struct server srv;
+	struct http h;
+	int64_t samples_id, noop_step; /* samples assembly; Create account -> samples.noop */
+	int64_t stamp_step;	       /* Stamp bench -> bench.stamp */
+};
+
+/* Start a fresh asyncd and register: samples + "Create account -> samples.noop", and (with_stamp)
+ * the bench assembly + "Stamp bench -> bench.stamp". Returns 0 or -1 (message printed). */
+int env_up(struct env *e, const struct env_paths *p, int with_stamp);
+/* Stop asyncd (the state stays). */
+int env_stop(struct env *e);
+/* Start it again on the same state directory (a new port). */
+int env_restart(struct env *e, double timeout_s);
+/* Stop and remove everything. */
+void env_down(struct env *e, const struct env_paths *p);
+
+/* Wait until asyncd_jobs_processed_total >= want or timeout_s passed; the last value seen goes
+ * to *ret_seen. Returns 0 when reached. Polls every poll_ms. */
+int env_wait_processed(struct env *e, double want, double timeout_s, long poll_ms,
+		       double *ret_seen);
+/* GET /api/v1/jobs/stats; *ret_status_n gets by_status[status], *ret_unfinished the jobs in status
+ * 0, 10, 20, 21 or 22. Returns 0 or -1. */
+int env_stats(struct env *e, int status, int64_t *ret_status_n, int64_t *ret_unfinished);
+/* Register a library with ?isolation=iso; *ret_id gets its id. Returns 0, or the HTTP status
+ * (> 0) when refused, or -1. */
+int env_register(struct env *e, const char *path, const char *iso, int64_t *ret_id);
+/* POST /api/v1/steps for type on message/entity; *ret_id gets the step's id. 0 or -1. */
+int env_add_step(struct env *e, const char *type, const char *message, const char *entity,
+		 int64_t *ret_id);
+
+/* With the server stopped: insert n rows into its jobs table as the server writes them for
+ * samples.noop on the noop step, Ready (completed = 0) or Completed/Succeeded an hour ago
+ * (completed = 1), in chunks of at most 1M rows with progress on stderr. 0 or -1. */
+int env_populate(struct env *e, int64_t n, int completed);
+/* With the server stopped: how many Ready jobs it has, and the smallest id among them. 0 or -1. */
+int env_ready(struct env *e, int64_t *ret_n, int64_t *ret_lo);
+/* With the server stopped: among the jobs with id >= lo that Succeeded after starting at or after
+ * since_ms (Unix ms), their number and the span from the first start to the last completion in
+ * ms. 0 or -1. */
+int env_done_window(struct env *e, int64_t lo, int64_t since_ms, int64_t *ret_n,
+		    int64_t *ret_span_ms);
+
+#endif
