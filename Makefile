@@ -12,7 +12,7 @@ PREFIX ?= /usr/local
 MESON ?= meson
 BUILD_DIR := build
 INSTALL_DIR := build-install
-FORMAT_DIRS := src include plugins tests
+FORMAT_DIRS := src include plugins tests bench examples
 
 .PHONY: all build run test install bench bench-peers clean format
 
@@ -62,7 +62,7 @@ bench-peers:
 	@scripts/bench-peers.sh
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan $(INSTALL_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-bench $(INSTALL_DIR)
 
 format:
 	find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) -print0 | \
