@@ -72,14 +72,16 @@ int h_assemblies_list(struct api_req *r)
 	return api_reply(r, 200, json_pack("{s:o}", "assemblies", a));
 }
 
+/* The default is the sandbox: only a System Administrator's explicit isolation=none runs code
+ * inside the host (SPEC §2). */
 static int parse_isolation(struct api_req *r, int *ret)
 {
 	const char *iso = api_query(r, "isolation");
-	if (!iso || !strcmp(iso, "none")) {
+	if (!strcmp(iso ? iso : "sandbox", "none")) {
 		*ret = ISOLATION_NONE;
 		return 0;
 	}
-	if (!strcmp(iso, "sandbox")) {
+	if (!iso || !strcmp(iso, "sandbox")) {
 		*ret = ISOLATION_SANDBOX;
 		return 0;
 	}

@@ -1,5 +1,8 @@
-/* Dispatcher and in-process pool (see engine.h). One mutex guards the held queue, the running
- * list and the counters; the pool threads take runs from the held queue; outcomes go to the
+/* Dispatcher and pool (see engine.h). One mutex guards the held queue, the running list and the
+ * counters; the pool threads take runs from the held queue and run them in-process, or hand
+ * sandboxed ones to the sandbox supervisor and go on (its reply finishes the run on the
+ * supervisor's thread): at most max_concurrent_jobs in-process runs (one per thread), and at most
+ * sandbox_capacity() sandboxed ones handed over. Outcomes go to the
  * writer as must-succeed ops whose done() callback frees the run and wakes the dispatcher. */
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,16 +16,23 @@
 #include "common/util.h"
 #include "exec/engine.h"
 #include "exec/runner.h"
+#include "exec/sandbox.h"
 #include "common/throttle.h"
 #include "exec/writer.h"
+#include "plugin/registry.h"
 #include "store/store.h"
+
+/* A sandboxed run asked to stop (cancel, pause; stop) has this long before its worker dies. */
+#define INTERRUPT_GRACE_MS 2000
+#define STOP_GRACE_MS 1000
 
 struct run {
 	struct engine *e;
 	struct job job;
 	int stop_flag;
-	int throttle;  /* index in the engine's table, or -1 */
-	bool released; /* returned to Ready by a stop: its outcome is dropped */
+	int throttle;	/* index in the engine's table, or -1 */
+	bool released;	/* returned to Ready by a stop: its outcome is dropped */
+	bool sandboxed; /* its assembly runs in the sandbox (when claimed): counted in sb_running */
 	struct run_result res;
 	struct job_completion c;
 	struct writer_op op;
@@ -36,6 +46,7 @@ struct run_list {
 
 struct engine {
 	struct writer *w;
+	struct sandbox *sandbox;
 	char *reader_url;
 	char *host_id;
 	pthread_mutex_t lock;
@@ -53,6 +64,7 @@ struct engine {
 	pthread_t dispatcher;
 	pthread_t *pool;
 	int n_pool;
+	int sb_running, sb_cap; /* sandboxed runs handed over, and how many may be */
 };
 
 static void list_push(struct run_list *l, struct run *r)
@@ -153,7 +165,10 @@ static void fill_completion(struct engine *e, struct run *r, const struct settin
 static struct run *first_eligible(struct engine *e)
 {
 	for (struct run *r = e->held.head; r; r = r->next) {
-		r->throttle = throttle_find(&e->throttles, r->job.plugin_type);
+		if (r->sandboxed && e->sb_running >= e->sb_cap)
+			continue;
+		r->throttle =
+		    e->throttles.n ? throttle_find(&e->throttles, r->job.plugin_type) : -1;
 		if (r->throttle < 0 ||
 		    e->throttles.t[r->throttle].running < e->throttles.t[r->throttle].cap)
 			return r;
@@ -161,17 +176,25 @@ static struct run *first_eligible(struct engine *e)
 	return NULL;
 }
 
+/* In-process runs are bounded by the pool's threads (one each); sandboxed ones, which a thread
+ * only hands over, by sb_cap. */
+static bool may_run(struct engine *e, struct run **ret)
+{
+	return !e->paused && (*ret = first_eligible(e));
+}
+
 static struct run *take_held(struct engine *e, unsigned gen)
 {
 	struct run *r = NULL;
 	pthread_mutex_lock(&e->lock);
-	while (!e->stopping && e->gen == gen && (e->paused || !(r = first_eligible(e))))
+	while (!e->stopping && e->gen == gen && !may_run(e, &r))
 		pthread_cond_wait(&e->pool_wake, &e->lock);
 	if (e->stopping || e->gen != gen)
 		r = NULL;
 	if (r) {
 		list_remove(&e->held, r);
 		list_push(&e->running, r);
+		e->sb_running += r->sandboxed;
 		if (r->throttle >= 0)
 			e->throttles.t[r->throttle].running++;
 		if (e->held.n == 0)
@@ -186,6 +209,9 @@ static void finish_run(struct engine *e, struct run *r, const struct settings *c
 	fill_completion(e, r, cfg);
 	pthread_mutex_lock(&e->lock);
 	list_remove(&e->running, r);
+	e->sb_running -= r->sandboxed;
+	if (e->held.n && r->sandboxed)
+		pthread_cond_signal(&e->pool_wake); /* room for one more sandboxed run */
 	if (r->throttle >= 0) {
 		e->throttles.t[r->throttle].running--;
 		pthread_cond_broadcast(&e->pool_wake); /* a held run of that type may go now */
@@ -202,6 +228,15 @@ static void finish_run(struct engine *e, struct run *r, const struct settings *c
 	}
 	if (writer_post(e->w, &r->op) < 0)
 		complete_done(r, AE_SHUTDOWN);
+}
+
+/* The sandbox's reply is in r->res (the supervisor's thread). */
+static void sandboxed_done(void *arg)
+{
+	struct run *r = arg;
+	struct settings cfg;
+	settings_current(&cfg);
+	finish_run(r->e, r, &cfg);
 }
 
 struct pool_arg {
@@ -221,8 +256,9 @@ static void *pool_main(void *p)
 	struct run *r;
 	while ((r = take_held(e, arg.gen))) {
 		settings_current(&cfg);
-		runner_run(&r->job, reader, &cfg, &r->stop_flag, &r->res);
-		finish_run(e, r, &cfg);
+		if (runner_start(&r->job, reader, &cfg, &r->stop_flag, e->sandbox, sandboxed_done,
+				 r, &r->res) == RUNNER_DONE)
+			finish_run(e, r, &cfg);
 	}
 	store_close(reader);
 	return NULL;
@@ -243,6 +279,15 @@ static int claim_fn(struct store *s, void *arg)
 	return store_jobs_claim(s, c->e->host_id, clock_now_ms(), c->limit, &c->jobs, &c->n);
 }
 
+static void mark_sandboxed(struct run **runs, size_t n)
+{
+	struct registry_snap *snap = registry_get();
+	for (size_t i = 0; i < n; i++)
+		if (runs[i])
+			runs[i]->sandboxed = runner_sandboxed(snap, &runs[i]->job);
+	registry_put(snap);
+}
+
 static int hold_claimed(struct engine *e, struct claim_call *c)
 {
 	struct run **runs = calloc(c->n ? c->n : 1, sizeof(*runs));
@@ -259,6 +304,7 @@ static int hold_claimed(struct engine *e, struct claim_call *c)
 		runs[i]->job = c->jobs[i];
 	}
 	free(c->jobs);
+	mark_sandboxed(runs, c->n);
 	pthread_mutex_lock(&e->lock);
 	for (size_t i = 0; i < c->n; i++)
 		if (runs[i])
@@ -335,12 +381,17 @@ static bool dispatch_once(struct engine *e, const struct settings *cfg)
 	return got == want;
 }
 
-/* Rebuild the caps when async.throttling changed, recounting the runs of each type. */
+/* Rebuild the caps when async.throttling changed, recounting the runs of each type; follow
+ * the sandbox's capacity. */
 static void follow_throttling(struct engine *e, const struct settings *cfg)
 {
 	struct throttle_table t;
 	char err[256];
 	pthread_mutex_lock(&e->lock);
+	if (e->sb_cap != sandbox_capacity(cfg)) {
+		e->sb_cap = sandbox_capacity(cfg);
+		pthread_cond_broadcast(&e->pool_wake);
+	}
 	if (strcmp(e->throttle_spec, cfg->throttling) &&
 	    throttle_parse(cfg->throttling, &t, err, sizeof(err)) == 0) {
 		for (struct run *r = e->running.head; r; r = r->next) {
@@ -435,6 +486,7 @@ int engine_start(struct engine *e)
 	e->stopping = e->paused = false;
 	e->next_due = 1; /* promote once at start */
 	e->processed = e->claimed = 0;
+	e->sb_cap = sandbox_capacity(&cfg);
 	unsigned gen = ++e->gen;
 	pthread_mutex_unlock(&e->lock);
 	int rc = start_threads(e, cfg.max_concurrent_jobs, gen);
@@ -486,10 +538,19 @@ static int release_list(struct engine *e, struct run_list *l, bool free_runs)
 	return rc < 0 ? rc : (int)c.n;
 }
 
+/* Raise r's stop flag; a sandboxed run is also aborted (a no-op for one in-process). Called with
+ * the lock held. */
+static void interrupt_run(struct engine *e, struct run *r, int64_t grace_ms)
+{
+	__atomic_store_n(&r->stop_flag, 1, __ATOMIC_RELAXED);
+	if (e->sandbox)
+		sandbox_abort(e->sandbox, r->job.id, r->job.attempt, grace_ms);
+}
+
 static void ask_running_to_stop(struct engine *e)
 {
 	for (struct run *r = e->running.head; r; r = r->next)
-		__atomic_store_n(&r->stop_flag, 1, __ATOMIC_RELAXED);
+		interrupt_run(e, r, STOP_GRACE_MS);
 }
 
 /* Wait until nothing runs or is being recorded, or the deadline (NULL: for ever). Called and
@@ -588,6 +649,13 @@ void engine_free(struct engine *e)
 	free(e);
 }
 
+void engine_set_sandbox(struct engine *e, struct sandbox *sb)
+{
+	pthread_mutex_lock(&e->lock);
+	e->sandbox = sb;
+	pthread_mutex_unlock(&e->lock);
+}
+
 void engine_due(struct engine *e, int64_t at)
 {
 	pthread_mutex_lock(&e->lock);
@@ -600,10 +668,21 @@ void engine_due(struct engine *e, int64_t at)
 
 void engine_interrupt(struct engine *e, int64_t job_id)
 {
+	struct run_list one = {0};
 	pthread_mutex_lock(&e->lock);
 	for (struct run *r = e->running.head; r; r = r->next)
 		if (r->job.id == job_id)
-			__atomic_store_n(&r->stop_flag, 1, __ATOMIC_RELAXED);
+			interrupt_run(e, r, INTERRUPT_GRACE_MS);
+	/* held but not started: it must not start at all; the release ends it as the action
+	 * marked it (Canceling -> Canceled, Pausing -> Suspended) */
+	for (struct run *r = e->held.head; r; r = r->next)
+		if (r->job.id == job_id) {
+			list_remove(&e->held, r);
+			list_push(&one, r);
+			break;
+		}
+	if (one.n)
+		release_list(e, &one, true);
 	pthread_mutex_unlock(&e->lock);
 }
 

@@ -9,6 +9,7 @@
 
 struct writer;
 struct engine;
+struct sandbox;
 
 struct engine_stats {
 	int held;		      /* claimed, not started */
@@ -19,13 +20,16 @@ struct engine_stats {
 
 /* Make the engine of this host, stopped. reader_url opens the pool's reader connections. */
 int engine_new(struct writer *w, const char *reader_url, const char *host_id, struct engine **ret);
+/* Run jobs of sandboxed assemblies on sb (NULL: they wait as sandbox_unavailable). Call before
+ * the first start. */
+void engine_set_sandbox(struct engine *e, struct sandbox *sb);
 /* Start selecting and running jobs (again after a stop). AE_CONFLICT when it runs. */
 int engine_start(struct engine *e);
 /* New work was committed: select at once instead of waiting for the fallback poll. */
 void engine_notify(struct engine *e);
 /* Stop: selection ends, held jobs go back to Ready at once, running jobs get timeout_ms to
  * finish, the rest are asked to stop and returned to Ready without spending a retry. Returns
- * the number of runs interrupted. */
+ * the number of runs interrupted (sandboxed ones have their workers killed after a grace). */
 int engine_stop(struct engine *e, int64_t timeout_ms);
 /* Pause: selection stops, held jobs go back to Ready, running jobs finish; returns then. */
 int engine_pause(struct engine *e);
@@ -35,7 +39,8 @@ int engine_continue(struct engine *e);
 void engine_free(struct engine *e);
 /* A job was postponed until at: promote it then. */
 void engine_due(struct engine *e, int64_t at);
-/* Ask the run of job_id, if one runs here, to end early (cancel, pause). */
+/* Ask the run of job_id, if one runs here, to end early (cancel, pause); a sandboxed run that
+ * does not end within a grace period has its worker killed. */
 void engine_interrupt(struct engine *e, int64_t job_id);
 void engine_stats(struct engine *e, struct engine_stats *ret);
 

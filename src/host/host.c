@@ -204,6 +204,7 @@ static int start(const struct host_options *o, struct host *h)
 		return rc;
 	}
 	h->services_ready = true;
+	h->services.worker_path = h->worker;
 	h->api.services = &h->services;
 	h->api.engine = h->engine;
 	services_start_automatic(&h->services);

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/settings.h"
 #include "exec/engine.h"
+#include "exec/sandbox.h"
 #include "exec/writer.h"
 #include "host/maintenance.h"
 #include "host/services.h"
@@ -113,30 +114,33 @@ static const struct service_ops maint_ops = {
 
 /* ---- sandbox ---- */
 
-/* The worker pool arrives with the Sandbox Processing Service; until then the service has no
- * workers to start or stop, and jobs of sandboxed assemblies wait (sandbox_unavailable). */
-static int sandbox_start(void *ctx)
+/* The worker pool (exec/sandbox.c); its ctx is the host's services, for the worker's path. */
+static int sb_svc_start(void *ctx)
 {
-	(void)ctx;
-	return 0;
+	struct host_services *hs = ctx;
+	if (!hs->worker_path || !hs->worker_path[0])
+		return AE_INTERNAL;
+	return sandbox_start(hs->sandbox, hs->worker_path);
 }
 
-static int sandbox_stop(void *ctx)
+static int sb_svc_stop(void *ctx)
 {
-	(void)ctx;
-	return 0;
+	struct host_services *hs = ctx;
+	struct settings cfg;
+	settings_current(&cfg);
+	return sandbox_stop(hs->sandbox, cfg.stop_timeout_ms);
 }
 
-static void sandbox_describe(void *ctx, json_t *props)
+static void sb_svc_describe(void *ctx, json_t *props)
 {
-	(void)ctx;
-	json_object_set_new(props, "workers", json_integer(0));
+	struct host_services *hs = ctx;
+	sandbox_describe(hs->sandbox, props);
 }
 
 static const struct service_ops sandbox_ops = {
-    .start = sandbox_start,
-    .stop = sandbox_stop,
-    .describe = sandbox_describe,
+    .start = sb_svc_start,
+    .stop = sb_svc_stop,
+    .describe = sb_svc_describe,
 };
 
 /* ---- the set ---- */
@@ -166,8 +170,11 @@ int services_init(struct host_services *hs, const char *host_id, struct writer *
 	hs->async.engine = e;
 	pthread_mutex_init(&hs->async.lock, NULL);
 	int rc = maintenance_new(w, &hs->maint);
+	if (rc == 0)
+		rc = sandbox_new(&hs->sandbox);
 	if (rc < 0)
 		return rc;
+	engine_set_sandbox(e, hs->sandbox);
 	service_init(&hs->svc[SVC_ASYNC], "async", "Asynchronous Processing Service",
 		     "selects and runs system jobs", &async_ops, &hs->async);
 	service_init(&hs->svc[SVC_MAINTENANCE], "async-maintenance",
@@ -175,7 +182,7 @@ int services_init(struct host_services *hs, const char *host_id, struct writer *
 		     "recurring jobs: cleanup of completed jobs and old audit entries", &maint_ops,
 		     hs->maint);
 	service_init(&hs->svc[SVC_SANDBOX], "sandbox", "Sandbox Processing Service",
-		     "the pool of worker processes for sandboxed plug-ins", &sandbox_ops, NULL);
+		     "the pool of worker processes for sandboxed plug-ins", &sandbox_ops, hs);
 	load_configs(hs, reader);
 	return 0;
 }
@@ -204,9 +211,14 @@ void services_stop_all(struct host_services *hs)
 	static const int order[] = {SVC_ASYNC, SVC_MAINTENANCE, SVC_SANDBOX};
 	for (int i = 0; i < SVC_COUNT; i++) {
 		struct service *s = &hs->svc[order[i]];
-		service_wait_idle(s, -1);
-		if (s->status == SVC_RUNNING || s->status == SVC_PAUSED)
+		/* a pending pause is overtaken (the stop has a timeout); anything else ends first
+		 */
+		if (s->status != SVC_PAUSE_PENDING)
+			service_wait_idle(s, -1);
+		if (s->status == SVC_RUNNING || s->status == SVC_PAUSED ||
+		    s->status == SVC_PAUSE_PENDING)
 			service_run(s, SVC_ACT_STOP);
+		service_wait_idle(s, -1);
 	}
 }
 
@@ -215,6 +227,7 @@ void services_done(struct host_services *hs)
 	for (int i = 0; i < SVC_COUNT; i++)
 		service_done(&hs->svc[i]);
 	maintenance_free(hs->maint);
+	sandbox_free(hs->sandbox);
 	pthread_mutex_destroy(&hs->async.lock);
 }
 

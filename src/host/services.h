@@ -12,6 +12,7 @@ struct engine;
 struct writer;
 struct store;
 struct maintenance;
+struct sandbox;
 
 enum { SVC_ASYNC, SVC_MAINTENANCE, SVC_SANDBOX, SVC_COUNT };
 
@@ -28,6 +29,8 @@ struct host_services {
 	struct service svc[SVC_COUNT];
 	struct async_ctx async;
 	struct maintenance *maint;
+	struct sandbox *sandbox;
+	const char *worker_path; /* asyncd-worker, set by the host before the services start */
 };
 
 int services_init(struct host_services *hs, const char *host_id, struct writer *w, struct engine *e,

@@ -110,6 +110,17 @@ static int fetch_to_file(const char *sha256, struct store *reader, char *path, s
 	return rc;
 }
 
+int libcache_file(const char *sha256, struct store *reader, char *ret_path, size_t pathlen)
+{
+	if (!sha_valid(sha256))
+		return AE_INVAL;
+	if (snprintf(ret_path, pathlen, "%s/%s.so", cache_dir, sha256) >= (int)pathlen)
+		return AE_INVAL;
+	if (access(ret_path, R_OK) == 0)
+		return 0;
+	return reader ? fetch_to_file(sha256, reader, ret_path, pathlen) : AE_STORE;
+}
+
 static struct lib_entry *find_locked(const char *sha256)
 {
 	for (struct lib_entry *e = cache_head; e; e = e->next)

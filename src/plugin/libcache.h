@@ -22,6 +22,10 @@ void libcache_shutdown(void);
 int libcache_put_file(const char *sha256, const void *bytes, size_t n, char *ret_path,
 		      size_t pathlen);
 
+/* The cached file of this sha256 (for a sandbox worker), fetched from the store through reader
+ * when it is not cached yet. 0 and the path in ret_path (pathlen bytes), or an AE_* code. */
+int libcache_file(const char *sha256, struct store *reader, char *ret_path, size_t pathlen);
+
 /* The loaded library with this sha256, with a reference; the bytes come from the store through
  * reader when the file is not cached yet. */
 int libcache_acquire(const char *sha256, struct store *reader, struct lib_entry **ret, char *err,

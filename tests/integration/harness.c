@@ -807,3 +807,224 @@ void h_cmd_done(struct h_cmd *c)
 	free(c->err);
 	memset(c, 0, sizeof(*c));
 }
+
+/* ---- requests with other credentials, services, more servers ---- */
+
+#define EXTRA_ARGS 16
+
+struct h_client *h_client_token(const struct harness *h, const char *token)
+{
+	struct harness copy = *h;
+
+	snprintf(copy.token, sizeof(copy.token), "%s", token ? token : "");
+	return h_client_new(&copy);
+}
+
+static size_t to_stream(char *p, size_t size, size_t nmemb, void *arg)
+{
+	return fwrite(p, size, nmemb, arg) * size;
+}
+
+/* The header list of req (the caller frees it). */
+static struct curl_slist *req_headers(const struct harness *h, const struct h_req *req)
+{
+	struct curl_slist *hdr = NULL;
+	char auth[300];
+
+	if (!req->no_token && h->token[0]) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", h->token);
+		hdr = curl_slist_append(hdr, auth);
+	}
+	if (req->body)
+		hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	for (size_t i = 0; req->headers && req->headers[i]; i++)
+		hdr = curl_slist_append(hdr, req->headers[i]);
+	return hdr;
+}
+
+static void req_target(CURL *c, const struct harness *h, const struct h_req *req)
+{
+	char url[1024], sock[300];
+
+	if (req->unix_socket) {
+		dir_file(h, sock, sizeof(sock), "asyncd.sock");
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+		snprintf(url, sizeof(url), "http://localhost%s", req->path);
+	} else {
+		snprintf(url, sizeof(url), "%s%s", h->url, req->path);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+}
+
+void h_request_ex(struct harness *h, const struct h_req *req, struct h_answer *ret)
+{
+	size_t blen = 0, hlen = 0;
+	char err[CURL_ERROR_SIZE] = "";
+	CURL *c = curl_easy_init();
+
+	memset(ret, 0, sizeof(*ret));
+	assert_non_null(c);
+	FILE *body = open_memstream(&ret->text, &blen),
+	     *head = open_memstream(&ret->headers, &hlen);
+	assert_non_null(body);
+	assert_non_null(head);
+	struct curl_slist *hdr = req_headers(h, req);
+	req_target(c, h, req);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_stream);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, to_stream);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, head);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	if (req->body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &ret->status);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	if (ret->status == 0)
+		fprintf(body, "%s", err[0] ? err : curl_easy_strerror(rc));
+	fclose(body);
+	fclose(head);
+	if (ret->status && blen)
+		ret->json = json_loadb(ret->text, blen, 0, NULL);
+}
+
+void h_answer_done(struct h_answer *a)
+{
+	json_decref(a->json);
+	free(a->text);
+	free(a->headers);
+	memset(a, 0, sizeof(*a));
+}
+
+int64_t h_add_user_token(struct harness *h, const char *name, const char *role,
+			 const char *password, char *ret_token)
+{
+	json_t *user = json_pack("{s:s,s:[s]}", "name", name, "roles", role);
+
+	if (password)
+		json_object_set_new(user, "password", json_string(password));
+	json_decref(h_call(h, "POST", "/api/v1/users", user, 201));
+	json_t *a = h_call(h, "POST", "/api/v1/tokens", json_pack("{s:s}", "user", name), 201);
+	const char *token = h_str(a, "token");
+	assert_non_null(token);
+	snprintf(ret_token, 128, "%s", token);
+	int64_t id = h_int(a, "id");
+	json_decref(a);
+	return id;
+}
+
+json_t *h_service(struct harness *h, const char *name)
+{
+	json_t *a = h_get(h, "/api/v1/services", 200), *s, *found = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(a, "services"), i, s)
+	{
+		const char *n = h_str(s, "name");
+		if (!found && n && !strcmp(n, name))
+			found = json_incref(s);
+	}
+	json_decref(a);
+	if (!found)
+		fail_msg("GET /api/v1/services does not list %s", name);
+	return found;
+}
+
+json_t *h_service_act(struct harness *h, const char *name, const char *action, long want)
+{
+	char path[256];
+
+	h_path(path, sizeof(path), "/api/v1/hosts/local/services/%s/%s", name, action);
+	return h_call(h, "POST", path, NULL, want);
+}
+
+json_t *h_wait_service(struct harness *h, const char *name, const char *status, int timeout_ms)
+{
+	int64_t end = h_mono_ms() + timeout_ms;
+
+	for (;;) {
+		json_t *s = h_service(h, name);
+		const char *now = h_str(s, "status");
+		if (now && !strcmp(now, status))
+			return s;
+		if (h_mono_ms() > end) {
+			char *text = json_dumps(s, JSON_COMPACT);
+			fprintf(stderr, "# service: %s\n", text);
+			free(text);
+			json_decref(s);
+			fail_msg("service %s is not %s after %d ms", name, status, timeout_ms);
+		}
+		json_decref(s);
+		h_sleep_ms(H_POLL_MS);
+	}
+}
+
+json_t *h_register_file(struct harness *h, const char *relpath, long want)
+{
+	char path[1200];
+	size_t len;
+	long status;
+
+	snprintf(path, sizeof(path), "%s/%s", h->build, relpath);
+	char *bytes = h_read_file(path, &len);
+	if (!bytes)
+		fail_msg("cannot read %s", path);
+	json_t *a = h_request(h, "POST", "/api/v1/assemblies?isolation=none",
+			      "application/octet-stream", bytes, len, &status);
+	free(bytes);
+	if (status != want)
+		fail_msg("registering %s: HTTP %ld instead of %ld: %s", relpath, status, want,
+			 h_client_last(h->client));
+	return a;
+}
+
+static void spawn_server_args(struct harness *h, char **extra)
+{
+	char bin[1200], worker[1200], log[300];
+	char *argv[8 + EXTRA_ARGS + 1];
+	posix_spawn_file_actions_t fa;
+	int n = 0;
+
+	snprintf(bin, sizeof(bin), "%s/src/bin/asyncd", h->build);
+	snprintf(worker, sizeof(worker), "%s/src/bin/asyncd-worker", h->build);
+	dir_file(h, log, sizeof(log), "asyncd.log");
+	char *base[] = {bin, "--state-dir", h->dir, "--listen", "127.0.0.1:0", "--worker", worker};
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		argv[n++] = base[i];
+	for (int i = 0; extra[i] && i < EXTRA_ARGS; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	spawn_actions(&fa, log, log, O_APPEND);
+	int rc = posix_spawn(&h->pid, bin, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		h->pid = 0;
+		fail_msg("cannot start %s: %s", bin, strerror(rc));
+	}
+	h->starts++;
+}
+
+void h_restart_args(struct harness *h, ...)
+{
+	char *extra[EXTRA_ARGS + 1], path[300];
+	int n = 0;
+	va_list ap;
+
+	assert_int_equal(h->pid, 0);
+	va_start(ap, h);
+	for (char *a; n < EXTRA_ARGS && (a = va_arg(ap, char *));)
+		extra[n++] = a;
+	va_end(ap);
+	extra[n] = NULL;
+	dir_file(h, path, sizeof(path), "asyncd.url");
+	unlink(path);
+	spawn_server_args(h, extra);
+	wait_ready(h);
+}

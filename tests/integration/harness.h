@@ -144,4 +144,54 @@ const char *h_str(json_t *o, const char *key);
 /* snprintf into buf, returning buf: for request paths. */
 const char *h_path(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* ---- requests with other credentials, services, more servers (services and lifecycle) ---- */
+
+/* A connection of its own to h's server that sends token instead of the administrator's (NULL or
+ * "": no Authorization header). */
+struct h_client *h_client_token(const struct harness *h, const char *token);
+
+/* One request described in full. */
+struct h_req {
+	const char *method;
+	const char *path;
+	const char *body;	    /* JSON text, NULL for none */
+	const char *const *headers; /* extra header lines, NULL-terminated; NULL for none */
+	bool no_token;		    /* send no Authorization header */
+	bool unix_socket;	    /* over DIR/asyncd.sock instead of h->url */
+};
+
+/* What a request left: the HTTP status (0 without an answer), the answer as text and as JSON
+ * (NULL when empty or not JSON), and the header lines of the answer. h_answer_done frees them. */
+struct h_answer {
+	long status;
+	json_t *json;
+	char *text;
+	char *headers;
+};
+
+/* Send req on a connection of its own; never fails the test. */
+void h_request_ex(struct harness *h, const struct h_req *req, struct h_answer *ret);
+void h_answer_done(struct h_answer *a);
+
+/* Create the user name with one role (and a console password unless NULL) and an API token for
+ * it; the token goes to ret_token (at least 128 bytes). Returns the token's id. */
+int64_t h_add_user_token(struct harness *h, const char *name, const char *role,
+			 const char *password, char *ret_token);
+
+/* The service name of h's host in GET /api/v1/services (the caller owns it); fails the test when
+ * it is not listed. */
+json_t *h_service(struct harness *h, const char *name);
+/* POST /api/v1/hosts/local/services/NAME/ACTION; fails the test unless the status is want;
+ * returns the answer (the caller owns it). */
+json_t *h_service_act(struct harness *h, const char *name, const char *action, long want);
+/* Poll GET /api/v1/services until service name has status; returns it (the caller owns it). */
+json_t *h_wait_service(struct harness *h, const char *name, const char *status, int timeout_ms);
+
+/* POST the library $ASYNCD_BUILD_DIR/relpath (isolation=none); fails the test unless the status
+ * is want; returns the answer (the caller owns it). */
+json_t *h_register_file(struct harness *h, const char *relpath, long want);
+
+/* h_restart with more arguments for asyncd (NULL-terminated), e.g. "--host-id", "itest". */
+void h_restart_args(struct harness *h, ...);
+
 #endif

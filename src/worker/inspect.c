@@ -1,0 +1,139 @@
+/* The worker's inspect mode (see inspect.h): the answer on the real stdout, constructors' output
+ * on stderr, the library read from a descriptor opened before the isolation. */
+#include "worker/inspect.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugin/loader.h"
+#include "worker/isolate.h"
+#include "worker/memfd.h"
+
+#define INSPECT_USER "nobody"
+#define INSPECT_MEMORY_MB 1024
+#define INSPECT_CPU_S 60
+
+/* Keep the real stdout for the answer and point fd 1 at stderr, so that whatever a library prints
+ * from its constructors cannot corrupt the answer. */
+static FILE *reserve_stdout(void)
+{
+	int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0 || !(f = fdopen(fd, "w"))) {
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
+static json_t *info_json(const struct asyncd_plugin_info *info)
+{
+	json_t *types = json_array();
+
+	for (uint32_t i = 0; types && i < info->n_types; i++) {
+		const struct asyncd_plugin_type *t = plugin_info_type(info, i);
+		if (json_array_append_new(types, json_pack("{s:s, s:s?}", "name", t->name,
+							   "description", t->description)) < 0) {
+			json_decref(types);
+			return NULL;
+		}
+	}
+	if (!types)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s?, s:o}", "name", info->name, "version", info->version,
+			 "description", info->description, "types", types);
+}
+
+/* {"error": msg}; bytes that are not printable ASCII become '?' if msg is not valid UTF-8. */
+static json_t *error_json(char *msg)
+{
+	json_t *s = json_string(msg);
+
+	if (!s) {
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				*p = '?';
+		s = json_string(msg);
+	}
+	return s ? json_pack("{s:o}", "error", s) : NULL;
+}
+
+static int write_json(FILE *out, json_t *v)
+{
+	int r = v ? json_dumpf(v, out, JSON_COMPACT) : -1;
+
+	json_decref(v);
+	if (r == 0 && fputc('\n', out) == EOF)
+		r = -1;
+	if (fclose(out) != 0)
+		r = -1;
+	return r;
+}
+
+static int answer_error(FILE *out, char *msg)
+{
+	write_json(out, error_json(msg));
+	return 1;
+}
+
+/* Name the file, not /proc/self/fd/N, in a loader message. */
+static void name_file(char *err, size_t errlen, const char *fdpath, const char *path)
+{
+	char copy[1024];
+	char *at = strstr(err, fdpath);
+	if (!at)
+		return;
+	snprintf(copy, sizeof(copy), "%s", at + strlen(fdpath));
+	snprintf(at, errlen - (size_t)(at - err), "%s%s", path, copy);
+}
+
+/* The isolation of a sandbox worker, with the default settings (the host passes none). */
+static int isolate(char *err, size_t errlen)
+{
+	struct isolate_opts o = {.memory_mb = INSPECT_MEMORY_MB, .cpu_s = INSPECT_CPU_S};
+	int flags;
+	if (getpwnam(INSPECT_USER))
+		o.user = INSPECT_USER;
+	return isolate_apply(&o, &flags, err, errlen);
+}
+
+int worker_inspect(const char *path)
+{
+	char err[1024], fdpath[64];
+	struct plugin_lib *lib = NULL;
+	FILE *out = reserve_stdout();
+
+	if (!out) {
+		perror("asyncd-worker: stdout");
+		return 1;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, sizeof(err), "cannot open %s: %s", path, strerror(errno));
+		return answer_error(out, err);
+	}
+	if (isolate(err, sizeof(err)) < 0) {
+		fprintf(stderr, "asyncd-worker: %s\n", err);
+		return 4;
+	}
+	int m = memfd_copy(fd, err, sizeof(err));
+	close(fd);
+	if (m < 0)
+		return answer_error(out, err);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", m);
+	if (plugin_lib_open(fdpath, &lib, err, sizeof(err)) < 0) {
+		name_file(err, sizeof(err), fdpath, path);
+		return answer_error(out, err);
+	}
+	int r = write_json(out, info_json(lib->info));
+	plugin_lib_close(lib);
+	return r == 0 ? 0 : 1;
+}
