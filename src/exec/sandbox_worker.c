@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/spawn.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -23,34 +24,6 @@
 #define MAX_READS 16 /* recv() calls per event, so that one worker cannot starve the others */
 
 /* ---- spawning ---- */
-
-/* Signals the host may ignore or handle, which the worker must find at their defaults. */
-static void default_signals(sigset_t *set)
-{
-	static const int sigs[] = {SIGPIPE, SIGCHLD, SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
-				   SIGUSR1, SIGUSR2, SIGALRM, SIGXFSZ, SIGXCPU};
-	sigemptyset(set);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(set, sigs[i]);
-}
-
-static int spawn_attrs(posix_spawnattr_t *attr)
-{
-	sigset_t none, dflt;
-	sigemptyset(&none);
-	default_signals(&dflt);
-	if (posix_spawnattr_init(attr) != 0)
-		return -1;
-	if (posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					       POSIX_SPAWN_SETSIGDEF) != 0 ||
-	    posix_spawnattr_setpgroup(attr, 0) != 0 ||
-	    posix_spawnattr_setsigmask(attr, &none) != 0 ||
-	    posix_spawnattr_setsigdefault(attr, &dflt) != 0) {
-		posix_spawnattr_destroy(attr);
-		return -1;
-	}
-	return 0;
-}
 
 /* stdin and stdout /dev/null, stderr the host's (its log), the socket as fd 3, nothing else. */
 static int spawn_files(posix_spawn_file_actions_t *fa, int sock)
@@ -84,7 +57,7 @@ static int spawn_process(struct sandbox *sb, int sock, pid_t *ret_pid)
 	posix_spawnattr_t attr;
 	if (spawn_files(&fa, sock) < 0)
 		return ENOMEM;
-	if (spawn_attrs(&attr) < 0) {
+	if (spawn_attrs_init(&attr) < 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		return ENOMEM;
 	}

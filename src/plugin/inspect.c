@@ -2,6 +2,7 @@
  * the threaded host), bounded reading of its two pipes under a deadline, reaping it and its process
  * group, and turning its exit and its JSON answer into struct plugin_meta or an AE_* error. What
  * the worker checks is in loader.c; this file never loads a library. */
+#include "common/spawn.h"
 #include "plugin/inspect.h"
 
 #include <errno.h>
@@ -103,36 +104,6 @@ static int run_init(struct run *r)
 	return 0;
 }
 
-/* Signals the host may ignore or handle, which the worker must find at their defaults. */
-static void default_signals(sigset_t *set)
-{
-	static const int sigs[] = {SIGPIPE, SIGCHLD, SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
-				   SIGUSR1, SIGUSR2, SIGALRM, SIGXFSZ, SIGXCPU};
-
-	sigemptyset(set);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(set, sigs[i]);
-}
-
-static int spawn_attrs(posix_spawnattr_t *attr)
-{
-	sigset_t none, dflt;
-
-	sigemptyset(&none);
-	default_signals(&dflt);
-	if (posix_spawnattr_init(attr) != 0)
-		return -1;
-	if (posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					       POSIX_SPAWN_SETSIGDEF) != 0 ||
-	    posix_spawnattr_setpgroup(attr, 0) != 0 ||
-	    posix_spawnattr_setsigmask(attr, &none) != 0 ||
-	    posix_spawnattr_setsigdefault(attr, &dflt) != 0) {
-		posix_spawnattr_destroy(attr);
-		return -1;
-	}
-	return 0;
-}
-
 /* Close every descriptor above stderr in the worker, even those the host opened without
  * O_CLOEXEC. */
 static int close_others(posix_spawn_file_actions_t *fa)
@@ -171,7 +142,7 @@ static int spawn_with_pipes(struct run *r, const char *worker, const char *lib, 
 
 	if (spawn_files(&fa, out_w, err_w) < 0)
 		return ENOMEM;
-	if (spawn_attrs(&attr) < 0) {
+	if (spawn_attrs_init(&attr) < 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		return ENOMEM;
 	}
