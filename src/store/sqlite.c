@@ -71,6 +71,8 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 		      " attempt = ?9, completed_on = ?10, modified_on = ?11 WHERE id = ?1",
     [SQ_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
     [SQ_JOB_STATS] = "SELECT status, count(*) FROM jobs GROUP BY status",
+    [SQ_STEP_STATE] = "SELECT draining FROM steps WHERE id = ?1",
+    [SQ_ASSEMBLY_STATE] = "SELECT draining FROM assemblies WHERE id = ?1",
 };
 
 int sq_fail(struct store *s, const char *what)

@@ -267,19 +267,18 @@ int sq_set_draining(struct store *s, const char *table, int64_t id)
 int sq_row_state(struct store *s, const char *table, int64_t id, bool *ret_exists,
 		 bool *ret_draining)
 {
-	char sql[96];
-	sqlite3_stmt *st;
 	if (!table_ok(table))
 		return AE_INVAL;
-	snprintf(sql, sizeof(sql), "SELECT draining FROM %s WHERE id = ?1", table);
-	int rc = prep(s, sql, &st);
-	if (rc < 0)
-		return rc;
+	/* cached: asked for every group of new jobs */
+	sqlite3_stmt *st = sq_stmt(s, strcmp(table, "steps") ? SQ_ASSEMBLY_STATE : SQ_STEP_STATE);
+	if (!st)
+		return AE_STORE;
 	sq_bind_i64(st, 1, id);
-	rc = sqlite3_step(st);
+	int rc = sqlite3_step(st);
 	*ret_exists = rc == SQLITE_ROW;
 	*ret_draining = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
-	return finish(s, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, "read state");
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, "read state");
 }
 
 int sq_assembly_delete(struct store *s, int64_t id)
