@@ -92,7 +92,8 @@ static int submit_type(struct api_req *r, json_t *body, struct job *j)
 {
 	const char *type = json_string_value(json_object_get(body, "plugin_type"));
 	if (!type)
-		return api_error(r, AE_INVAL, "plugin_type is required, e.g. \"samples.noop\"");
+		return api_error(r, AE_INVAL,
+				 "plugin_type is required: a string such as \"samples.noop\"");
 	struct registry_snap *snap = registry_get();
 	const struct assembly *a = registry_resolve_type(snap, type);
 	if (a) {
