@@ -70,7 +70,13 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 		      " retry_count = ?5, error_code = ?6, message = ?7, host_id = ?8,"
 		      " attempt = ?9, completed_on = ?10, modified_on = ?11 WHERE id = ?1",
     [SQ_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-    [SQ_JOB_STATS] = "SELECT status, count(*) FROM jobs GROUP BY status",
+    /* index-only: the Ready rows' index, the active rows' index and the completed rows' index,
+     * never the table itself with its data and trace columns */
+    [SQ_JOB_STATS] = "SELECT 0, count(*) FROM jobs INDEXED BY jobs_ready WHERE state = 0"
+		     " UNION ALL SELECT status, count(*) FROM jobs INDEXED BY jobs_active"
+		     " WHERE state IN (1, 2) GROUP BY status"
+		     " UNION ALL SELECT status, count(*) FROM jobs INDEXED BY jobs_completed"
+		     " WHERE state = 3 GROUP BY status",
     [SQ_STEP_STATE] = "SELECT draining FROM steps WHERE id = ?1",
     [SQ_ASSEMBLY_STATE] = "SELECT draining FROM assemblies WHERE id = ?1",
 };
