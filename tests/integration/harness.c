@@ -568,21 +568,28 @@ int h_teardown(void **state)
 
 /* ---- the API ---- */
 
-size_t h_register_samples(struct harness *h)
+json_t *h_upload(struct harness *h, const char *relpath, const char *isolation, long want)
 {
-	char path[1200];
+	char path[1200], url[128];
 	size_t len;
 	long status;
 
-	snprintf(path, sizeof(path), "%s/plugins/samples/samples.so", h->build);
+	snprintf(path, sizeof(path), "%s/%s", h->build, relpath);
+	snprintf(url, sizeof(url), "/api/v1/assemblies?isolation=%s", isolation);
 	char *bytes = h_read_file(path, &len);
 	if (!bytes)
 		fail_msg("cannot read %s", path);
-	json_t *a = h_request(h, "POST", "/api/v1/assemblies?isolation=none",
-			      "application/octet-stream", bytes, len, &status);
+	json_t *a = h_request(h, "POST", url, "application/octet-stream", bytes, len, &status);
 	free(bytes);
-	if (status != 201)
-		fail_msg("registering samples.so: HTTP %ld: %s", status, h_client_last(h->client));
+	if (status != want)
+		fail_msg("uploading %s: HTTP %ld instead of %ld: %s", relpath, status, want,
+			 h_client_last(h->client));
+	return a;
+}
+
+size_t h_register_samples(struct harness *h)
+{
+	json_t *a = h_upload(h, "plugins/samples/samples.so", "none", 201);
 	size_t types = json_array_size(json_object_get(a, "types"));
 	json_decref(a);
 	return types;
@@ -968,21 +975,7 @@ json_t *h_wait_service(struct harness *h, const char *name, const char *status, 
 
 json_t *h_register_file(struct harness *h, const char *relpath, long want)
 {
-	char path[1200];
-	size_t len;
-	long status;
-
-	snprintf(path, sizeof(path), "%s/%s", h->build, relpath);
-	char *bytes = h_read_file(path, &len);
-	if (!bytes)
-		fail_msg("cannot read %s", path);
-	json_t *a = h_request(h, "POST", "/api/v1/assemblies?isolation=none",
-			      "application/octet-stream", bytes, len, &status);
-	free(bytes);
-	if (status != want)
-		fail_msg("registering %s: HTTP %ld instead of %ld: %s", relpath, status, want,
-			 h_client_last(h->client));
-	return a;
+	return h_upload(h, relpath, "none", want);
 }
 
 static void spawn_server_args(struct harness *h, char **extra)

@@ -91,6 +91,9 @@ const char *h_error_code(json_t *answer);
 /* ---- the API, asserting ---- */
 
 /* POST the built samples.so with isolation=none; returns the answer's "types" count. */
+/* POST the library at build-dir/relpath to /api/v1/assemblies?isolation=…; fails the test unless
+ * the status is want. Returns the answer (caller decrefs). */
+json_t *h_upload(struct harness *h, const char *relpath, const char *isolation, long want);
 size_t h_register_samples(struct harness *h);
 /* POST /api/v1/steps with spec (stolen); returns the step's id. */
 int64_t h_add_step(struct harness *h, json_t *spec);

@@ -172,40 +172,21 @@ static void test_unknown_plugin_type(void **state)
 	h_stop(h);
 }
 
-static json_t *upload(struct harness *h, const char *rel, long want)
-{
-	char path[1200];
-	size_t len;
-	long status;
-
-	snprintf(path, sizeof(path), "%s/%s", h->build, rel);
-	char *bytes = h_read_file(path, &len);
-	if (!bytes)
-		fail_msg("cannot read %s", path);
-	json_t *a = h_request(h, "POST", "/api/v1/assemblies?isolation=none",
-			      "application/octet-stream", bytes, len, &status);
-	free(bytes);
-	if (status != want)
-		fail_msg("uploading %s: HTTP %ld instead of %ld: %s", rel, status, want,
-			 h_client_last(h->client));
-	return a;
-}
-
 static void test_assembly_outcomes(void **state)
 {
 	struct harness *h = *state;
 
-	json_t *a = upload(h, "plugins/samples/samples.so", 201);
+	json_t *a = h_upload(h, "plugins/samples/samples.so", "none", 201);
 	assert_string_equal(h_str(a, "outcome"), "registered");
 	assert_string_equal(h_str(a, "name"), "samples");
 	assert_string_equal(h_str(a, "version"), "1.0.0.0");
 	assert_int_equal(strlen(h_str(a, "sha256")), 64);
-	json_t *b = upload(h, "plugins/samples/samples.so", 200);
+	json_t *b = h_upload(h, "plugins/samples/samples.so", "none", 200);
 	assert_string_equal(h_str(b, "outcome"), "unchanged");
 	assert_int_equal(h_int(a, "id"), h_int(b, "id"));
 	json_decref(a);
 	json_decref(b);
-	json_t *c = upload(h, "tests/plugins/not_a_library.so", 422);
+	json_t *c = h_upload(h, "tests/plugins/not_a_library.so", "none", 422);
 	assert_string_equal(h_error_code(c), "invalid_assembly");
 	json_decref(c);
 	json_t *list = h_get(h, "/api/v1/assemblies", 200);

@@ -20,19 +20,7 @@
 
 static void register_samples(struct harness *h)
 {
-	char path[1200];
-	size_t len;
-	long status;
-	snprintf(path, sizeof(path), "%s/plugins/samples/samples.so", h->build);
-	char *bytes = h_read_file(path, &len);
-	if (!bytes)
-		fail_msg("cannot read %s", path);
-	json_t *a = h_request(h, "POST", "/api/v1/assemblies?isolation=sandbox",
-			      "application/octet-stream", bytes, len, &status);
-	free(bytes);
-	if (status != 201)
-		fail_msg("registering samples.so: HTTP %ld: %s", status, h_client_last(h->client));
-	json_decref(a);
+	json_decref(h_upload(h, "plugins/samples/samples.so", "sandbox", 201));
 }
 
 /* POST n events of message (one NDJSON body). */
