@@ -2,6 +2,7 @@
  * reader connection pool and audit entries. */
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,53 +104,93 @@ int api_param_id(struct api_req *r, int i, int64_t *ret)
 
 /* ---- readers ---- */
 
-static pthread_mutex_t readers_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t readers_cond = PTHREAD_COND_INITIALIZER;
-static struct store **readers;
-static int n_readers, n_free;
+/* A fixed set of reader connections; a caller waits for a free one. Handlers use one set; the
+ * authentication of requests on the HTTP I/O threads uses its own, one per I/O thread, so that it
+ * never waits behind a handler's long query. */
+struct reader_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct store **v;
+	int n, n_free;
+};
 
-int api_readers_init(const char *url, int n)
+static struct reader_pool readers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+static struct reader_pool auth_readers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+static int pool_open(struct reader_pool *p, const char *url, int n)
 {
-	readers = calloc((size_t)n, sizeof(*readers));
-	if (!readers)
+	p->v = calloc((size_t)n, sizeof(*p->v));
+	if (!p->v)
 		return AE_NOMEM;
-	for (n_readers = 0; n_readers < n; n_readers++) {
-		int rc = store_open(url, &readers[n_readers]);
+	for (p->n = 0; p->n < n; p->n++) {
+		int rc = store_open(url, &p->v[p->n]);
 		if (rc < 0)
 			return rc;
 	}
-	n_free = n_readers;
+	p->n_free = p->n;
 	return 0;
+}
+
+static void pool_close(struct reader_pool *p)
+{
+	for (int i = 0; i < p->n; i++)
+		store_close(p->v[i]);
+	free(p->v);
+	p->v = NULL;
+	p->n = p->n_free = 0;
+}
+
+static struct store *pool_get(struct reader_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	while (p->n_free == 0)
+		pthread_cond_wait(&p->cond, &p->lock);
+	struct store *s = p->v[--p->n_free];
+	pthread_mutex_unlock(&p->lock);
+	return s;
+}
+
+static void pool_put(struct reader_pool *p, struct store *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->v[p->n_free++] = s;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int api_readers_init(const char *url, int n, int n_auth)
+{
+	int rc = pool_open(&readers, url, n);
+	return rc < 0 ? rc : pool_open(&auth_readers, url, n_auth);
 }
 
 void api_readers_done(void)
 {
-	for (int i = 0; i < n_readers; i++)
-		store_close(readers[i]);
-	free(readers);
-	readers = NULL;
-	n_readers = n_free = 0;
+	pool_close(&readers);
+	pool_close(&auth_readers);
 }
 
 struct store *api_reader(struct api_req *r)
 {
 	(void)r;
-	pthread_mutex_lock(&readers_lock);
-	while (n_free == 0)
-		pthread_cond_wait(&readers_cond, &readers_lock);
-	struct store *s = readers[--n_free];
-	pthread_mutex_unlock(&readers_lock);
-	return s;
+	return pool_get(&readers);
 }
 
 void api_reader_put(struct store *s)
 {
-	if (!s)
-		return;
-	pthread_mutex_lock(&readers_lock);
-	readers[n_free++] = s;
-	pthread_cond_signal(&readers_cond);
-	pthread_mutex_unlock(&readers_lock);
+	pool_put(&readers, s);
+}
+
+struct store *api_auth_reader(void)
+{
+	return pool_get(&auth_readers);
+}
+
+void api_auth_reader_put(struct store *s)
+{
+	pool_put(&auth_readers, s);
 }
 
 /* ---- audit ---- */
@@ -172,4 +213,76 @@ void api_audit(struct api_req *r, const char *action, const char *target, const 
 	    .detail = (char *)detail,
 	};
 	writer_call(r->api->w, audit_fn, &e);
+}
+
+/* An audit entry posted without waiting, with its own copies of the strings. */
+struct audit_post {
+	struct writer_op op;
+	struct audit_entry e;
+	char buf[];
+};
+
+#define AUDIT_POSTS_MAX 1024 /* in flight; past that, refusals are only counted */
+
+static atomic_int audit_posts;
+static atomic_ullong audit_dropped;
+
+static void audit_post_done(void *arg, int rc)
+{
+	(void)rc;
+	free(arg);
+	atomic_fetch_sub(&audit_posts, 1);
+}
+
+static int audit_post_fn(struct store *s, void *arg)
+{
+	struct audit_post *p = arg;
+	return store_audit_insert(s, &p->e);
+}
+
+/* Copy the strings of e into p->buf, pointing e's fields at the copies. */
+static void audit_copy(struct audit_post *p, const char *const src[6])
+{
+	char **dst[6] = {&p->e.user,   &p->e.remote, &p->e.action,
+			 &p->e.target, &p->e.result, &p->e.detail};
+	char *at = p->buf;
+	for (int i = 0; i < 6; i++) {
+		if (!src[i]) {
+			*dst[i] = NULL;
+			continue;
+		}
+		size_t n = strlen(src[i]) + 1;
+		memcpy(at, src[i], n);
+		*dst[i] = at;
+		at += n;
+	}
+}
+
+void api_audit_post(struct api_req *r, const char *action, const char *target, const char *result,
+		    const char *detail)
+{
+	const char *src[6] = {
+	    r->user[0] ? r->user : "anonymous", r->remote, action, target, result, detail};
+	size_t need = 0;
+	for (int i = 0; i < 6; i++)
+		need += src[i] ? strlen(src[i]) + 1 : 0;
+	struct audit_post *p = NULL;
+	if (atomic_fetch_add(&audit_posts, 1) < AUDIT_POSTS_MAX)
+		p = calloc(1, sizeof(*p) + need);
+	if (!p) {
+		atomic_fetch_sub(&audit_posts, 1);
+		atomic_fetch_add(&audit_dropped, 1);
+		return;
+	}
+	p->e.at = clock_now_ms();
+	audit_copy(p, src);
+	p->op = (struct writer_op){
+	    .fn = audit_post_fn, .arg = p, .done = audit_post_done, .isolated = true};
+	if (writer_post(r->api->w, &p->op) < 0)
+		audit_post_done(p, 0);
+}
+
+unsigned long long api_audit_dropped(void)
+{
+	return atomic_load(&audit_dropped);
 }

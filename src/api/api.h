@@ -78,12 +78,22 @@ int api_param_id(struct api_req *r, int i, int64_t *ret);
 /* A reader connection from the pool, and giving it back. */
 struct store *api_reader(struct api_req *r);
 void api_reader_put(struct store *s);
-int api_readers_init(const char *url, int n);
+int api_readers_init(const char *url, int n, int n_auth);
+/* A reader connection for authenticating requests on the HTTP I/O threads (its own set). */
+struct store *api_auth_reader(void);
+void api_auth_reader_put(struct store *s);
 void api_readers_done(void);
 
 /* Append an audit entry for an administrative action (best effort, through the writer). */
 void api_audit(struct api_req *r, const char *action, const char *target, const char *result,
 	       const char *detail);
+
+/* api_audit without waiting for the commit (for the HTTP I/O threads): at most 1,024 such entries
+ * are in flight; past that they are dropped and counted (api_audit_dropped), so that a flood of
+ * refused requests cannot queue unbounded writes. */
+void api_audit_post(struct api_req *r, const char *action, const char *target, const char *result,
+		    const char *detail);
+unsigned long long api_audit_dropped(void);
 
 /* Checks a parsed JSON value's nesting depth. */
 bool json_depth_ok(json_t *v, int max_depth);

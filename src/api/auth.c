@@ -180,11 +180,11 @@ static int session_auth(struct api_req *r, const char *cookie)
 	char hash[65];
 	struct session se = {0};
 	auth_hash_token(cookie, hash);
-	struct store *s = api_reader(r);
+	struct store *s = api_auth_reader();
 	int rc = store_session_find(s, hash, clock_now_ms(), &se);
 	if (rc == 0)
 		rc = fill_user(s, se.user_id, r);
-	api_reader_put(s);
+	api_auth_reader_put(s);
 	if (rc == AE_NOTFOUND)
 		return api_error(r, AE_UNAUTH, "the session has expired: log in again");
 	if (rc < 0)
@@ -212,8 +212,9 @@ static bool local_admin(uid_t uid, gid_t gid, char *name, size_t n)
 		snprintf(name, n, "%s", p->pw_name);
 	if (uid == 0)
 		return true;
-	struct group *g = getgrnam(AUTH_ADMIN_GROUP);
-	if (!g || !p)
+	struct group gr, *g = NULL;
+	char gbuf[8192];
+	if (getgrnam_r(AUTH_ADMIN_GROUP, &gr, gbuf, sizeof(gbuf), &g) != 0 || !g || !p)
 		return false;
 	if (gid == g->gr_gid)
 		return true;
@@ -257,9 +258,9 @@ int auth_request(struct api_req *r)
 	auth_hash_token(tok, hash);
 	int rc = 0;
 	if (!cache_get(hash, r)) {
-		struct store *s = api_reader(r);
+		struct store *s = api_auth_reader();
 		rc = lookup(s, hash, r);
-		api_reader_put(s);
+		api_auth_reader_put(s);
 		if (rc == 0)
 			cache_put(hash, r);
 	}

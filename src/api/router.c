@@ -111,8 +111,8 @@ size_t router_max_body(const struct route *rt)
 	return rt->max_body;
 }
 
-/* Administrative routes (not open to Readers) record refused attempts in the audit log; the
- * handlers record what they did. */
+/* Administrative routes (not open to Readers) record refused attempts in the audit log without
+ * waiting for the commit (this runs on an HTTP I/O thread); the handlers record what they did. */
 static void audit_refusal(const struct route *rt, struct api_req *r, const char *why)
 {
 	char action[96];
@@ -122,24 +122,32 @@ static void audit_refusal(const struct route *rt, struct api_req *r, const char 
 	size_t n = strcspn(r->url, "?");
 	char target[256];
 	snprintf(target, sizeof(target), "%.*s", (int)(n < 255 ? n : 255), r->url);
-	api_audit(r, action, target, "refused", why);
+	api_audit_post(r, action, target, "refused", why);
 }
 
-void router_dispatch(const struct route *rt, struct api_req *r)
+int router_authorize(const struct route *rt, struct api_req *r)
 {
 	char need[128], why[256];
-	if (rt->roles && auth_request(r) < 0) {
+	if (!rt->roles)
+		return 0;
+	int rc = auth_request(r);
+	if (rc < 0) {
 		audit_refusal(rt, r, "not authenticated");
-		return;
+		return rc;
 	}
-	if (rt->roles && !(r->roles & rt->roles)) {
+	if (!(r->roles & rt->roles)) {
 		auth_roles_text(rt->roles, need, sizeof(need));
 		api_error(r, AE_FORBIDDEN, "%s %.*s needs the role %s; %s does not have it",
 			  rt->method, (int)strcspn(r->url, "?"), r->url, need, r->user);
 		snprintf(why, sizeof(why), "needs %s", need);
 		audit_refusal(rt, r, why);
-		return;
+		return AE_FORBIDDEN;
 	}
+	return 0;
+}
+
+void router_dispatch(const struct route *rt, struct api_req *r)
+{
 	int rc = rt->fn(r);
 	if (rc < 0 && !r->out && !r->text)
 		api_error(r, rc, "%s", asyncd_strerror(rc));

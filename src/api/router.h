@@ -1,5 +1,5 @@
 /* The route table: method, path pattern, the roles allowed, the body limit and the handler; and
- * dispatch of a request through authentication and the role check to its handler. */
+ * the two steps of a request: authorization on its headers, then its handler. */
 #ifndef ASYNCD_ROUTER_H
 #define ASYNCD_ROUTER_H
 
@@ -14,7 +14,11 @@ struct route;
 const struct route *router_match(struct api_req *r, bool *ret_path_known);
 /* The most bytes of body the route accepts. */
 size_t router_max_body(const struct route *rt);
-/* Authenticate, check the role, run the handler. */
+/* Authenticate the caller from the request's headers and check the route's roles; on refusal the
+ * answer (401/403) is set and the attempt audited. Never waits for a commit: it is called on an
+ * HTTP I/O thread, before any byte of the body is accepted. */
+int router_authorize(const struct route *rt, struct api_req *r);
+/* Run the route's handler (an authorized request with its whole body); may wait. */
 void router_dispatch(const struct route *rt, struct api_req *r);
 
 #endif

@@ -1,5 +1,6 @@
-/* libmicrohttpd glue (see server.h): per-request state, body accumulation with the route's
- * limit, dispatch, and turning the answer into an HTTP response. */
+/* libmicrohttpd glue (see server.h): per-request state, authorization on the headers, body
+ * accumulation with the route's limit, the hand-off of each request to the request pool (the
+ * connection is suspended meanwhile), and turning the answer into an HTTP response. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -9,10 +10,13 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "api/connwatch.h"
+#include "api/reqpool.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "common/error.h"
@@ -21,15 +25,23 @@
 struct server {
 	struct MHD_Daemon *d;
 	struct api_ctx *api;
+	struct reqpool *pool;
+	struct connwatch *watch;
+	struct server_limits lim;
 	bool local; /* a Unix socket: callers are known by their peer credentials */
 	char path[108];
 };
 
 struct conn_state {
+	struct reqpool_task task; /* first: the pool hands this back */
+	struct server *s;
+	struct MHD_Connection *c;
 	struct api_req req;
 	const struct route *rt;
 	char remote[64];
 	bool rejected; /* answered already; the rest of the body is dropped */
+	bool queued;   /* handed to the request pool; the connection is suspended */
+	bool handled;  /* the handler ran: the answer is ready */
 };
 
 static void remote_text(struct MHD_Connection *c, char *buf, size_t n)
@@ -99,6 +111,8 @@ static struct conn_state *state_new(struct server *s, struct MHD_Connection *c, 
 	struct conn_state *st = calloc(1, sizeof(*st));
 	if (!st)
 		return NULL;
+	st->s = s;
+	st->c = c;
 	st->req.api = s->api;
 	st->req.conn = c;
 	st->req.url = url;
@@ -112,7 +126,31 @@ static struct conn_state *state_new(struct server *s, struct MHD_Connection *c, 
 	return st;
 }
 
-/* The first call of a request: find its route or answer 404/405/413 at once. */
+static struct watched *watched_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The body's announced length, when it is larger than the route takes (answered 413). */
+static bool announced_too_big(struct conn_state *st)
+{
+	struct api_req *r = &st->req;
+	const char *cl =
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
+	if (n <= router_max_body(st->rt)) {
+		buf_reserve(&r->body, (size_t)n);
+		return false;
+	}
+	api_error(r, AE_TOOBIG, "the body is larger than the %zu bytes this endpoint takes",
+		  router_max_body(st->rt));
+	return true;
+}
+
+/* The first call of a request, on its headers alone: find its route and authorize the caller,
+ * or answer 404/405/401/403/413 at once, before any byte of the body is accepted. */
 static void route_request(struct conn_state *st)
 {
 	bool known;
@@ -128,13 +166,40 @@ static void route_request(struct conn_state *st)
 		return;
 	}
 	buf_init(&r->body, router_max_body(st->rt));
-	const char *cl =
-	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl && strtoull(cl, NULL, 10) > router_max_body(st->rt)) {
-		api_error(r, AE_TOOBIG, "the body is larger than the %zu bytes this endpoint takes",
-			  router_max_body(st->rt));
-		st->rejected = true;
+	st->rejected = router_authorize(st->rt, r) < 0 || announced_too_big(st);
+}
+
+/* On a pool thread: run the handler, then let the I/O thread send the answer. */
+static void run_handler(struct reqpool_task *t)
+{
+	struct conn_state *st = (struct conn_state *)t;
+	router_dispatch(st->rt, &st->req);
+	st->handled = true;
+	MHD_resume_connection(st->c);
+}
+
+/* The body is complete: suspend the connection and hand the request to the pool. */
+static enum MHD_Result hand_over(struct conn_state *st)
+{
+	st->queued = true;
+	st->task.fn = run_handler;
+	connwatch_set(st->s->watch, watched_of(st->c), 0);
+	MHD_suspend_connection(st->c);
+	if (reqpool_push(st->s->pool, &st->task) < 0) {
+		api_error(&st->req, AE_SHUTDOWN, "the server is stopping");
+		st->handled = true;
+		MHD_resume_connection(st->c);
 	}
+	return MHD_YES;
+}
+
+static void take_body(struct conn_state *st, const char *upload, size_t n)
+{
+	if (st->rejected || buf_append(&st->req.body, upload, n) == 0)
+		return;
+	api_error(&st->req, AE_TOOBIG, "the body is larger than the %zu bytes this endpoint takes",
+		  router_max_body(st->rt));
+	st->rejected = true;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -149,38 +214,53 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		*con_cls = st;
 		route_request(st);
+		if (st->rejected)
+			return send_answer(c, &st->req);
+		connwatch_set(s->watch, watched_of(c), (int64_t)s->lim.body_timeout_s * 1000);
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!st->rejected && buf_append(&st->req.body, upload, *upload_size) < 0) {
-			api_error(&st->req, AE_TOOBIG,
-				  "the body is larger than the %zu bytes this endpoint takes",
-				  router_max_body(st->rt));
-			st->rejected = true;
-		}
+		take_body(st, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (!st->rejected)
-		router_dispatch(st->rt, &st->req);
-	return send_answer(c, &st->req);
+	if (st->rejected || st->handled)
+		return send_answer(c, &st->req);
+	return st->queued ? MHD_YES : hand_over(st);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode code)
 {
+	struct server *s = cls;
 	struct conn_state *st = *con_cls;
-	(void)cls;
-	(void)c;
 	(void)code;
 	if (!st)
 		return;
+	/* keep-alive: the next request's headers are due within the idle timeout */
+	connwatch_set(s->watch, watched_of(c), (int64_t)s->lim.idle_timeout_s * 1000);
 	buf_done(&st->req.body);
 	json_decref(st->req.out);
 	free(st->req.text);
 	free(st->req.set_cookie);
 	free(st);
 	*con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct server *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		connwatch_remove(s->watch, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	*socket_context =
+	    ci ? connwatch_add(s->watch, ci->connect_fd, (int64_t)s->lim.header_timeout_s * 1000)
+	       : NULL;
 }
 
 static int parse_addr(const char *addr, struct sockaddr_in *sa)
@@ -201,8 +281,87 @@ static int parse_addr(const char *addr, struct sockaddr_in *sa)
 	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : AE_INVAL;
 }
 
-int server_start(struct api_ctx *api, const char *addr, struct server **ret, int *ret_port,
-		 char *err, size_t errlen)
+#define DEFAULT_WORKERS 32
+#define DEFAULT_PER_ADDRESS 256
+#define DEFAULT_IDLE_S 30
+#define DEFAULT_HEADER_S 10
+#define DEFAULT_BODY_S 120
+#define FDS_RESERVED 512 /* store, sandbox workers, pipes, the log */
+
+/* The descriptor limit raised to its hard maximum; the connections it leaves room for. */
+static unsigned connections_from_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rlim_t n = rl.rlim_cur > 65536 ? 65536 : rl.rlim_cur;
+	return n > FDS_RESERVED + 64 ? (unsigned)(n - FDS_RESERVED) : 64;
+}
+
+static void fill_defaults(struct server_limits *l)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (l->io_threads <= 0)
+		l->io_threads = cpus > 2 ? (int)(cpus > 16 ? 16 : cpus) : 2;
+	if (l->workers <= 0)
+		l->workers = DEFAULT_WORKERS;
+	if (l->max_connections <= 0)
+		l->max_connections = (int)connections_from_fd_limit();
+	if (l->max_per_address <= 0)
+		l->max_per_address = DEFAULT_PER_ADDRESS;
+	if (l->idle_timeout_s <= 0)
+		l->idle_timeout_s = DEFAULT_IDLE_S;
+	if (l->header_timeout_s <= 0)
+		l->header_timeout_s = DEFAULT_HEADER_S;
+	if (l->body_timeout_s <= 0)
+		l->body_timeout_s = DEFAULT_BODY_S;
+}
+
+static struct server *server_new(struct api_ctx *api, const struct server_limits *lim)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->api = api;
+	s->lim = lim ? *lim : (struct server_limits){0};
+	fill_defaults(&s->lim);
+	if (reqpool_new(s->lim.workers, &s->pool) < 0 || connwatch_new(&s->watch) < 0) {
+		reqpool_free(s->pool);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void server_free(struct server *s)
+{
+	reqpool_free(s->pool);
+	connwatch_free(s->watch);
+	free(s);
+}
+
+/* Start the daemon: io_threads threads on epoll, connections suspended while the pool runs
+ * their request. sock_opt/sock_val: MHD_OPTION_SOCK_ADDR or MHD_OPTION_LISTEN_SOCKET. */
+static struct MHD_Daemon *daemon_start(struct server *s, enum MHD_OPTION sock_opt,
+				       intptr_t sock_val, unsigned per_address)
+{
+	const struct server_limits *l = &s->lim;
+	return MHD_start_daemon(
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, s,
+	    sock_opt, sock_val, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)l->io_threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+	    on_connection, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)l->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)l->idle_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+}
+
+int server_start(struct api_ctx *api, const char *addr, const struct server_limits *lim,
+		 struct server **ret, int *ret_port, char *err, size_t errlen)
 {
 	struct sockaddr_in sa;
 	if (parse_addr(addr, &sa) < 0) {
@@ -210,18 +369,14 @@ int server_start(struct api_ctx *api, const char *addr, struct server **ret, int
 			 addr);
 		return AE_INVAL;
 	}
-	struct server *s = calloc(1, sizeof(*s));
+	struct server *s = server_new(api, lim);
 	if (!s)
 		return AE_NOMEM;
-	s->api = api;
-	s->d = MHD_start_daemon(
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
-	    NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, s, MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-	    MHD_OPTION_END);
+	s->d =
+	    daemon_start(s, MHD_OPTION_SOCK_ADDR, (intptr_t)&sa, (unsigned)s->lim.max_per_address);
 	if (!s->d) {
 		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
-		free(s);
+		server_free(s);
 		return AE_IO;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -247,8 +402,10 @@ static int bind_unix(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	/* members of asyncd-admin may connect; everyone else is refused by the file mode */
-	struct group *g = getgrnam("asyncd-admin");
-	if (g && chown(path, (uid_t)-1, g->gr_gid) < 0)
+	struct group gr, *g = NULL;
+	char gbuf[8192];
+	if (getgrnam_r("asyncd-admin", &gr, gbuf, sizeof(gbuf), &g) != 0 ||
+	    (g && chown(path, (uid_t)-1, g->gr_gid) < 0))
 		g = NULL;
 	chmod(path, g ? 0660 : 0600);
 	return fd;
@@ -257,27 +414,23 @@ static int bind_unix(const char *path, char *err, size_t errlen)
 int server_start_unix(struct api_ctx *api, const char *path, struct server **ret, char *err,
 		      size_t errlen)
 {
-	struct server *s = calloc(1, sizeof(*s));
+	struct server_limits lim = {.io_threads = 1, .workers = 4, .max_connections = 64};
+	struct server *s = server_new(api, &lim);
 	if (!s)
 		return AE_NOMEM;
-	s->api = api;
 	s->local = true;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	int fd = bind_unix(path, err, errlen);
 	if (fd < 0) {
-		free(s);
+		server_free(s);
 		return AE_IO;
 	}
-	s->d = MHD_start_daemon(
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
-	    NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, s, MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-	    MHD_OPTION_END);
+	s->d = daemon_start(s, MHD_OPTION_LISTEN_SOCKET, fd, 0);
 	if (!s->d) {
 		snprintf(err, errlen, "cannot serve on %s", path);
 		close(fd);
 		unlink(path);
-		free(s);
+		server_free(s);
 		return AE_IO;
 	}
 	*ret = s;
@@ -288,8 +441,17 @@ void server_stop(struct server *s)
 {
 	if (!s)
 		return;
+	MHD_socket listen_fd = MHD_quiesce_daemon(s->d);
+	reqpool_stop(s->pool); /* the queued requests run and their connections are resumed */
 	MHD_stop_daemon(s->d);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
 	if (s->local)
 		unlink(s->path);
-	free(s);
+	server_free(s);
+}
+
+uint64_t server_cut_connections(const struct server *s)
+{
+	return s ? connwatch_cut(s->watch) : 0;
 }

@@ -18,7 +18,11 @@ static void usage(FILE *f)
 		"one, written to DIR/asyncd.url)\n"
 		"  --host-id ID       this host's name (default hostname:port)\n"
 		"  --config FILE      key = value lines: state_dir, store, listen, host_id, "
-		"worker\n");
+		"worker,\n"
+		"                     http_io_threads, http_workers, http_max_connections,\n"
+		"                     http_max_per_address, http_idle_timeout, "
+		"http_header_timeout,\n"
+		"                     http_body_timeout (seconds; see docs/api.md)\n");
 }
 
 static char *trim(char *s)
@@ -31,8 +35,38 @@ static char *trim(char *s)
 	return s;
 }
 
+/* A whole number in 1..1,000,000 for an int key; 1 when key is not one, -1 when bad. */
+static int config_set_int(struct host_options *o, const char *key, const char *value)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+	    {"http_io_threads", offsetof(struct host_options, http_io_threads)},
+	    {"http_workers", offsetof(struct host_options, http_workers)},
+	    {"http_max_connections", offsetof(struct host_options, http_max_connections)},
+	    {"http_max_per_address", offsetof(struct host_options, http_max_per_address)},
+	    {"http_idle_timeout", offsetof(struct host_options, http_idle_timeout_s)},
+	    {"http_header_timeout", offsetof(struct host_options, http_header_timeout_s)},
+	    {"http_body_timeout", offsetof(struct host_options, http_body_timeout_s)},
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i].key, key)) {
+			char *end;
+			long v = strtol(value, &end, 10);
+			if (end == value || *end || v < 1 || v > 1000000)
+				return -1;
+			*(int *)((char *)o + keys[i].off) = (int)v;
+			return 0;
+		}
+	return 1;
+}
+
 static int config_set(struct host_options *o, const char *key, const char *value)
 {
+	int rc = config_set_int(o, key, value);
+	if (rc <= 0)
+		return rc;
 	static const struct {
 		const char *key;
 		size_t off;
@@ -70,7 +104,9 @@ static int read_config(const char *path, struct host_options *o)
 		if (eq)
 			*eq = 0;
 		if (!eq || config_set(o, trim(s), trim(eq + 1)) < 0) {
-			fprintf(stderr, "asyncd: %s:%d: expected 'key = value' with a known key\n",
+			fprintf(stderr,
+				"asyncd: %s:%d: expected 'key = value' with a known key (a whole "
+				"number from 1 for http_* keys)\n",
 				path, lineno);
 			fclose(f);
 			return -1;

@@ -38,7 +38,7 @@ void buf_done(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static int buf_reserve(struct buf *b, size_t need)
+static int buf_grow(struct buf *b, size_t need)
 {
 	if (need + 1 <= b->cap)
 		return 0;
@@ -53,11 +53,25 @@ static int buf_reserve(struct buf *b, size_t need)
 	return 0;
 }
 
+int buf_reserve(struct buf *b, size_t n)
+{
+	if (n > b->max)
+		return AE_TOOBIG;
+	if (n + 1 <= b->cap)
+		return 0;
+	char *p = realloc(b->data, n + 1);
+	if (!p)
+		return AE_NOMEM;
+	b->data = p;
+	b->cap = n + 1;
+	return 0;
+}
+
 int buf_append(struct buf *b, const void *p, size_t n)
 {
 	if (b->len + n > b->max || b->len + n < b->len)
 		return AE_TOOBIG;
-	int rc = buf_reserve(b, b->len + n);
+	int rc = buf_grow(b, b->len + n);
 	if (rc < 0)
 		return rc;
 	memcpy(b->data + b->len, p, n);

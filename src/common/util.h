@@ -24,6 +24,9 @@ struct buf {
 
 void buf_init(struct buf *b, size_t max);
 void buf_done(struct buf *b);
+/* Make room for n bytes in all (exactly, when it has less): for a size known in advance, so
+ * that the buffer is not grown by doubling. 0, AE_TOOBIG past max, or AE_NOMEM. */
+int buf_reserve(struct buf *b, size_t n);
 /* 0, AE_TOOBIG past max, or AE_NOMEM. */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

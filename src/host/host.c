@@ -26,6 +26,7 @@
 #include "store/store.h"
 
 #define READERS 8
+#define AUTH_READERS 4 /* one per HTTP I/O thread of both servers, usually */
 
 struct host {
 	char store_url[4200];
@@ -155,9 +156,16 @@ static int start_api(const struct host_options *o, struct host *h)
 	snprintf(h->listen_host, sizeof(h->listen_host), "%.*s", (int)hl, listen);
 	if (!strcmp(h->listen_host, "0.0.0.0"))
 		strcpy(h->listen_host, "127.0.0.1"); /* where a local client reaches it */
-	int rc = api_readers_init(h->store_url, READERS);
+	struct server_limits lim = {.io_threads = o->http_io_threads,
+				    .workers = o->http_workers,
+				    .max_connections = o->http_max_connections,
+				    .max_per_address = o->http_max_per_address,
+				    .idle_timeout_s = o->http_idle_timeout_s,
+				    .header_timeout_s = o->http_header_timeout_s,
+				    .body_timeout_s = o->http_body_timeout_s};
+	int rc = api_readers_init(h->store_url, READERS, AUTH_READERS);
 	if (rc == 0)
-		rc = server_start(&h->api, listen, &h->server, &port, err, sizeof(err));
+		rc = server_start(&h->api, listen, &lim, &h->server, &port, err, sizeof(err));
 	if (rc < 0) {
 		log_error("host", "%s", rc == AE_STORE ? "cannot open reader connections" : err);
 		return rc;

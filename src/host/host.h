@@ -10,6 +10,9 @@ struct host_options {
 	const char *listen;    /* NULL: 127.0.0.1:8470 */
 	const char *host_id;   /* NULL: hostname:port */
 	const char *worker;    /* NULL: next to the binary, or ../libexec/asyncd/ */
+	/* the HTTP server's limits (api/server.h struct server_limits); 0: the default */
+	int http_io_threads, http_workers, http_max_connections, http_max_per_address;
+	int http_idle_timeout_s, http_header_timeout_s, http_body_timeout_s;
 };
 
 /* Run the host; returns the process exit code. */
