@@ -58,6 +58,7 @@ struct api_req {
 	char *text;	  /* non-JSON answer (metrics) */
 	char *set_cookie; /* a Set-Cookie header to send, or NULL */
 	const char *text_type;
+	int retry_after_s; /* > 0: a Retry-After header (429, 503) */
 };
 
 /* A query-string argument, or NULL. */

@@ -15,6 +15,7 @@
 #include "store/store.h"
 
 #define EVENT_MAX_LINE (2u << 20)
+#define EVENTS_MAX_PER_REQUEST 10000 /* bounds a bulk request's memory and its transaction */
 
 struct insert_call {
 	struct job_vec *jobs;
@@ -115,6 +116,11 @@ static int bulk_jobs(struct api_req *r, const struct registry_snap *snap,
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		line++;
+		if (strspn(p, " \t\r") < n && events == EVENTS_MAX_PER_REQUEST)
+			return api_error(r, AE_TOOBIG,
+					 "line %zu: a request may hold at most %d events: send the "
+					 "rest in another request; nothing was stored",
+					 line, EVENTS_MAX_PER_REQUEST);
 		if (strspn(p, " \t\r") < n) {
 			json_t *ev = NULL;
 			int rc = parse_line(r, p, n, line, &ev);

@@ -10,6 +10,7 @@
 
 #include "api/auth.h"
 #include "api/handlers.h"
+#include "api/login_guard.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "exec/writer.h"
@@ -20,14 +21,37 @@ static int session_insert_fn(struct store *s, void *arg)
 	return store_session_insert(s, arg);
 }
 
+/* 429 while name or the caller's address must wait after failed attempts. */
+static int check_throttle(struct api_req *r, const char *name)
+{
+	int wait = login_guard_wait_s(name, r->remote);
+	if (!wait)
+		return 0;
+	r->retry_after_s = wait;
+	return api_error(r, AE_RATELIMIT,
+			 "too many failed logins for this user or from this address: try again "
+			 "in %d s",
+			 wait);
+}
+
+/* The password check: the same Argon2id work whether the user exists or not. */
 static int check_password(struct api_req *r, const char *name, const char *password,
 			  struct user *ret)
 {
+	if (!login_guard_hash_begin()) {
+		r->retry_after_s = 1;
+		return api_error(r, AE_RATELIMIT,
+				 "%d logins are being checked already: try again in a moment",
+				 LOGIN_HASHES_MAX);
+	}
 	struct store *s = api_reader(r);
 	int rc = store_user_find(s, name, ret);
 	api_reader_put(s);
-	if (rc == 0 && ret->password_hash && ret->roles &&
-	    crypto_pwhash_str_verify(ret->password_hash, password, strlen(password)) == 0)
+	const char *stored = rc == 0 && ret->roles ? ret->password_hash : NULL;
+	bool ok = login_guard_verify(stored, password);
+	login_guard_hash_end();
+	login_guard_record(name, r->remote, ok);
+	if (ok)
 		return 0;
 	if (rc == 0)
 		user_done(ret);
@@ -70,6 +94,8 @@ int h_login(struct api_req *r)
 	snprintf(r->user, sizeof(r->user), "%s", name ? name : "?");
 	if (!name || !pw || strlen(pw) > 256)
 		rc = api_error(r, AE_INVAL, "send {\"name\": ..., \"password\": ...}");
+	if (rc == 0)
+		rc = check_throttle(r, name);
 	if (rc == 0)
 		rc = check_password(r, name, pw, &u);
 	if (rc == 0) {

@@ -3,8 +3,10 @@
  * connection is suspended meanwhile), and turning the answer into an HTTP response. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +44,23 @@ struct conn_state {
 	bool rejected; /* answered already; the rest of the body is dropped */
 	bool queued;   /* handed to the request pool; the connection is suspended */
 	bool handled;  /* the handler ran: the answer is ready */
+	bool large;    /* holds one of the large-body slots */
 };
+
+/* Bodies over LARGE_BODY bytes (or of unknown length) are accepted from at most LARGE_SLOTS
+ * requests at once, so that concurrent uploads cannot take memory without bound; the others are
+ * answered 503 with Retry-After on their headers. */
+#define LARGE_BODY (1u << 20)
+#define LARGE_SLOTS 2
+static atomic_int large_in_use;
+
+static bool large_take(void)
+{
+	if (atomic_fetch_add(&large_in_use, 1) < LARGE_SLOTS)
+		return true;
+	atomic_fetch_sub(&large_in_use, 1);
+	return false;
+}
 
 static void remote_text(struct MHD_Connection *c, char *buf, size_t n)
 {
@@ -85,6 +103,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->set_cookie)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
+	if (r->retry_after_s > 0) {
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%d", r->retry_after_s);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)(r->status ? r->status : 500), resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -133,20 +156,32 @@ static struct watched *watched_of(struct MHD_Connection *c)
 	return ci ? ci->socket_context : NULL;
 }
 
-/* The body's announced length, when it is larger than the route takes (answered 413). */
-static bool announced_too_big(struct conn_state *st)
+/* Whether the body can be accepted: its announced length within the route's limit (else 413), a
+ * large-body slot for a large or unannounced body (else 503). The buffer is sized at once. */
+static bool body_refused(struct conn_state *st)
 {
 	struct api_req *r = &st->req;
 	const char *cl =
 	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
-	if (n <= router_max_body(st->rt)) {
-		buf_reserve(&r->body, (size_t)n);
-		return false;
+	if (n > router_max_body(st->rt)) {
+		api_error(r, AE_TOOBIG, "the body is larger than the %zu bytes this endpoint takes",
+			  router_max_body(st->rt));
+		return true;
 	}
-	api_error(r, AE_TOOBIG, "the body is larger than the %zu bytes this endpoint takes",
-		  router_max_body(st->rt));
-	return true;
+	bool large = n > LARGE_BODY || (te && router_max_body(st->rt) > LARGE_BODY);
+	if (large && !(st->large = large_take())) {
+		api_error(r, AE_BUSY,
+			  "%d requests with bodies over 1 MiB are being received already: retry "
+			  "in a moment",
+			  LARGE_SLOTS);
+		r->retry_after_s = 1;
+		return true;
+	}
+	buf_reserve(&r->body, (size_t)n);
+	return false;
 }
 
 /* The first call of a request, on its headers alone: find its route and authorize the caller,
@@ -166,7 +201,7 @@ static void route_request(struct conn_state *st)
 		return;
 	}
 	buf_init(&r->body, router_max_body(st->rt));
-	st->rejected = router_authorize(st->rt, r) < 0 || announced_too_big(st);
+	st->rejected = router_authorize(st->rt, r) < 0 || body_refused(st);
 }
 
 /* On a pool thread: run the handler, then let the I/O thread send the answer. */
@@ -174,6 +209,12 @@ static void run_handler(struct reqpool_task *t)
 {
 	struct conn_state *st = (struct conn_state *)t;
 	router_dispatch(st->rt, &st->req);
+	buf_done(&st->req.body);
+	if (st->large) {
+		malloc_trim(0); /* give a large request's memory back to the system */
+		atomic_fetch_sub(&large_in_use, 1);
+		st->large = false;
+	}
 	st->handled = true;
 	MHD_resume_connection(st->c);
 }
@@ -239,6 +280,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	/* keep-alive: the next request's headers are due within the idle timeout */
 	connwatch_set(s->watch, watched_of(c), (int64_t)s->lim.idle_timeout_s * 1000);
+	if (st->large)
+		atomic_fetch_sub(&large_in_use, 1);
 	buf_done(&st->req.body);
 	json_decref(st->req.out);
 	free(st->req.text);

@@ -16,6 +16,7 @@
 	X(AE_FORBIDDEN, "forbidden", 403, "forbidden")                                             \
 	X(AE_STORE, "store_error", 503, "store error")                                             \
 	X(AE_BUSY, "busy", 503, "busy")                                                            \
+	X(AE_RATELIMIT, "too_many_requests", 429, "too many requests")                             \
 	X(AE_IO, "io_error", 500, "input/output error")                                            \
 	X(AE_SHUTDOWN, "shutting_down", 503, "shutting down")                                      \
 	X(AE_PLUGIN, "plugin_error", 422, "plug-in error")                                         \

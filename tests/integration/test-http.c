@@ -234,6 +234,116 @@ static void test_refused_on_headers(void **state)
 	refused_before_body(h, head, " 403 ");
 }
 
+/* A bulk request holds at most 10,000 events: one more is refused (413) and nothing is stored. */
+static void test_bulk_event_limit(void **state)
+{
+	struct harness *h = *state;
+	h_register_samples(h);
+	h_add_simple_step(h, "samples.noop", "Create", "account");
+	size_t n = 10001, len = 0;
+	char *body = malloc(n * 64);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(body + len,
+				       "{\"message\":\"Create\",\"entity\":\"account\","
+				       "\"entity_id\":%zu}\n",
+				       i);
+	long status;
+	json_t *a =
+	    h_request(h, "POST", "/api/v1/events", "application/x-ndjson", body, len, &status);
+	free(body);
+	if (status != 413)
+		fail_msg("10,001 events in one request answered %ld: %s", status,
+			 h_client_last(h->client));
+	assert_string_equal(h_error_code(a), "too_large");
+	json_decref(a);
+	assert_int_equal(h_count(h, -1), 0);
+}
+
+/* Two requests with bodies over 1 MiB may be received at once; a third is answered 503 with
+ * Retry-After on its headers instead of taking another 64 MiB of memory. */
+static void test_large_bodies_bounded(void **state)
+{
+	struct harness *h = *state;
+	char head[1024], buf[1024];
+	int fds[3];
+	snprintf(head, sizeof(head),
+		 "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+		 "Content-Type: application/x-ndjson\r\nContent-Length: 30000000\r\n\r\n",
+		 h->token);
+	for (int i = 0; i < 3; i++) {
+		fds[i] = connect_from(h, "127.0.0.5");
+		assert_true(fds[i] >= 0);
+		send_text(fds[i], head);
+		/* the first two wait for their bodies: nothing comes back */
+		if (i < 2)
+			assert_false(answer_within(fds[i], 300, buf, sizeof(buf)));
+	}
+	bool answered = answer_within(fds[2], 10000, buf, sizeof(buf));
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	if (!answered)
+		fail_msg("a third large body was not refused on its headers");
+	if (!strstr(buf, " 503 ") || !strcasestr(buf, "Retry-After:"))
+		fail_msg("third large body: %.300s", buf);
+	expect_healthy(h);
+}
+
+static long login(struct harness *h, const char *name, const char *password, json_t **ret)
+{
+	long status;
+	char *body =
+	    json_dumps(json_pack("{s:s,s:s}", "name", name, "password", password), JSON_COMPACT);
+	struct harness anon = *h;
+	anon.token[0] = 0;
+	struct h_client *c = h_client_new(&anon);
+	json_t *a = h_client_request(c, "POST", "/api/v1/login", "application/json", body,
+				     strlen(body), &status);
+	h_client_free(c);
+	free(body);
+	if (ret)
+		*ret = a;
+	else
+		json_decref(a);
+	return status;
+}
+
+/* Repeated wrong passwords are slowed down with 429 and Retry-After, per user name (known or not)
+ * and per address, and the right password gets in once the delay has passed. */
+static void test_login_failures_slowed_down(void **state)
+{
+	struct harness *h = *state;
+	json_t *u = h_call(h, "POST", "/api/v1/users",
+			   json_pack("{s:s,s:[s],s:s}", "name", "ann", "roles", "Reader",
+				     "password", "right-password-1"),
+			   201);
+	json_decref(u);
+	/* the unknown name first: its failures count like a known one's, and they count for the
+	 * address too, so that the known name is refused at once afterwards */
+	const char *names[] = {"nobody-of-that-name", "ann"};
+	for (int k = 0; k < 2; k++) {
+		long status = 0;
+		int tries = 0;
+		json_t *a = NULL;
+		while (tries < 20 && (status = login(h, names[k], "wrong", &a)) == 401) {
+			json_decref(a);
+			a = NULL;
+			tries++;
+		}
+		if (status != 429)
+			fail_msg("login as %s: %d wrong passwords, then HTTP %ld", names[k], tries,
+				 status);
+		assert_string_equal(h_error_code(a), "too_many_requests");
+		json_decref(a);
+		assert_true(k == 1 || tries == 5);
+	}
+	/* after the delay (1 s for the first one past the free failures) the right one works */
+	int64_t end = h_mono_ms() + H_WAIT_TIMEOUT_MS;
+	long status;
+	while ((status = login(h, "ann", "right-password-1", NULL)) == 429 && h_mono_ms() < end)
+		h_sleep_ms(200);
+	assert_int_equal(status, 200);
+}
+
 int main(void)
 {
 	h_filter_from_env();
@@ -242,6 +352,9 @@ int main(void)
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_slowloris_is_cut, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_on_headers, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_bulk_event_limit, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_large_bodies_bounded, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_login_failures_slowed_down, h_setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
