@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "bench_env.h"
+#include "bench_hostile.h"
 #include "bench_report.h"
+#include "bench_stats.h"
 
 #define BATCH_EVENTS 10000
 #define API_CLIENTS_MAX 16
@@ -35,13 +37,6 @@ struct opts {
 	const char *csv, *svg;
 	struct env_paths paths;
 };
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int64_t real_ns(void)
 {
@@ -65,21 +60,6 @@ static bool selected(const struct opts *o, const char *test)
 		if ((p == o->only || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
 			return true;
 	return false;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* the p-th percentile (0..100) of sorted v[0..n) */
-static double pct(const double *v, size_t n, double p)
-{
-	if (!n)
-		return NAN;
-	size_t i = (size_t)ceil(p / 100.0 * (double)n);
-	return v[i ? i - 1 : 0];
 }
 
 /* ---- burn-down ---- */
@@ -633,7 +613,7 @@ static void usage(FILE *f)
 	    "                    [--tmpdir DIR] [--keep]\n"
 	    "  --scale X   sizes x X (default $BENCH_SCALE or 1); 0.01 is a quick run\n"
 	    "  --n N       burn-down jobs (default 100000 x scale)\n"
-	    "  --only LIST comma-separated: burndown,api,latency,growth,isolation\n"
+	    "  --only LIST comma-separated: burndown,api,latency,growth,isolation,hostile\n"
 	    "  paths default to the build tree around this executable\n");
 }
 
@@ -743,6 +723,11 @@ static void title(const struct opts *o, double load, char *buf, size_t len)
 		 (double)pages * (double)page / (1024.0 * 1024 * 1024), load);
 }
 
+static void test_hostile(const struct opts *o)
+{
+	bench_hostile(&o->paths, o->scale);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -753,7 +738,7 @@ int main(int argc, char **argv)
 	} tests[] = {
 	    {"burndown", test_burndown},   {"api", test_api},
 	    {"latency", test_latency},	   {"growth", test_growth},
-	    {"isolation", test_isolation},
+	    {"isolation", test_isolation}, {"hostile", test_hostile},
 	};
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;

@@ -37,6 +37,11 @@ static int error_v(struct api_req *r, int status, const char *code, const char *
 	return 0;
 }
 
+void api_finish(struct api_req *r)
+{
+	r->finish(r);
+}
+
 int api_error(struct api_req *r, int code, const char *fmt, ...)
 {
 	va_list ap;

@@ -59,7 +59,19 @@ struct api_req {
 	char *set_cookie; /* a Set-Cookie header to send, or NULL */
 	const char *text_type;
 	int retry_after_s; /* > 0: a Retry-After header (429, 503) */
+	/* set by the server: how a handler that answers later (API_PENDING) says it is done */
+	void (*finish)(struct api_req *r);
 };
+
+/* What a route's start function (run on an HTTP I/O thread, so it must not wait) did. */
+enum api_start {
+	API_DONE,     /* answered */
+	API_PENDING,  /* posted work that calls api_finish(r) once the answer is set */
+	API_BLOCKING, /* nothing: run the route's ordinary handler on the request pool */
+};
+
+/* The answer of an API_PENDING request is set: send it. Any thread. */
+void api_finish(struct api_req *r);
 
 /* A query-string argument, or NULL. */
 const char *api_query(struct api_req *r, const char *key);

@@ -2,6 +2,7 @@
  * events cause is stored in one transaction; the answer comes after its commit. A bad line
  * refuses the whole request and stores nothing. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/handlers.h"
@@ -161,6 +162,72 @@ static json_t *job_ids(const struct job_vec *jobs)
 		json_array_append_new(a, json_pack("{s:I,s:I}", "id", (json_int_t)jobs->v[i].id,
 						   "step_id", (json_int_t)jobs->v[i].step_id));
 	return a;
+}
+
+/* A single event's jobs on their way to the writer; the answer is set after the commit. */
+struct pending_insert {
+	struct writer_op op;
+	struct api_req *r;
+	struct job_vec jobs;
+};
+
+static int pending_insert_fn(struct store *s, void *arg)
+{
+	struct pending_insert *p = arg;
+	struct insert_call c = {&p->jobs};
+	return insert_fn(s, &c);
+}
+
+/* On the writer thread, after the commit. */
+static void pending_insert_done(void *arg, int rc)
+{
+	struct pending_insert *p = arg;
+	struct api_req *r = p->r;
+	if (rc < 0) {
+		api_error(r, rc, "the jobs could not be stored: %s; nothing was stored",
+			  asyncd_strerror(rc));
+	} else {
+		api_reply(r, 201, json_pack("{s:o}", "jobs", job_ids(&p->jobs)));
+		if (r->api->engine && p->jobs.n)
+			engine_notify(r->api->engine);
+	}
+	job_vec_done(&p->jobs);
+	free(p);
+	api_finish(r);
+}
+
+/* One event in JSON: its jobs are made here, on the I/O thread, and stored by the writer, whose
+ * commit callback answers; no thread waits for the commit. NDJSON goes to the pool. */
+enum api_start h_events_start(struct api_req *r)
+{
+	struct settings cfg;
+	json_t *ev = NULL;
+	if (is_ndjson(r))
+		return API_BLOCKING;
+	struct pending_insert *p = calloc(1, sizeof(*p));
+	if (!p)
+		return API_BLOCKING;
+	settings_current(&cfg);
+	int rc = api_body_object(r, &ev);
+	if (rc == 0) {
+		struct registry_snap *snap = registry_get();
+		rc = make_jobs(r, ev, snap, &cfg, clock_now_ms(), &p->jobs, 0);
+		registry_put(snap);
+	}
+	json_decref(ev);
+	if (rc == 0 && !p->jobs.n)
+		api_reply(r, 201, json_pack("{s:[]}", "jobs"));
+	if (rc < 0 || !p->jobs.n) {
+		job_vec_done(&p->jobs);
+		free(p);
+		return API_DONE;
+	}
+	p->r = r;
+	p->op = (struct writer_op){
+	    .fn = pending_insert_fn, .arg = p, .done = pending_insert_done, .isolated = true};
+	if ((rc = writer_post(r->api->w, &p->op)) < 0)
+		pending_insert_done(p, rc);
+	return API_PENDING;
 }
 
 int h_events_raise(struct api_req *r)

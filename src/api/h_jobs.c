@@ -372,7 +372,7 @@ static int action_answer(struct api_req *r, struct action_call *c, int rc)
 		return api_error(r, rc, "cannot %s job %lld: %s", job_action_name(c->act),
 				 (long long)c->id, asyncd_strerror(rc));
 	if (c->interrupt && r->api->engine)
-		engine_interrupt(r->api->engine, c->id);
+		engine_interrupt(r->api->engine, &c->id, 1);
 	if (r->api->engine && c->job.state == JOB_READY)
 		engine_notify(r->api->engine);
 	if (r->api->engine && c->job.postpone_until)

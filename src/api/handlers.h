@@ -11,6 +11,7 @@ int h_metrics(struct api_req *r);
 int h_readyz(struct api_req *r);
 
 int h_events_raise(struct api_req *r);
+enum api_start h_events_start(struct api_req *r);
 
 int h_jobs_submit(struct api_req *r);
 int h_jobs_list(struct api_req *r);

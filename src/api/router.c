@@ -17,6 +17,8 @@ struct route {
 	unsigned roles;	     /* 0: no token needed */
 	size_t max_body;
 	int (*fn)(struct api_req *r);
+	/* optional: begins the request on the I/O thread without waiting (see enum api_start) */
+	enum api_start (*start)(struct api_req *r);
 };
 
 #define ADMIN ROLE_SYSADMIN
@@ -28,7 +30,7 @@ static const struct route routes[] = {
     {"GET", "/healthz", 0, 0, h_healthz},
     {"GET", "/metrics", 0, 0, h_metrics},
     {"GET", "/readyz", 0, 0, h_readyz},
-    {"POST", "/api/v1/events", SUBMIT, 64 * MiB, h_events_raise},
+    {"POST", "/api/v1/events", SUBMIT, 64 * MiB, h_events_raise, h_events_start},
     {"POST", "/api/v1/jobs", SUBMIT, 2 * MiB, h_jobs_submit},
     {"GET", "/api/v1/jobs", READ, 0, h_jobs_list},
     {"GET", "/api/v1/jobs/stats", READ, 0, h_jobs_stats},
@@ -144,6 +146,11 @@ int router_authorize(const struct route *rt, struct api_req *r)
 		return AE_FORBIDDEN;
 	}
 	return 0;
+}
+
+enum api_start router_start(const struct route *rt, struct api_req *r)
+{
+	return rt->start ? rt->start(r) : API_BLOCKING;
 }
 
 void router_dispatch(const struct route *rt, struct api_req *r)

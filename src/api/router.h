@@ -18,6 +18,10 @@ size_t router_max_body(const struct route *rt);
  * answer (401/403) is set and the attempt audited. Never waits for a commit: it is called on an
  * HTTP I/O thread, before any byte of the body is accepted. */
 int router_authorize(const struct route *rt, struct api_req *r);
+/* Begin an authorized request with its whole body on the I/O thread, for the routes that can
+ * answer without a thread waiting for them (a single event: the answer is set when its commit is
+ * done); API_BLOCKING for the others. */
+enum api_start router_start(const struct route *rt, struct api_req *r);
 /* Run the route's handler (an authorized request with its whole body); may wait. */
 void router_dispatch(const struct route *rt, struct api_req *r);
 

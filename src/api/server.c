@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ struct server {
 	struct reqpool *pool;
 	struct connwatch *watch;
 	struct server_limits lim;
-	bool local; /* a Unix socket: callers are known by their peer credentials */
+	atomic_int suspended; /* connections whose request is being handled */
+	bool local;	      /* a Unix socket: callers are known by their peer credentials */
 	char path[108];
 };
 
@@ -204,6 +206,23 @@ static void route_request(struct conn_state *st)
 	st->rejected = router_authorize(st->rt, r) < 0 || body_refused(st);
 }
 
+/* Suspend st's connection while its request is handled; counted, so that server_stop can wait
+ * until every suspended connection is back with its I/O thread. */
+static void suspend(struct conn_state *st)
+{
+	atomic_fetch_add(&st->s->suspended, 1);
+	MHD_suspend_connection(st->c);
+}
+
+/* The answer is set (any thread): let the I/O thread send it. st may be gone once resumed. */
+static void resume_answered(struct conn_state *st)
+{
+	struct server *s = st->s;
+	st->handled = true;
+	MHD_resume_connection(st->c);
+	atomic_fetch_sub(&s->suspended, 1);
+}
+
 /* On a pool thread: run the handler, then let the I/O thread send the answer. */
 static void run_handler(struct reqpool_task *t)
 {
@@ -215,21 +234,34 @@ static void run_handler(struct reqpool_task *t)
 		atomic_fetch_sub(&large_in_use, 1);
 		st->large = false;
 	}
-	st->handled = true;
-	MHD_resume_connection(st->c);
+	resume_answered(st);
 }
 
-/* The body is complete: suspend the connection and hand the request to the pool. */
+/* An API_PENDING request's answer is set (any thread): send it. */
+static void finish_request(struct api_req *r)
+{
+	resume_answered((struct conn_state *)((char *)r - offsetof(struct conn_state, req)));
+}
+
+/* The body is complete: suspend the connection, then begin the request here when its route can
+ * answer without waiting, else hand it to the pool. */
 static enum MHD_Result hand_over(struct conn_state *st)
 {
 	st->queued = true;
 	st->task.fn = run_handler;
+	st->req.finish = finish_request;
 	connwatch_set(st->s->watch, watched_of(st->c), 0);
-	MHD_suspend_connection(st->c);
+	suspend(st);
+	enum api_start how = st->large ? API_BLOCKING : router_start(st->rt, &st->req);
+	if (how == API_PENDING)
+		return MHD_YES;
+	if (how == API_DONE) {
+		finish_request(&st->req);
+		return MHD_YES;
+	}
 	if (reqpool_push(st->s->pool, &st->task) < 0) {
 		api_error(&st->req, AE_SHUTDOWN, "the server is stopping");
-		st->handled = true;
-		MHD_resume_connection(st->c);
+		resume_answered(st);
 	}
 	return MHD_YES;
 }
@@ -330,6 +362,7 @@ static int parse_addr(const char *addr, struct sockaddr_in *sa)
 #define DEFAULT_HEADER_S 10
 #define DEFAULT_BODY_S 120
 #define FDS_RESERVED 512 /* store, sandbox workers, pipes, the log */
+#define STOP_WAIT_MS 30000
 
 /* The descriptor limit raised to its hard maximum; the connections it leaves room for. */
 static unsigned connections_from_fd_limit(void)
@@ -486,6 +519,9 @@ void server_stop(struct server *s)
 		return;
 	MHD_socket listen_fd = MHD_quiesce_daemon(s->d);
 	reqpool_stop(s->pool); /* the queued requests run and their connections are resumed */
+	/* requests waiting for a commit (API_PENDING) are answered by the writer, still running */
+	for (int i = 0; atomic_load(&s->suspended) > 0 && i < STOP_WAIT_MS; i++)
+		usleep(1000);
 	MHD_stop_daemon(s->d);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);

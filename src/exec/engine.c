@@ -666,23 +666,33 @@ void engine_due(struct engine *e, int64_t at)
 	pthread_mutex_unlock(&e->lock);
 }
 
-void engine_interrupt(struct engine *e, int64_t job_id)
+static bool listed(const int64_t *ids, size_t n, int64_t id)
 {
-	struct run_list one = {0};
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+void engine_interrupt(struct engine *e, const int64_t *ids, size_t n)
+{
+	struct run_list gone = {0};
 	pthread_mutex_lock(&e->lock);
-	for (struct run *r = e->running.head; r; r = r->next)
-		if (r->job.id == job_id)
-			interrupt_run(e, r, INTERRUPT_GRACE_MS);
-	/* held but not started: it must not start at all; the release ends it as the action
-	 * marked it (Canceling -> Canceled, Pausing -> Suspended) */
-	for (struct run *r = e->held.head; r; r = r->next)
-		if (r->job.id == job_id) {
+	/* held but not started: they must not start at all, so they leave the held queue before
+	 * any running one is interrupted (which frees its type's throttle slot); the release ends
+	 * them as the action marked them (Canceling -> Canceled, Pausing -> Suspended) */
+	for (struct run *r = e->held.head, *next; r; r = next) {
+		next = r->next;
+		if (listed(ids, n, r->job.id)) {
 			list_remove(&e->held, r);
-			list_push(&one, r);
-			break;
+			list_push(&gone, r);
 		}
-	if (one.n)
-		release_list(e, &one, true);
+	}
+	for (struct run *r = e->running.head; r; r = r->next)
+		if (listed(ids, n, r->job.id))
+			interrupt_run(e, r, INTERRUPT_GRACE_MS);
+	if (gone.n)
+		release_list(e, &gone, true);
 	pthread_mutex_unlock(&e->lock);
 }
 

@@ -39,9 +39,10 @@ int engine_continue(struct engine *e);
 void engine_free(struct engine *e);
 /* A job was postponed until at: promote it then. */
 void engine_due(struct engine *e, int64_t at);
-/* Ask the run of job_id, if one runs here, to end early (cancel, pause); a sandboxed run that
- * does not end within a grace period has its worker killed. */
-void engine_interrupt(struct engine *e, int64_t job_id);
+/* Ask the runs of the n jobs ids that run here to end early (cancel, pause); a sandboxed run that
+ * does not end within a grace period has its worker killed. Those of them held but not started
+ * are taken out first, in one step, so that none starts in a slot an interrupted run frees. */
+void engine_interrupt(struct engine *e, const int64_t *ids, size_t n);
 void engine_stats(struct engine *e, struct engine_stats *ret);
 
 #endif

@@ -141,11 +141,18 @@ static bool audited(json_t *entries, const char *user, const char *action, const
 	return false;
 }
 
+/* Refused attempts are audited without delaying the refusal: wait for the entry (bounded). */
 static void expect_audited(struct harness *h, const char *user, const char *action,
 			   const char *target, const char *result)
 {
 	json_t *entries = audit_entries(h);
 	bool found = audited(entries, user, action, target, result);
+	for (int64_t end = h_mono_ms() + H_WAIT_TIMEOUT_MS; !found && h_mono_ms() < end;) {
+		h_sleep_ms(H_POLL_MS);
+		json_decref(entries);
+		entries = audit_entries(h);
+		found = audited(entries, user, action, target, result);
+	}
 
 	if (!found) {
 		char *text = json_dumps(entries, JSON_COMPACT);
