@@ -58,6 +58,7 @@ struct engine {
 	bool stopping, notified, paused, started;
 	unsigned gen;	  /* bumped by every start: pool threads of an earlier start leave */
 	int64_t next_due; /* earliest postpone_until known, 0: none */
+	unsigned due_gen; /* bumped whenever next_due is lowered outside promote() */
 	struct throttle_table throttles;
 	char throttle_spec[512];
 	unsigned long long processed, claimed;
@@ -126,6 +127,7 @@ static void complete_done(void *arg, int rc)
 	e->processed++;
 	if (r->c.next.postpone_until && (!e->next_due || r->c.next.postpone_until < e->next_due)) {
 		e->next_due = r->c.next.postpone_until;
+		e->due_gen++;
 		pthread_cond_signal(&e->dispatch_wake);
 	}
 	if (r->res.children.n)
@@ -339,14 +341,27 @@ static int promote_fn(struct store *s, void *arg)
 	return rc < 0 ? rc : store_jobs_next_due(s, &p->next_due);
 }
 
+#define PROMOTE_RETRY_MS 1000
+
+/* Promote the jobs that are due and learn the next due time. A due time announced while the
+ * store was asked (engine_due, a completion) is kept if it is earlier; a failed attempt is tried
+ * again PROMOTE_RETRY_MS later, so that postponed jobs are never forgotten. */
 static void promote(struct engine *e)
 {
 	struct promote_call p = {.now = clock_now_ms()};
-	if (writer_call(e->w, promote_fn, &p) < 0)
-		return;
 	pthread_mutex_lock(&e->lock);
-	e->next_due = p.next_due;
+	unsigned gen = e->due_gen;
 	pthread_mutex_unlock(&e->lock);
+	int rc = writer_call(e->w, promote_fn, &p);
+	pthread_mutex_lock(&e->lock);
+	if (rc < 0)
+		p.next_due = clock_now_ms() + PROMOTE_RETRY_MS;
+	if (gen == e->due_gen || !e->next_due || (p.next_due && p.next_due < e->next_due))
+		e->next_due = p.next_due;
+	pthread_mutex_unlock(&e->lock);
+	if (rc < 0)
+		log_warn("engine", "cannot promote postponed jobs: %s; trying again in %d ms",
+			 asyncd_strerror(rc), PROMOTE_RETRY_MS);
 }
 
 static int64_t wait_ms(struct engine *e, const struct settings *cfg)
@@ -661,6 +676,7 @@ void engine_due(struct engine *e, int64_t at)
 	pthread_mutex_lock(&e->lock);
 	if (!e->next_due || at < e->next_due) {
 		e->next_due = at;
+		e->due_gen++;
 		pthread_cond_signal(&e->dispatch_wake);
 	}
 	pthread_mutex_unlock(&e->lock);

@@ -1,6 +1,11 @@
 /* Group commit: one thread takes every queued op, runs them in one transaction, commits, then
- * tells each caller. A failed commit is answered with its error, except for must_succeed ops
- * (job outcomes), which are kept and retried with a growing pause. */
+ * tells each caller. An op whose failure breaks the group (a non-isolated op that fails, or one
+ * whose savepoint cannot be handled) is taken out and the rest of the group is tried again at
+ * once without it, so that no caller gets another's error. A failed begin or commit (disk full,
+ * I/O) is every op's failure: it is answered with its error, except for must_succeed ops (job
+ * outcomes), which are kept and retried with a growing pause. A must_succeed op that breaks its
+ * group MUST_SUCCEED_TRIES times is answered with its error (and logged) rather than retried for
+ * ever. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -11,6 +16,9 @@
 #include "common/settings.h"
 #include "exec/writer.h"
 #include "store/store.h"
+
+#define MUST_SUCCEED_TRIES 5
+#define BACKOFF_MAX_MS 5000
 
 struct writer {
 	struct store *store;
@@ -108,16 +116,18 @@ static int apply_op(struct store *s, struct writer_op *op, int *ret_rc)
 	return store_release(s) < 0;
 }
 
-/* Run the ops in one transaction. Returns 0 after a commit, or the error that lost the group. */
-static int run_group(struct writer *w, struct writer_op *ops, int *rcs)
+/* Run the ops in one transaction. Returns 0 after a commit, or the error that lost the group;
+ * *ret_culprit is the index of the op that broke it, or -1 when begin or commit failed. */
+static int run_group(struct writer *w, struct writer_op *ops, int *rcs, int *ret_culprit)
 {
 	int i = 0, rc = store_begin(w->store);
+	*ret_culprit = -1;
 	if (rc < 0)
 		return rc;
 	for (struct writer_op *op = ops; op; op = op->next, i++)
 		if (apply_op(w->store, op, &rcs[i])) {
-			log_error("writer", "group aborted: %s", store_last_error(w->store));
 			store_rollback(w->store);
+			*ret_culprit = i;
 			return rcs[i] < 0 ? rcs[i] : AE_STORE;
 		}
 	rc = store_commit(w->store);
@@ -128,7 +138,7 @@ static int run_group(struct writer *w, struct writer_op *ops, int *rcs)
 	return rc;
 }
 
-/* After a failed group: answer the ops that may fail, keep the rest for the next try. */
+/* After a failed begin or commit: answer the ops that may fail, keep the rest for the next try. */
 static struct writer_op *answer_failed(struct writer_op *ops, int rc)
 {
 	struct writer_op *keep = NULL, **tail = &keep, *next;
@@ -190,22 +200,67 @@ static void follow_durability(struct writer *w)
 		w->synchronous_full = cfg.synchronous_full;
 }
 
+/* Take the op at index i out of *ops and return it. */
+static struct writer_op *unlink_nth(struct writer_op **ops, int i)
+{
+	struct writer_op **at = ops;
+	while (i-- > 0)
+		at = &(*at)->next;
+	struct writer_op *op = *at;
+	*at = op->next;
+	op->next = NULL;
+	return op;
+}
+
+/* The op that broke its group: answered with its error, or, if it must succeed, tried again in
+ * a later group until MUST_SUCCEED_TRIES. Returns it when it is to be tried again. */
+static struct writer_op *blame(struct writer *w, struct writer_op *op, int rc)
+{
+	if (op->must_succeed && ++op->failures < MUST_SUCCEED_TRIES)
+		return op;
+	log_error("writer", "an operation failed and was taken out of its group: %s (%s)",
+		  asyncd_strerror(rc), store_last_error(w->store));
+	if (op->done)
+		op->done(op->arg, rc);
+	return NULL;
+}
+
+static void pause_ms(int *backoff_ms)
+{
+	*backoff_ms = *backoff_ms
+			  ? (*backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2)
+			  : 10;
+	struct timespec ts = {*backoff_ms / 1000, (*backoff_ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void count_committed(struct writer *w, size_t n)
+{
+	pthread_mutex_lock(&w->lock);
+	w->groups++;
+	w->ops += n;
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void process(struct writer *w, struct writer_op *ops, int *backoff_ms)
 {
 	follow_durability(w);
 	size_t n = list_len(ops);
-	int *rcs = calloc(n, sizeof(*rcs));
-	int rc = rcs ? run_group(w, ops, rcs) : AE_NOMEM;
+	int culprit = -1, *rcs = calloc(n, sizeof(*rcs));
+	int rc = rcs ? run_group(w, ops, rcs, &culprit) : AE_NOMEM;
 	if (rc == 0) {
 		answer_committed(ops, rcs);
-		w->groups++;
-		w->ops += n;
+		count_committed(w, n);
 		*backoff_ms = 0;
+	} else if (culprit >= 0) {
+		/* the others are innocent: they go again at once, the culprit after them */
+		struct writer_op *again = blame(w, unlink_nth(&ops, culprit), rc);
+		requeue_front(w, ops);
+		if (again)
+			writer_post(w, again);
 	} else {
 		requeue_front(w, answer_failed(ops, rc));
-		*backoff_ms = *backoff_ms ? (*backoff_ms * 2 > 5000 ? 5000 : *backoff_ms * 2) : 10;
-		struct timespec ts = {*backoff_ms / 1000, (*backoff_ms % 1000) * 1000000L};
-		nanosleep(&ts, NULL);
+		pause_ms(backoff_ms);
 	}
 	free(rcs);
 }
@@ -225,7 +280,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		process(w, ops, &backoff_ms);
 		pthread_mutex_lock(&w->lock);
-		if (w->stopping && backoff_ms >= 5000)
+		if (w->stopping && backoff_ms >= BACKOFF_MAX_MS)
 			break; /* the store is gone for good: give up on what is left */
 	}
 	pthread_mutex_unlock(&w->lock);

@@ -10,7 +10,9 @@
 struct store;
 struct writer;
 
-/* Runs inside the group transaction; returns 0 or a negative AE_* code. */
+/* Runs inside the group transaction; returns 0 or a negative AE_* code. It may run more than once
+ * (when another op broke the group, the group is rolled back and run again without that op), so
+ * it must not depend on what an earlier run of it left in memory. */
 typedef int (*writer_fn)(struct store *s, void *arg);
 
 /* An op queued to the writer, usually embedded in the caller's own struct (no malloc). */
@@ -20,13 +22,15 @@ struct writer_op {
 	/* Called on the writer thread after the commit (rc: fn's result, or the commit's error);
 	 * may be NULL. */
 	void (*done)(void *arg, int rc);
-	/* true: fn runs under a savepoint, so its failure undoes only its own writes. false: a
-	 * failure aborts the whole group, which is retried without it... use for single-statement
-	 * ops that cannot fail on their input (job outcomes). */
+	/* true: fn runs under a savepoint, so its failure undoes only its own writes and the group
+	 * goes on. false (cheaper): a failure rolls the whole group back; the op is answered with
+	 * its error and the others are tried again at once without it. */
 	bool isolated;
 	/* true: if the commit fails (disk full, I/O error), keep the op and try it again later
-	 * instead of reporting the error (job outcomes must not be lost). */
+	 * instead of reporting the error (job outcomes must not be lost); if the op itself fails,
+	 * it is tried again in later groups, and answered with its error after 5 tries. */
 	bool must_succeed;
+	int failures; /* the writer's: how many groups this op broke */
 	struct writer_op *next;
 };
 
