@@ -137,6 +137,8 @@ static void next_transient(const struct job *j, const struct job_outcome *o,
 		return;
 	}
 	int64_t delay = o->delay_ms >= 0 ? o->delay_ms : job_backoff_ms(p, j->retry_count, rnd);
+	if (delay > JOB_MAX_RETRY_DELAY_MS) /* a plug-in's request: no overflow of now + delay */
+		delay = JOB_MAX_RETRY_DELAY_MS;
 	n->state = JOB_SUSPENDED;
 	n->status = JOB_ST_WAITING;
 	n->postpone_until = now + (delay > 0 ? delay : 1);

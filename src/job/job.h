@@ -91,9 +91,13 @@ const char *job_state_name(int state);
 const char *job_status_name(int status);
 
 /* What a run amounted to. result is an enum asyncd_result. */
+/* The longest retry delay a plug-in may ask for (30 days); longer requests are cut to it. */
+#define JOB_MAX_RETRY_DELAY_MS (30LL * 24 * 3600 * 1000)
+
 struct job_outcome {
 	int result;
-	int64_t delay_ms;	/* transient failures: requested delay, or -1 for the backoff */
+	int64_t delay_ms;	/* transient failures: requested delay (at most
+				 * JOB_MAX_RETRY_DELAY_MS is used), or -1 for the backoff */
 	const char *error_code; /* stable name; NULL gives the default for the result */
 	const char *message;
 };

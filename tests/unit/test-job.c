@@ -57,6 +57,18 @@ static void transient_delay_is_honoured(void **state)
 	assert_string_equal(n.error_code, "timeout");
 }
 
+/* A plug-in's huge delay (INT64_MAX) is cut to 30 days: no signed overflow of now + delay. */
+static void huge_delay_is_bounded(void **state)
+{
+	(void)state;
+	struct job j = {.max_retries = 5};
+	struct job_outcome o = {.result = ASYNCD_FAIL_TRANSIENT, .delay_ms = INT64_MAX};
+	struct job_next n;
+	int64_t now = 1800000000000;
+	job_next_state(&j, &o, &policy, now, 1, &n);
+	assert_int_equal(n.postpone_until, now + JOB_MAX_RETRY_DELAY_MS);
+}
+
 static void permanent_and_attention(void **state)
 {
 	(void)state;
@@ -130,6 +142,7 @@ int main(void)
 	    cmocka_unit_test(success_completes),
 	    cmocka_unit_test(transient_retries_then_fails),
 	    cmocka_unit_test(transient_delay_is_honoured),
+	    cmocka_unit_test(huge_delay_is_bounded),
 	    cmocka_unit_test(permanent_and_attention),
 	    cmocka_unit_test(backoff_doubles_with_cap_and_jitter),
 	    cmocka_unit_test(actions_by_state),
