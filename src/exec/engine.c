@@ -443,7 +443,7 @@ static void *dispatcher_main(void *arg)
 	return NULL;
 }
 
-static int start_threads(struct engine *e, int n_pool, unsigned gen)
+static int start_pool(struct engine *e, int n_pool, unsigned gen)
 {
 	e->pool = calloc((size_t)n_pool, sizeof(*e->pool));
 	if (!e->pool)
@@ -458,10 +458,29 @@ static int start_threads(struct engine *e, int n_pool, unsigned gen)
 			return AE_NOMEM;
 		}
 	}
-	if (pthread_create(&e->dispatcher, NULL, dispatcher_main, e) != 0)
-		return AE_NOMEM;
-	e->started = true;
 	return 0;
+}
+
+static void end_threads(struct engine *e, bool join_pool);
+
+/* Start the pool and the dispatcher; on failure the threads already started are stopped and
+ * joined, and nothing is left. */
+static int start_threads(struct engine *e, int n_pool, unsigned gen)
+{
+	int rc = start_pool(e, n_pool, gen);
+	if (rc == 0 && pthread_create(&e->dispatcher, NULL, dispatcher_main, e) != 0)
+		rc = AE_NOMEM;
+	pthread_mutex_lock(&e->lock);
+	if (rc < 0) {
+		e->stopping = true;
+		pthread_cond_broadcast(&e->pool_wake);
+	} else {
+		e->started = true;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (rc < 0)
+		end_threads(e, true);
+	return rc;
 }
 
 int engine_new(struct writer *w, const char *reader_url, const char *host_id, struct engine **ret)
@@ -524,8 +543,11 @@ static int release_fn(struct store *s, void *arg)
 	return store_jobs_release(s, c->host_id, c->ids, c->attempts, c->n, clock_now_ms());
 }
 
-/* Return the runs of list l to Ready (fenced by attempt). Called with the lock held. */
-static int release_list(struct engine *e, struct run_list *l, bool free_runs)
+/* Note the runs of list l in *ret (marking them released; emptying l and freeing them when
+ * free_runs), so that release_write can give them back after the lock is dropped. Called with the
+ * lock held. */
+static int release_collect(struct engine *e, struct run_list *l, bool free_runs,
+			   struct release_call *ret)
 {
 	struct release_call c = {.host_id = e->host_id};
 	c.ids = calloc((size_t)l->n + 1, sizeof(int64_t));
@@ -545,12 +567,32 @@ static int release_list(struct engine *e, struct run_list *l, bool free_runs)
 		list_remove(l, r);
 		run_free(r);
 	}
+	*ret = c;
+	return 0;
+}
+
+/* Return the jobs noted in c to Ready (fenced by attempt) and free c's arrays. Called without the
+ * lock: it waits for a commit. Returns how many, or an error. */
+static int release_write(struct engine *e, struct release_call *c)
+{
+	int rc = c->n ? writer_call(e->w, release_fn, c) : 0;
+	free(c->ids);
+	free(c->attempts);
+	return rc < 0 ? rc : (int)c->n;
+}
+
+/* release_collect, then release_write with the lock dropped around it: the caller holds the lock
+ * before and after, but other threads may take it in between. */
+static int release_unlocking(struct engine *e, struct run_list *l, bool free_runs)
+{
+	struct release_call c;
+	int rc = release_collect(e, l, free_runs, &c);
+	if (rc < 0)
+		return rc;
 	pthread_mutex_unlock(&e->lock);
-	int rc = c.n ? writer_call(e->w, release_fn, &c) : 0;
+	rc = release_write(e, &c);
 	pthread_mutex_lock(&e->lock);
-	free(c.ids);
-	free(c.attempts);
-	return rc < 0 ? rc : (int)c.n;
+	return rc;
 }
 
 /* Raise r's stop flag; a sandboxed run is also aborted (a no-op for one in-process). Called with
@@ -607,13 +649,13 @@ int engine_stop(struct engine *e, int64_t timeout_ms)
 	pthread_mutex_unlock(&e->lock);
 	pthread_join(e->dispatcher, NULL);
 	pthread_mutex_lock(&e->lock);
-	release_list(e, &e->held, true);
+	release_unlocking(e, &e->held, true);
 	struct timespec deadline = clock_mono_deadline(timeout_ms);
 	wait_idle(e, &deadline);
 	int interrupted = e->running.n;
 	if (interrupted) {
 		ask_running_to_stop(e);
-		release_list(e, &e->running, false);
+		release_unlocking(e, &e->running, false);
 	}
 	e->started = false;
 	pthread_mutex_unlock(&e->lock);
@@ -626,7 +668,7 @@ int engine_pause(struct engine *e)
 	pthread_mutex_lock(&e->lock);
 	e->paused = true;
 	pthread_cond_broadcast(&e->dispatch_wake);
-	release_list(e, &e->held, true);
+	release_unlocking(e, &e->held, true);
 	/* running jobs finish; a stop overtaking the pause ends the wait */
 	while ((e->running.n || e->completing) && !e->stopping)
 		pthread_cond_wait(&e->idle, &e->lock);
@@ -693,6 +735,7 @@ static bool listed(const int64_t *ids, size_t n, int64_t id)
 void engine_interrupt(struct engine *e, const int64_t *ids, size_t n)
 {
 	struct run_list gone = {0};
+	struct release_call c = {0};
 	pthread_mutex_lock(&e->lock);
 	/* held but not started: they must not start at all, so they leave the held queue before
 	 * any running one is interrupted (which frees its type's throttle slot); the release ends
@@ -708,8 +751,9 @@ void engine_interrupt(struct engine *e, const int64_t *ids, size_t n)
 		if (listed(ids, n, r->job.id))
 			interrupt_run(e, r, INTERRUPT_GRACE_MS);
 	if (gone.n)
-		release_list(e, &gone, true);
+		release_collect(e, &gone, true, &c);
 	pthread_mutex_unlock(&e->lock);
+	release_write(e, &c);
 }
 
 void engine_stats(struct engine *e, struct engine_stats *ret)

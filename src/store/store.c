@@ -2,6 +2,7 @@
  * core code reaches it, with the fault-injection seam for tests. Also the destructors of the
  * row structs every backend returns. */
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -25,13 +26,31 @@ static int fault_hit(void)
 
 #define OPS(s) (((struct store_base *)(s))->ops)
 
+/* Every slot after the name is a function pointer, and a backend must fill them all. */
+static bool ops_complete(const struct store_ops *o)
+{
+	typedef void (*any_fn)(void);
+	size_t first = offsetof(struct store_ops, open);
+	size_t n = (sizeof(*o) - first) / sizeof(any_fn);
+	for (size_t i = 0; i < n; i++) {
+		any_fn fn;
+		memcpy(&fn, (const char *)o + first + i * sizeof(fn), sizeof(fn));
+		if (!fn)
+			return false;
+	}
+	return o->name != NULL;
+}
+
 int store_open(const char *url, struct store **ret)
 {
-	if (!url)
+	const struct store_ops *ops = NULL;
+	if (url && !strncmp(url, "sqlite:", 7))
+		ops = &sqlite_store_ops;
+	if (!ops)
 		return AE_INVAL;
-	if (!strncmp(url, "sqlite:", 7))
-		return sqlite_store_ops.open(url, ret);
-	return AE_INVAL;
+	if (!ops_complete(ops))
+		return AE_INTERNAL; /* a backend built without one of its operations */
+	return ops->open(url, ret);
 }
 
 void store_close(struct store *s)

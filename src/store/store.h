@@ -139,6 +139,7 @@ struct store_base {
 	const struct store_ops *ops;
 };
 
+/* After name, every member is a function pointer that a backend must fill: store_open checks. */
 struct store_ops {
 	const char *name;
 	int (*open)(const char *url, struct store **ret);
