@@ -12,6 +12,7 @@
 #include "api/job_json.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "exec/writer.h"
 #include "plugin/inspect.h"
 #include "plugin/libcache.h"
@@ -223,7 +224,9 @@ int h_assemblies_register(struct api_req *r)
 	if (rc == 0) {
 		struct store *s = api_reader(r);
 		struct assembly stored;
-		registry_reload(s);
+		if (registry_reload(s) < 0)
+			log_error("api", "an assembly was stored but the registry could not be "
+					 "reloaded; the drain thread tries again within 0.5 s");
 		lifecycle_kick(); /* unloads the code an upgrade replaced, once unused */
 		rc = store_assembly_get(s, c.a.id, &stored);
 		api_reader_put(s);

@@ -9,6 +9,7 @@
 #include "api/job_json.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "exec/writer.h"
 #include "plugin/events.h"
 #include "plugin/lifecycle.h"
@@ -213,8 +214,13 @@ static int step_insert_fn(struct store *s, void *arg)
 static void reload_registry(struct api_req *r)
 {
 	struct store *s = api_reader(r);
-	registry_reload(s);
+	int rc = registry_reload(s);
 	api_reader_put(s);
+	if (rc < 0)
+		log_error("api",
+			  "the steps changed but the registry could not be reloaded: %s; the "
+			  "drain thread tries again within 0.5 s",
+			  asyncd_strerror(rc));
 }
 
 int h_steps_create(struct api_req *r)

@@ -2,13 +2,21 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "plugin/loader.h"
 #include "plugin/registry.h"
 
+/* reg_lock guards reg_current (held for moments); reload_lock orders whole reloads, held across
+ * the store read and the publication, so that a reload that read older rows can never publish
+ * after one that read newer rows: the last snapshot published is the last one read. */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct registry_snap *reg_current;
+
+#define RELOAD_TRIES 5
+#define RELOAD_PAUSE_MS 10
 
 static void snap_free(struct registry_snap *r)
 {
@@ -51,7 +59,7 @@ static int load_steps(struct store *s, struct registry_snap *r)
 	return 0;
 }
 
-int registry_reload(struct store *s)
+static int read_snapshot(struct store *s, struct registry_snap **ret)
 {
 	struct registry_snap *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -64,12 +72,29 @@ int registry_reload(struct store *s)
 		snap_free(r);
 		return rc;
 	}
-	pthread_mutex_lock(&reg_lock);
-	struct registry_snap *old = reg_current;
-	reg_current = r;
-	pthread_mutex_unlock(&reg_lock);
-	registry_put(old);
+	*ret = r;
 	return 0;
+}
+
+int registry_reload(struct store *s)
+{
+	struct registry_snap *r;
+	pthread_mutex_lock(&reload_lock);
+	int rc = read_snapshot(s, &r);
+	for (int i = 1; i < RELOAD_TRIES && (rc == AE_STORE || rc == AE_BUSY); i++) {
+		struct timespec pause = {0, RELOAD_PAUSE_MS * 1000000L};
+		nanosleep(&pause, NULL);
+		rc = read_snapshot(s, &r);
+	}
+	if (rc == 0) {
+		pthread_mutex_lock(&reg_lock);
+		struct registry_snap *old = reg_current;
+		reg_current = r;
+		pthread_mutex_unlock(&reg_lock);
+		registry_put(old);
+	}
+	pthread_mutex_unlock(&reload_lock);
+	return rc;
 }
 
 struct registry_snap *registry_get(void)

@@ -23,7 +23,9 @@ struct registry_snap {
 	size_t n_steps;
 };
 
-/* Rebuild the snapshot from the store (a reader connection) and publish it. */
+/* Rebuild the snapshot from the store (a reader connection) and publish it; a store error is
+ * tried again a few times. Reloads are ordered: when it returns 0, the published snapshot holds
+ * at least every row committed before the call. */
 int registry_reload(struct store *s);
 /* The current snapshot, with a reference; never NULL after the first reload. */
 struct registry_snap *registry_get(void);

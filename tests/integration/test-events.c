@@ -149,6 +149,24 @@ static int listed_enabled(struct harness *h, int64_t step)
 	return enabled;
 }
 
+/* "201 for a step" means the very next event sees it, while the drain thread reloads the registry
+ * in the background (it once could publish a snapshot read before the step's commit after the
+ * handler's fresher one). */
+static void test_new_step_seen_by_next_event(void **state)
+{
+	struct harness *h = *state;
+	char message[32];
+
+	h_register_samples(h);
+	for (int i = 0; i < 150; i++) {
+		snprintf(message, sizeof(message), "Custom%d", i);
+		h_add_simple_step(h, "samples.noop", message, "account");
+		size_t n = raise_count(h, event(message, "account", "1", NULL));
+		if (n != 1)
+			fail_msg("step %d: the event right after its 201 made %zu jobs", i, n);
+	}
+}
+
 static void test_disabled_step_creates_nothing(void **state)
 {
 	struct harness *h = *state;
@@ -400,6 +418,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_step_without_entity_matches_any, h_setup,
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_rank_orders_jobs, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_new_step_seen_by_next_event, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_disabled_step_creates_nothing, h_setup,
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_filtering_attributes, h_setup, h_teardown),
