@@ -1,5 +1,9 @@
-/* The in-process library cache (see libcache.h). One mutex guards the list; type instances are
- * created under it, so a slow create() delays only other first runs. */
+/* The in-process library cache (see libcache.h). One mutex guards the list and is never held
+ * across slow or foreign work: fetching the bytes from the store, writing and fsyncing the file,
+ * dlopen() (the library's constructors), a type's create() and destroy() and dlclose() all run
+ * with it released. A library being loaded is in the list as a placeholder that other threads
+ * needing the same library wait for; two first runs of one step may both call create(), and the
+ * instance that loses the race is destroyed at once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,13 +30,14 @@ struct instance {
 
 struct lib_entry {
 	char sha256[65];
-	struct plugin_lib *lib;
+	struct plugin_lib *lib; /* NULL while it is being loaded */
 	int refs;
 	struct instance *instances;
 	struct lib_entry *next;
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cache_loaded = PTHREAD_COND_INITIALIZER;
 static struct lib_entry *cache_head;
 static char cache_dir[3072];
 
@@ -129,29 +134,53 @@ static struct lib_entry *find_locked(const char *sha256)
 	return NULL;
 }
 
-static int load_locked(const char *sha256, struct store *reader, struct lib_entry **ret, char *err,
-		       size_t errlen)
+/* Fetch and open the library of sha256 into e->lib. Called without the lock. */
+static int load_unlocked(struct lib_entry *e, struct store *reader, char *err, size_t errlen)
 {
 	char path[4096];
-	struct lib_entry *e = calloc(1, sizeof(*e));
-	if (!e)
-		return AE_NOMEM;
-	snprintf(path, sizeof(path), "%s/%s.so", cache_dir, sha256);
-	int rc = access(path, R_OK) == 0 ? 0 : fetch_to_file(sha256, reader, path, sizeof(path));
-	if (rc < 0)
-		snprintf(err, errlen, "assembly %s is not available: %s", sha256,
-			 asyncd_strerror(rc));
-	else
-		rc = plugin_lib_open(path, &e->lib, err, errlen);
+	snprintf(path, sizeof(path), "%s/%s.so", cache_dir, e->sha256);
+	int rc = access(path, R_OK) == 0 ? 0 : fetch_to_file(e->sha256, reader, path, sizeof(path));
 	if (rc < 0) {
-		free(e);
+		snprintf(err, errlen, "assembly %s is not available: %s", e->sha256,
+			 asyncd_strerror(rc));
 		return rc;
 	}
+	return plugin_lib_open(path, &e->lib, err, errlen);
+}
+
+static void unlink_entry(struct lib_entry *e)
+{
+	for (struct lib_entry **pp = &cache_head; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			return;
+		}
+}
+
+/* A placeholder for sha256 in the list, with one reference. Called with the lock held. */
+static struct lib_entry *placeholder(const char *sha256)
+{
+	struct lib_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
 	snprintf(e->sha256, sizeof(e->sha256), "%s", sha256);
+	e->refs = 1;
 	e->next = cache_head;
 	cache_head = e;
-	*ret = e;
-	return 0;
+	return e;
+}
+
+/* Load the placeholder e with the lock released; on failure it leaves the list. Called and
+ * returns with the lock held. */
+static int fill_placeholder(struct lib_entry *e, struct store *reader, char *err, size_t errlen)
+{
+	pthread_mutex_unlock(&cache_lock);
+	int rc = load_unlocked(e, reader, err, errlen);
+	pthread_mutex_lock(&cache_lock);
+	if (rc < 0)
+		unlink_entry(e); /* waiters see it gone and try themselves */
+	pthread_cond_broadcast(&cache_loaded);
+	return rc;
 }
 
 int libcache_acquire(const char *sha256, struct store *reader, struct lib_entry **ret, char *err,
@@ -162,13 +191,21 @@ int libcache_acquire(const char *sha256, struct store *reader, struct lib_entry 
 		return AE_INVAL;
 	}
 	pthread_mutex_lock(&cache_lock);
-	struct lib_entry *e = find_locked(sha256);
-	int rc = e ? 0 : load_locked(sha256, reader, &e, err, errlen);
-	if (rc == 0) {
+	struct lib_entry *e;
+	while ((e = find_locked(sha256)) && !e->lib)
+		pthread_cond_wait(&cache_loaded, &cache_lock); /* another thread loads it */
+	int rc = 0;
+	if (e) {
 		e->refs++;
-		*ret = e;
+	} else if (!(e = placeholder(sha256))) {
+		rc = AE_NOMEM;
+	} else if ((rc = fill_placeholder(e, reader, err, errlen)) < 0) {
+		free(e);
+		e = NULL;
 	}
 	pthread_mutex_unlock(&cache_lock);
+	if (rc == 0)
+		*ret = e;
 	return rc;
 }
 
@@ -189,6 +226,7 @@ static struct instance *instance_find(struct lib_entry *e, const char *type, int
 	return NULL;
 }
 
+/* A new instance of type for step_id. Called without the lock: create() is the plug-in's. */
 static int instance_create(struct lib_entry *e, const char *type, int64_t step_id,
 			   const char *config, const char *secure, struct instance **ret, char *err,
 			   size_t errlen)
@@ -213,26 +251,44 @@ static int instance_create(struct lib_entry *e, const char *type, int64_t step_i
 	}
 	in->t = t;
 	in->step_id = step_id;
-	in->next = e->instances;
-	e->instances = in;
 	*ret = in;
 	return 0;
+}
+
+static void instance_free(struct instance *in)
+{
+	if (in->t->destroy)
+		in->t->destroy(in->ptr);
+	free(in->type);
+	free(in);
 }
 
 int libcache_instance(struct lib_entry *e, const char *type, int64_t step_id, const char *config,
 		      const char *secure_config, const struct asyncd_plugin_type **ret_type,
 		      void **ret_instance, char *err, size_t errlen)
 {
+	struct instance *in, *made = NULL;
 	pthread_mutex_lock(&cache_lock);
-	struct instance *in = instance_find(e, type, step_id);
-	int rc =
-	    in ? 0 : instance_create(e, type, step_id, config, secure_config, &in, err, errlen);
-	if (rc == 0) {
-		*ret_type = in->t;
-		*ret_instance = in->ptr;
-	}
+	in = instance_find(e, type, step_id);
 	pthread_mutex_unlock(&cache_lock);
-	return rc;
+	if (!in) {
+		int rc =
+		    instance_create(e, type, step_id, config, secure_config, &made, err, errlen);
+		if (rc < 0)
+			return rc;
+		pthread_mutex_lock(&cache_lock);
+		if (!(in = instance_find(e, type, step_id))) {
+			made->next = e->instances;
+			e->instances = in = made;
+			made = NULL;
+		}
+		pthread_mutex_unlock(&cache_lock);
+	}
+	if (made)
+		instance_free(made); /* another run created one first */
+	*ret_type = in->t;
+	*ret_instance = in->ptr;
+	return 0;
 }
 
 const char *libcache_version(const struct lib_entry *e)
@@ -240,15 +296,13 @@ const char *libcache_version(const struct lib_entry *e)
 	return e->lib->info->version;
 }
 
+/* Destroy e's instances and close its library. Called without the lock. */
 static void entry_free(struct lib_entry *e)
 {
 	struct instance *next;
 	for (struct instance *i = e->instances; i; i = next) {
 		next = i->next;
-		if (i->t->destroy)
-			i->t->destroy(i->ptr);
-		free(i->type);
-		free(i);
+		instance_free(i);
 	}
 	plugin_lib_close(e->lib);
 	free(e);
@@ -264,17 +318,23 @@ static bool kept(const char *sha, const char *const *keep, size_t n)
 
 void libcache_sweep(const char *const *keep, size_t n_keep)
 {
+	struct lib_entry *gone = NULL;
 	pthread_mutex_lock(&cache_lock);
 	for (struct lib_entry **pp = &cache_head; *pp;) {
 		struct lib_entry *e = *pp;
-		if (e->refs == 0 && !kept(e->sha256, keep, n_keep)) {
+		if (e->lib && e->refs == 0 && !kept(e->sha256, keep, n_keep)) {
 			*pp = e->next;
-			entry_free(e);
+			e->next = gone;
+			gone = e;
 		} else {
 			pp = &e->next;
 		}
 	}
 	pthread_mutex_unlock(&cache_lock);
+	for (struct lib_entry *next; gone; gone = next) {
+		next = gone->next;
+		entry_free(gone); /* destroy() and dlclose() without the lock */
+	}
 }
 
 void libcache_shutdown(void)

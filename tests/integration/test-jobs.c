@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -397,6 +398,44 @@ static void test_priority_orders_due_jobs(void **state)
 	h_stop(h);
 }
 
+static bool file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* A type whose create() hangs (in-process) must not hold up the runs of other libraries: the
+ * library cache once held its one lock across create() and dlopen(). */
+static void test_slow_create_does_not_block_other_runs(void **state)
+{
+	struct harness *h = *state;
+	char gate[300], inside[320];
+
+	h_register_samples(h);
+	json_decref(h_upload(h, "tests/plugins/gate_create.so", "none", 201));
+	snprintf(gate, sizeof(gate), "%s/gate", h->dir);
+	snprintf(inside, sizeof(inside), "%s.in", gate);
+	h_add_step(h, json_pack("{s:s,s:s,s:s,s:s}", "plugin_type", "gate.held", "message", "Hold",
+				"entity", "account", "configuration", gate));
+	json_t *held = h_raise(h, json_pack("{s:s,s:s,s:s}", "message", "Hold", "entity", "account",
+					    "entity_id", "1"));
+	int64_t held_id = h_int(json_array_get(held, 0), "id");
+	json_decref(held);
+	int64_t end = h_mono_ms() + H_WAIT_TIMEOUT_MS;
+	while (!file_exists(inside) && h_mono_ms() < end)
+		h_sleep_ms(H_POLL_MS);
+	assert_true(file_exists(inside)); /* create() is running and waits for the gate */
+	int64_t noop = h_submit(h, json_pack("{s:s}", "plugin_type", "samples.noop"));
+	json_t *j = h_wait_state(h, noop, 3, 10000);
+	assert_int_equal(h_int(j, "status"), 30);
+	json_decref(j);
+	FILE *f = fopen(gate, "w");
+	assert_non_null(f);
+	fclose(f);
+	j = h_wait_job(h, held_id, H_WAIT_TIMEOUT_MS);
+	assert_int_equal(h_int(j, "status"), 30);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +455,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dependency_token_serializes, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_list_filters_and_paging, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_priority_orders_due_jobs, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_slow_create_does_not_block_other_runs, h_setup,
+					    h_teardown),
 	};
 
 	h_filter_from_env();
