@@ -1,12 +1,15 @@
 /* The worker's inspect mode (`asyncd-worker --inspect PATH`), used at registration by
  * src/plugin/inspect.c: open the file, isolate this throwaway process like a sandbox worker
- * (sandbox user, rlimits, no new privileges, seccomp), load the library from the open descriptor
+ * (sandbox user, rlimits, no new privileges, Landlock with nowhere to write, seccomp, no
+ * network), load the library from the open descriptor
  * and print what it declares as one JSON object on stdout (exit 0), or {"error": "..."} (exit 1).
  */
 #ifndef ASYNCD_WORKER_INSPECT_H
 #define ASYNCD_WORKER_INSPECT_H
 
-/* Returns the process's exit status. */
-int worker_inspect(const char *path);
+#include <stdbool.h>
+
+/* Returns the process's exit status. no_landlock: as on a kernel without Landlock (tests). */
+int worker_inspect(const char *path, bool no_landlock);
 
 #endif
