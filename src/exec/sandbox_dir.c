@@ -26,21 +26,19 @@ static const char *temp_base(void)
 	return "/tmp";
 }
 
-/* The uid and gid the worker will have: sandbox.user when the host is root, else the host's. */
-static int owner_of(const struct settings *c, uid_t *ret_uid, gid_t *ret_gid)
+/* The uid and gid the worker will have: sandbox.user when the host is root, else the host's
+ * (also for a user that does not exist: the worker then says so and does not start). */
+static void owner_of(const struct settings *c, uid_t *ret_uid, gid_t *ret_gid)
 {
 	struct passwd pw, *found = NULL;
 	char buf[4096];
-	if (geteuid() != 0 || !c->sandbox_user[0]) {
-		*ret_uid = geteuid();
-		*ret_gid = getegid();
-		return 0;
-	}
-	if (getpwnam_r(c->sandbox_user, &pw, buf, sizeof(buf), &found) != 0 || !found)
-		return AE_NOTFOUND;
+	*ret_uid = geteuid();
+	*ret_gid = getegid();
+	if (geteuid() != 0 || !c->sandbox_user[0] ||
+	    getpwnam_r(c->sandbox_user, &pw, buf, sizeof(buf), &found) != 0 || !found)
+		return;
 	*ret_uid = pw.pw_uid;
 	*ret_gid = pw.pw_gid;
-	return 0;
 }
 
 int sb_dir_make(struct sandbox *sb, char *dir, size_t n)
@@ -48,12 +46,7 @@ int sb_dir_make(struct sandbox *sb, char *dir, size_t n)
 	uid_t uid;
 	gid_t gid;
 	snprintf(dir, n, "%s/asyncd-worker.XXXXXX", temp_base());
-	if (owner_of(&sb->cfg, &uid, &gid) < 0) {
-		sb_set_error(sb, "cannot run as sandbox.user %s: no such user",
-			     sb->cfg.sandbox_user);
-		dir[0] = 0;
-		return AE_NOTFOUND;
-	}
+	owner_of(&sb->cfg, &uid, &gid);
 	if (!mkdtemp(dir)) {
 		sb_set_error(sb, "cannot make a private directory %s: %s", dir, strerror(errno));
 		dir[0] = 0;

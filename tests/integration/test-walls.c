@@ -423,7 +423,8 @@ static void test_refuses_unprotected(void **state)
 }
 
 /* As root without Landlock the user change is the wall: the work runs, the token stays out of
- * reach (it is the host's, 0600). */
+ * reach (it is the host's, 0600); the workers share one user, so only seccomp keeps them from
+ * signalling each other. */
 static void test_root_without_landlock_uses_the_user(void **state)
 {
 	struct harness *h = *state;
@@ -448,6 +449,12 @@ static void test_root_without_landlock_uses_the_user(void **state)
 	expect_blocked(h, &sc, "hostile.read",
 		       path_data(state_file(h, p, sizeof(p), "admin.token")), "Permission denied");
 	expect_blocked(h, &sc, "hostile.kill_parent", NULL, "Operation not permitted");
+	expect_blocked(h, &sc, "hostile.kill_pids",
+		       json_pack("{s:i,s:i}", "pid", (int)sc.pids[0], "pid2", (int)sc.pids[1]),
+		       "Operation not permitted");
+	expect_blocked(h, &sc, "hostile.kill_all", NULL, "Operation not permitted");
+	expect_blocked(h, &sc, "hostile.connect_unix",
+		       path_data(state_file(h, p, sizeof(p), "asyncd.sock")), "socket(AF_UNIX)");
 }
 
 /* ---- sandbox.user ---- */
