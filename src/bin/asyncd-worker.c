@@ -29,9 +29,10 @@ const char *__asan_default_options(void)
 static int usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s --inspect PATH [--no-landlock]\n"
+		"usage: %s --inspect PATH [--hide DIR] [--no-landlock]\n"
 		"       %s --serve --fd N [--parent PID] [--user NAME] [--memory-mb N] "
-		"[--cpu-s N] [--dir PRIVATE-DIR] [--network allow|deny] [--no-landlock]\n",
+		"[--cpu-s N] [--dir PRIVATE-DIR] [--network allow|deny] [--hide DIR] "
+		"[--no-landlock]\n",
 		argv0, argv0);
 	return EXIT_USAGE;
 }
@@ -47,11 +48,17 @@ static long number(const char *s, long min, long max)
 static int parse_serve(int argc, char **argv, struct serve_opts *o)
 {
 	static const struct option opts[] = {
-	    {"serve", no_argument, NULL, 's'},		 {"fd", required_argument, NULL, 'f'},
-	    {"parent", required_argument, NULL, 'p'},	 {"user", required_argument, NULL, 'u'},
-	    {"memory-mb", required_argument, NULL, 'm'}, {"cpu-s", required_argument, NULL, 'c'},
-	    {"dir", required_argument, NULL, 'd'},	 {"network", required_argument, NULL, 'n'},
-	    {"no-landlock", no_argument, NULL, 'L'},	 {NULL, 0, NULL, 0},
+	    {"serve", no_argument, NULL, 's'},
+	    {"fd", required_argument, NULL, 'f'},
+	    {"parent", required_argument, NULL, 'p'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"memory-mb", required_argument, NULL, 'm'},
+	    {"cpu-s", required_argument, NULL, 'c'},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"network", required_argument, NULL, 'n'},
+	    {"no-landlock", no_argument, NULL, 'L'},
+	    {"hide", required_argument, NULL, 'H'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	o->sock = -1;
@@ -76,10 +83,26 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
 			o->isolation.deny_network = !strcmp(optarg, "deny");
 		else if (c == 'L')
 			o->isolation.no_landlock = true;
-		else if (c == 'd' || c == 'n')
+		else if (c == 'H' && optarg[0] == '/')
+			o->isolation.hide = optarg;
+		else if (c == 'd' || c == 'n' || c == 'H')
 			return -1;
 	}
 	return optind == argc && o->sock >= 3 ? 0 : -1;
+}
+
+/* --inspect PATH, then [--hide DIR] [--no-landlock]. */
+static int parse_inspect(int argc, char **argv, struct inspect_opts *o)
+{
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "--no-landlock"))
+			o->no_landlock = true;
+		else if (!strcmp(argv[i], "--hide") && i + 1 < argc && argv[i + 1][0] == '/')
+			o->hide = argv[++i];
+		else
+			return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -87,10 +110,11 @@ int main(int argc, char **argv)
 	const char *argv0 = argc > 0 ? argv[0] : "asyncd-worker";
 	struct serve_opts o = {0};
 
-	if ((argc == 3 || argc == 4) && strcmp(argv[1], "--inspect") == 0) {
-		if (argc == 4 && strcmp(argv[3], "--no-landlock") != 0)
+	if (argc >= 3 && strcmp(argv[1], "--inspect") == 0) {
+		struct inspect_opts io = {0};
+		if (parse_inspect(argc, argv, &io) < 0)
 			return usage(argv0);
-		return worker_inspect(argv[2], argc == 4);
+		return worker_inspect(argv[2], &io);
 	}
 	if (argc >= 2 && strcmp(argv[1], "--serve") == 0) {
 		if (parse_serve(argc, argv, &o) < 0)

@@ -618,7 +618,7 @@ static void close_loop(struct sandbox *sb)
 	sb->epfd = sb->efd = -1;
 }
 
-int sandbox_start(struct sandbox *sb, const char *worker_path)
+int sandbox_start(struct sandbox *sb, const char *worker_path, const char *state_dir)
 {
 	pthread_mutex_lock(&sb->lock);
 	bool busy = sb->running;
@@ -626,6 +626,8 @@ int sandbox_start(struct sandbox *sb, const char *worker_path)
 	if (busy)
 		return AE_CONFLICT;
 	snprintf(sb->worker_path, sizeof(sb->worker_path), "%s", worker_path);
+	if (!state_dir || !realpath(state_dir, sb->hide))
+		sb->hide[0] = 0;
 	memset(&sb->stats, 0, sizeof(sb->stats));
 	memset(&sb->shown, 0, sizeof(sb->shown));
 	sb->start_failures = 0;

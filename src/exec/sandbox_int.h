@@ -112,6 +112,7 @@ struct sandbox {
 	pthread_t thread;
 	int epfd, efd;
 	char worker_path[4096];
+	char hide[4096]; /* the state directory, canonical ("" none): --hide for the workers */
 	struct settings cfg;
 	struct sb_worker *slots[SB_MAX_WORKERS];
 	struct sb_list pending;

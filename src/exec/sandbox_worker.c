@@ -65,6 +65,8 @@ static int spawn_process(struct sandbox *sb, int sock, const char *dir, pid_t *r
 			(char *)dir,
 			"--network",
 			(char *)c->sandbox_network,
+			sb->hide[0] ? "--hide" : NULL,
+			sb->hide,
 			sb->no_landlock ? "--no-landlock" : NULL,
 			NULL};
 	char *envp[] = {NULL};

@@ -98,19 +98,20 @@ static void name_file(char *err, size_t errlen, const char *fdpath, const char *
 
 /* The isolation of a sandbox worker, with the default settings (the host passes none) and no
  * private directory: nothing to write anywhere. */
-static int isolate(bool no_landlock, char *err, size_t errlen)
+static int isolate(const struct inspect_opts *io, char *err, size_t errlen)
 {
 	struct isolate_opts o = {.memory_mb = INSPECT_MEMORY_MB,
 				 .cpu_s = INSPECT_CPU_S,
 				 .deny_network = true,
-				 .no_landlock = no_landlock};
+				 .hide = io->hide,
+				 .no_landlock = io->no_landlock};
 	struct isolate_result res;
 	if (getpwnam(INSPECT_USER))
 		o.user = INSPECT_USER;
 	return isolate_apply(&o, &res, err, errlen);
 }
 
-int worker_inspect(const char *path, bool no_landlock)
+int worker_inspect(const char *path, const struct inspect_opts *io)
 {
 	char err[1024], fdpath[64];
 	struct plugin_lib *lib = NULL;
@@ -125,7 +126,7 @@ int worker_inspect(const char *path, bool no_landlock)
 		snprintf(err, sizeof(err), "cannot open %s: %s", path, strerror(errno));
 		return answer_error(out, err);
 	}
-	if (isolate(no_landlock, err, sizeof(err)) < 0) {
+	if (isolate(io, err, sizeof(err)) < 0) {
 		fprintf(stderr, "asyncd-worker: %s\n", err);
 		return 4;
 	}

@@ -9,7 +9,12 @@
 
 #include <stdbool.h>
 
-/* Returns the process's exit status. no_landlock: as on a kernel without Landlock (tests). */
-int worker_inspect(const char *path, bool no_landlock);
+struct inspect_opts {
+	const char *hide; /* the host's state directory (canonical), NULL: none */
+	bool no_landlock; /* as on a kernel without Landlock (tests) */
+};
+
+/* Returns the process's exit status. */
+int worker_inspect(const char *path, const struct inspect_opts *o);
 
 #endif

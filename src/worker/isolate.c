@@ -139,7 +139,8 @@ static int enter_dir(const struct isolate_opts *o, int *flags, char *err, size_t
 
 static int walls(const struct isolate_opts *o, struct isolate_result *res, char *err, size_t errlen)
 {
-	struct landlock_opts lo = {.private_dir = o->private_dir, .deny_network = o->deny_network};
+	struct landlock_opts lo = {
+	    .private_dir = o->private_dir, .deny_network = o->deny_network, .hide = o->hide};
 	struct landlock_result lr = {0, 0};
 	struct seccomp_opts so = {.deny_network = o->deny_network};
 	int sflags = 0;

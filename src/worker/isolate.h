@@ -30,6 +30,7 @@ struct isolate_opts {
 	pid_t parent;	  /* exit at once if the parent is already someone else; 0: no check */
 	const char *private_dir; /* cwd, TMPDIR, HOME and the only writable place; NULL: none */
 	bool deny_network;	 /* sandbox.network=deny */
+	const char *hide;	 /* the host's state directory (canonical): never reachable */
 	bool no_landlock;	 /* behave as on a kernel without Landlock (tests) */
 };
 

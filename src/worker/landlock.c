@@ -1,5 +1,6 @@
-/* The worker's Landlock ruleset (see landlock.h): which paths a plug-in may read, run or write,
- * built for the ABI this kernel reports (the installed headers may be older than the kernel, so
+/* The worker's Landlock ruleset (see landlock.h): which paths a plug-in may read, run or write
+ * (with the host's state directory carved out of them should it lie beneath one), built for the
+ * ABI this kernel reports (the installed headers may be older than the kernel, so
  * the newer constants are defined here), then TCP and scopes where the ABI has them. It does not
  * decide whether running without Landlock is acceptable (isolate.c does). */
 #include "worker/landlock.h"
@@ -7,8 +8,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/landlock.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -45,6 +48,7 @@
 #endif
 
 #define FS_ABI1 ((1ULL << 13) - 1) /* EXECUTE .. MAKE_SYM */
+#define MAX_DEPTH 32		   /* of the way down to a hidden directory */
 #define READ_EXEC                                                                                  \
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 #define READ_ONLY (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
@@ -152,11 +156,56 @@ static int allow(const struct ruleset *rs, const char *path, uint64_t access)
 	return r < 0 ? -1 : 0;
 }
 
+/* Whether path is dir or beneath it (both canonical). */
+static bool beneath(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 1)
+		return true; /* "/" */
+	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == 0);
+}
+
+static int allow_except(const struct ruleset *rs, const char *path, uint64_t access,
+			const char *hide, int depth);
+
+/* Every entry of dir but the one leading to hide. */
+static int allow_entries(const struct ruleset *rs, const char *dir, uint64_t access,
+			 const char *hide, int depth)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	int rc = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0; /* it cannot be listed: nothing of it is allowed */
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "", e->d_name);
+		rc = allow_except(rs, path, access, hide, depth + 1);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Allow access beneath path, except beneath hide (the host's state directory): when hide is
+ * inside path, path's entries are allowed one by one down to it, and hide is left out. */
+static int allow_except(const struct ruleset *rs, const char *path, uint64_t access,
+			const char *hide, int depth)
+{
+	char real[PATH_MAX];
+	if (!hide || !realpath(path, real) || !beneath(hide, real))
+		return allow(rs, path, access);
+	if (!strcmp(hide, real) || depth > MAX_DEPTH)
+		return 0;
+	return allow_entries(rs, real, access, hide, depth);
+}
+
 static int allow_all(const struct ruleset *rs, const char *const *paths, size_t n, uint64_t access,
-		     const char **ret_failed)
+		     const char *hide, const char **ret_failed)
 {
 	for (size_t i = 0; i < n; i++)
-		if (allow(rs, paths[i], access) < 0) {
+		if (allow_except(rs, paths[i], access, hide, 0) < 0) {
 			*ret_failed = paths[i];
 			return -1;
 		}
@@ -175,7 +224,7 @@ static bool etc_entry_ok(int dirfd, const char *name)
 	return S_ISREG(st.st_mode) && (st.st_mode & S_IROTH);
 }
 
-static int allow_etc(const struct ruleset *rs, const char **ret_failed)
+static int allow_etc(const struct ruleset *rs, const char *hide, const char **ret_failed)
 {
 	char path[512];
 	DIR *d = opendir("/etc");
@@ -187,7 +236,7 @@ static int allow_etc(const struct ruleset *rs, const char **ret_failed)
 		if (!etc_entry_ok(dirfd(d), e->d_name))
 			continue;
 		snprintf(path, sizeof(path), "/etc/%s", e->d_name);
-		rc = allow(rs, path, READ_ONLY);
+		rc = allow_except(rs, path, READ_ONLY, hide, 1);
 	}
 	closedir(d);
 	if (rc < 0)
@@ -198,17 +247,18 @@ static int allow_etc(const struct ruleset *rs, const char **ret_failed)
 static int add_rules(const struct ruleset *rs, const struct landlock_opts *o,
 		     const char **ret_failed)
 {
-	const char *dir[1] = {o->private_dir};
+	const char *dir[1] = {o->private_dir}, *hide = o->hide;
 	if (allow_all(rs, system_dirs, sizeof(system_dirs) / sizeof(system_dirs[0]), READ_EXEC,
+		      hide, ret_failed) < 0 ||
+	    allow_all(rs, read_dirs, sizeof(read_dirs) / sizeof(read_dirs[0]), READ_ONLY, hide,
 		      ret_failed) < 0 ||
-	    allow_all(rs, read_dirs, sizeof(read_dirs) / sizeof(read_dirs[0]), READ_ONLY,
-		      ret_failed) < 0 ||
-	    allow_all(rs, dev_rw, sizeof(dev_rw) / sizeof(dev_rw[0]), DEV_RW, ret_failed) < 0 ||
+	    allow_all(rs, dev_rw, sizeof(dev_rw) / sizeof(dev_rw[0]), DEV_RW, hide, ret_failed) <
+		0 ||
 	    allow_all(rs, dev_read, sizeof(dev_read) / sizeof(dev_read[0]),
-		      LANDLOCK_ACCESS_FS_READ_FILE, ret_failed) < 0 ||
-	    allow_etc(rs, ret_failed) < 0)
+		      LANDLOCK_ACCESS_FS_READ_FILE, hide, ret_failed) < 0 ||
+	    allow_etc(rs, hide, ret_failed) < 0)
 		return -1;
-	return o->private_dir ? allow_all(rs, dir, 1, rs->handled, ret_failed) : 0;
+	return o->private_dir ? allow_all(rs, dir, 1, rs->handled, NULL, ret_failed) : 0;
 }
 
 int landlock_apply(const struct landlock_opts *o, struct landlock_result *ret, char *err,

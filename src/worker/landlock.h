@@ -1,7 +1,8 @@
 /* The worker's Landlock walls (see landlock.c): a ruleset the worker applies to itself that lets
  * a plug-in read and run the system's files (/usr, /lib*, /bin, /sbin, /opt, what in /etc anyone
  * may read), use /dev/null, /dev/zero, /dev/full and the random devices, read its own /proc/self,
- * and write only in its private directory; where the kernel has them, TCP bind/connect are denied
+ * and write only in its private directory, never in the host's state directory (hide), even if
+ * it lies beneath one of those; where the kernel has them, TCP bind/connect are denied
  * (network deny) and signals and abstract UNIX sockets are scoped to the worker's own domain.
  * Not the user change or seccomp (isolate.c, seccomp.c). Needs no privileges, only no_new_privs. */
 #ifndef ASYNCD_WORKER_LANDLOCK_H
@@ -19,6 +20,7 @@ struct landlock_result {
 struct landlock_opts {
 	const char *private_dir; /* read and write here; NULL: nowhere */
 	bool deny_network;	 /* deny TCP bind and connect too (ABI >= 4) */
+	const char *hide;	 /* canonical path never allowed, even beneath an allowed one */
 };
 
 /* The kernel's Landlock ABI version, 0 when there is none. */

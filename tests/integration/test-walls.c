@@ -248,7 +248,13 @@ static void test_admin_socket(void **state)
 	char p[512];
 	prepare(h, &sc);
 	state_file(h, p, sizeof(p), "asyncd.sock");
-	assert_true(exists(p));
+	int64_t end = h_mono_ms() + H_WAIT_TIMEOUT_MS;
+	while (!exists(p) && h_mono_ms() < end)
+		h_sleep_ms(H_POLL_MS);
+	if (!exists(p)) {
+		h_dump_log(h, 20);
+		fail_msg("no %s", p);
+	}
 	expect_blocked(h, &sc, "hostile.connect_unix", path_data(p), NULL);
 }
 
