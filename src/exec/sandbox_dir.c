@@ -4,6 +4,7 @@
  * TMPDIR and HOME and its only writable place (worker/isolate.c, worker/landlock.c). */
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +18,19 @@
 
 #define OPEN_FDS 16 /* nftw's descriptors */
 
-static const char *temp_base(void)
+/* $TMPDIR, unless it is missing, not a directory or inside the state directory (hide): /tmp. */
+static const char *temp_base(const char *hide)
 {
+	char real[PATH_MAX];
 	const char *t = getenv("TMPDIR");
 	struct stat st;
-	if (t && t[0] == '/' && strlen(t) < 200 && stat(t, &st) == 0 && S_ISDIR(st.st_mode))
-		return t;
-	return "/tmp";
+	size_t n = strlen(hide);
+	if (!t || t[0] != '/' || strlen(t) >= 200 || stat(t, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    !realpath(t, real))
+		return "/tmp";
+	if (n && !strncmp(real, hide, n) && (real[n] == '/' || real[n] == 0))
+		return "/tmp";
+	return t;
 }
 
 /* The uid and gid the worker will have: sandbox.user when the host is root, else the host's
@@ -41,14 +48,23 @@ static void owner_of(const struct settings *c, uid_t *ret_uid, gid_t *ret_gid)
 	*ret_gid = pw.pw_gid;
 }
 
+/* mkdtemp() of base/asyncd-worker.XXXXXX into dir; 0, or -1 with errno. */
+static int make_in(const char *base, char *dir, size_t n)
+{
+	snprintf(dir, n, "%s/asyncd-worker.XXXXXX", base);
+	return mkdtemp(dir) ? 0 : -1;
+}
+
 int sb_dir_make(struct sandbox *sb, char *dir, size_t n)
 {
 	uid_t uid;
 	gid_t gid;
-	snprintf(dir, n, "%s/asyncd-worker.XXXXXX", temp_base());
+	const char *base = temp_base(sb->hide);
 	owner_of(&sb->cfg, &uid, &gid);
-	if (!mkdtemp(dir)) {
-		sb_set_error(sb, "cannot make a private directory %s: %s", dir, strerror(errno));
+	/* a $TMPDIR the host cannot write in: /tmp then */
+	if (make_in(base, dir, n) < 0 && (!strcmp(base, "/tmp") || make_in("/tmp", dir, n) < 0)) {
+		sb_set_error(sb, "cannot make a private directory in %s: %s", base,
+			     strerror(errno));
 		dir[0] = 0;
 		return AE_IO;
 	}

@@ -173,8 +173,11 @@ static int check_walls(const struct isolate_result *res, char *err, size_t errle
 		return 0;
 	snprintf(err, errlen,
 		 "refusing to run plug-ins unprotected: this kernel offers no Landlock (ABI %d) "
-		 "and asyncd does not run as root, so it cannot switch to sandbox.user either",
-		 res->landlock_abi);
+		 "and %s",
+		 res->landlock_abi,
+		 geteuid() == 0
+		     ? "sandbox.user is root itself"
+		     : "asyncd does not run as root, so it cannot switch to sandbox.user either");
 	return AE_FORBIDDEN;
 }
 
