@@ -522,6 +522,7 @@ static void *supervisor_main(void *arg)
 	struct sandbox *sb = arg;
 	int64_t now = clock_mono_ms();
 	sb_watch_settings(sb);
+	sb_dir_sweep(sb);
 	for (;;) {
 		handle_events(sb, sb_watch_timeout(sb, now));
 		now = clock_mono_ms();

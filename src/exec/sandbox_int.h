@@ -182,6 +182,8 @@ void sbw_bury(struct sandbox *sb);
 int sb_dir_make(struct sandbox *sb, char *dir, size_t n);
 /* Remove it and everything in it ("" is none). */
 void sb_dir_remove(const char *dir);
+/* Remove the private directories that hosts no longer running left (killed, crashed). */
+void sb_dir_sweep(struct sandbox *sb);
 
 /* sandbox_watch.c */
 void sb_watch_tick(struct sandbox *sb, int64_t now);

@@ -347,6 +347,54 @@ static void test_private_dir(void **state)
 	assert_false(exists(copy));
 }
 
+/* A worker's private directory, as a hostile.private job reports it, into dir. */
+static void private_dir_of(struct harness *h, char *dir, size_t n)
+{
+	json_t *j = h_wait_job(h, submit(h, "hostile.private", NULL), H_WAIT_TIMEOUT_MS);
+	assert_int_equal(h_int(j, "status"), 30);
+	snprintf(dir, n, "%s", h_str(json_object_get(j, "output"), "tmpdir"));
+	json_decref(j);
+	assert_true(exists(dir));
+}
+
+static void wait_gone(const char *path)
+{
+	int64_t end = h_mono_ms() + H_WAIT_TIMEOUT_MS;
+	while (exists(path) && h_mono_ms() < end)
+		h_sleep_ms(H_POLL_MS);
+	if (exists(path))
+		fail_msg("%s is still there", path);
+}
+
+/* What a plug-in leaves (a directory no one may enter, a link out) is cleaned without following
+ * the link; what a killed host left is cleaned when the sandbox starts again. */
+static void test_private_dir_cleaned(void **state)
+{
+	struct harness *h = *state;
+	struct scene sc;
+	char dirs[WORKERS][512], keep[512];
+	prepare(h, &sc);
+	h_set_settings(h, json_pack("{s:i}", "sandbox.workers", 1));
+	wait_prop(h, "workers_ready", json_integer(1));
+	state_file(h, keep, sizeof(keep), "keep-me");
+	FILE *f = fopen(keep, "w");
+	assert_non_null(f);
+	fclose(f);
+	private_dir_of(h, dirs[0], sizeof(dirs[0]));
+	json_t *j = h_wait_job(h, submit(h, "hostile.mess", path_data(keep)), H_WAIT_TIMEOUT_MS);
+	assert_int_equal(h_int(j, "status"), 30);
+	json_decref(j);
+	h_set_settings(h, json_pack("{s:i}", "sandbox.memory_limit_mb", 512)); /* replaced */
+	wait_gone(dirs[0]);
+	assert_true(exists(keep));
+	/* a host killed outright leaves its workers' directories; the next start removes them */
+	private_dir_of(h, dirs[1], sizeof(dirs[1]));
+	h_kill(h);
+	assert_true(exists(dirs[1]));
+	h_restart(h);
+	wait_gone(dirs[1]);
+}
+
 static void test_no_inherited_descriptors(void **state)
 {
 	struct harness *h = *state;
@@ -532,6 +580,7 @@ int main(void)
 	    BOTH(test_tmp_outside_private_dir),
 	    BOTH(test_network_deny),
 	    BOTH(test_private_dir),
+	    BOTH(test_private_dir_cleaned),
 	    BOTH(test_no_inherited_descriptors),
 	    BOTH(test_services_report),
 	    cmocka_unit_test_setup_teardown(test_refuses_unprotected, h_setup_unprivileged,

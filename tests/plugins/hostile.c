@@ -1,8 +1,9 @@
 /* Test plug-in "hostile" for tests/integration/test-walls.c: each type tries one attack on the
  * host from inside a sandbox worker. When the attack works the job succeeds ("got through: ...");
  * when it is refused the job fails permanently with "blocked: WHAT: <errno text>". The targets
- * come in the job's data ("path", "pid", "pid2", "port"). Two types describe the worker instead:
- * "private" (its cwd, TMPDIR and HOME, after writing a file there) and "fds" (its descriptors). */
+ * come in the job's data ("path", "pid", "pid2", "port"). Other types describe the worker instead:
+ * "private" (its cwd, TMPDIR and HOME, after writing a file there) and "fds" (its descriptors),
+ * or leave a mess in its private directory for the host to clean ("mess"). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -193,6 +195,32 @@ static int private_execute(void *instance, asyncd_ctx *ctx, api_t *api)
 	return api->result(ctx, ASYNCD_SUCCESS, -1, "wrote %s", path);
 }
 
+/* Leave a mess in $TMPDIR for the host to clean: a directory no one may enter (mode 0) with a
+ * file in it, and a symbolic link to the input's "path" (which must survive the cleaning). */
+static int mess_execute(void *instance, asyncd_ctx *ctx, api_t *api)
+{
+	char p[600];
+	const char *tmp = getenv("TMPDIR");
+	(void)instance;
+	if (!tmp)
+		return blocked(ctx, api, "TMPDIR");
+	snprintf(p, sizeof(p), "%s/locked", tmp);
+	if (mkdir(p, 0700) < 0)
+		return blocked(ctx, api, p);
+	snprintf(p, sizeof(p), "%s/locked/file", tmp);
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return blocked(ctx, api, p);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/locked", tmp);
+	if (chmod(p, 0) < 0)
+		return blocked(ctx, api, "chmod");
+	snprintf(p, sizeof(p), "%s/link", tmp);
+	if (symlink(path_of(ctx, api), p) < 0)
+		return blocked(ctx, api, p);
+	return api->result(ctx, ASYNCD_SUCCESS, -1, "left a mess in %s", tmp);
+}
+
 /* {"fds": ["N -> target", ...]} */
 static int fds_execute(void *instance, asyncd_ctx *ctx, api_t *api)
 {
@@ -238,6 +266,8 @@ static const struct asyncd_plugin_type hostile_types[] = {
      rlimit_parent_execute},
     {"private", "writes $TMPDIR/scratch; output: cwd, TMPDIR, HOME", NULL, NULL, private_execute},
     {"fds", "output: its open descriptors and what they are", NULL, NULL, fds_execute},
+    {"mess", "leaves an unreadable directory and a link to \"path\" in $TMPDIR", NULL, NULL,
+     mess_execute},
 };
 
 static const struct asyncd_plugin_info hostile_info =
