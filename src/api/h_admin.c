@@ -100,6 +100,8 @@ static int check_all(struct api_req *r, json_t *body)
 		if (rc < 0)
 			return api_error(r, rc == AE_NOTFOUND ? AE_INVAL : rc, "%s", err);
 	}
+	if (settings_check_together(body, err, sizeof(err)) < 0)
+		return api_error(r, AE_INVAL, "%s", err);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
  * src/worker/serve.c) and `--inspect PATH` (validate a library at registration,
  * src/worker/inspect.c). Usage errors go to stderr with exit status 2. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,10 @@ const char *__asan_default_options(void)
 static int usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s --inspect PATH\n"
+		"usage: %s --inspect PATH [--hide DIR] [--no-landlock]\n"
 		"       %s --serve --fd N [--parent PID] [--user NAME] [--memory-mb N] "
-		"[--cpu-s N]\n",
+		"[--cpu-s N] [--dir PRIVATE-DIR] [--network allow|deny] [--hide DIR] "
+		"[--no-landlock]\n",
 		argv0, argv0);
 	return EXIT_USAGE;
 }
@@ -52,12 +54,17 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
 	    {"user", required_argument, NULL, 'u'},
 	    {"memory-mb", required_argument, NULL, 'm'},
 	    {"cpu-s", required_argument, NULL, 'c'},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"network", required_argument, NULL, 'n'},
+	    {"no-landlock", no_argument, NULL, 'L'},
+	    {"hide", required_argument, NULL, 'H'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	o->sock = -1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		long v = optarg && c != 'u' ? number(optarg, 0, 1L << 30) : 0;
+		bool numeric = c == 'f' || c == 'p' || c == 'm' || c == 'c';
+		long v = optarg && numeric ? number(optarg, 0, 1L << 30) : 0;
 		if (c == '?' || v < 0)
 			return -1;
 		if (c == 'f')
@@ -70,8 +77,32 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
 			o->isolation.cpu_s = (int)v;
 		else if (c == 'u')
 			o->isolation.user = optarg;
+		else if (c == 'd' && optarg[0] == '/')
+			o->isolation.private_dir = optarg;
+		else if (c == 'n' && (!strcmp(optarg, "allow") || !strcmp(optarg, "deny")))
+			o->isolation.deny_network = !strcmp(optarg, "deny");
+		else if (c == 'L')
+			o->isolation.no_landlock = true;
+		else if (c == 'H' && optarg[0] == '/')
+			o->isolation.hide = optarg;
+		else if (c == 'd' || c == 'n' || c == 'H')
+			return -1;
 	}
 	return optind == argc && o->sock >= 3 ? 0 : -1;
+}
+
+/* --inspect PATH, then [--hide DIR] [--no-landlock]. */
+static int parse_inspect(int argc, char **argv, struct inspect_opts *o)
+{
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "--no-landlock"))
+			o->no_landlock = true;
+		else if (!strcmp(argv[i], "--hide") && i + 1 < argc && argv[i + 1][0] == '/')
+			o->hide = argv[++i];
+		else
+			return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -79,8 +110,12 @@ int main(int argc, char **argv)
 	const char *argv0 = argc > 0 ? argv[0] : "asyncd-worker";
 	struct serve_opts o = {0};
 
-	if (argc == 3 && strcmp(argv[1], "--inspect") == 0)
-		return worker_inspect(argv[2]);
+	if (argc >= 3 && strcmp(argv[1], "--inspect") == 0) {
+		struct inspect_opts io = {0};
+		if (parse_inspect(argc, argv, &io) < 0)
+			return usage(argv0);
+		return worker_inspect(argv[2], &io);
+	}
 	if (argc >= 2 && strcmp(argv[1], "--serve") == 0) {
 		if (parse_serve(argc, argv, &o) < 0)
 			return usage(argv0);

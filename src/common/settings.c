@@ -2,6 +2,8 @@
  * struct settings through a type and an offset; defaults follow SPEC §1-§5. */
 #include <jansson.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +14,7 @@
 #include "common/util.h"
 #include "common/throttle.h"
 
-enum set_type { T_INT, T_INT64, T_SECONDS, T_STRING, T_SYNC };
+enum set_type { T_INT, T_INT64, T_SECONDS, T_STRING, T_SYNC, T_BOOL };
 
 struct setting_def {
 	const char *key;
@@ -42,6 +44,8 @@ static const struct setting_def defs[] = {
     {"sandbox.timeout", T_SECONDS, F(sandbox_timeout_ms), 0.1, 86400, "120"},
     {"sandbox.memory_limit_mb", T_INT, F(sandbox_memory_limit_mb), 16, 1 << 20, "1024"},
     {"sandbox.user", T_STRING, F(sandbox_user), 0, 63, "\"nobody\""},
+    {"sandbox.allow_privileged", T_BOOL, F(sandbox_allow_privileged), 0, 0, "false"},
+    {"sandbox.network", T_STRING, F(sandbox_network), 0, 7, "\"allow\""},
     {"cleanup.succeeded_after", T_SECONDS, F(cleanup_succeeded_after_ms), 0, 3650 * 86400.0,
      "86400"},
     {"cleanup.failed_after", T_SECONDS, F(cleanup_failed_after_ms), 0, 3650 * 86400.0, "2592000"},
@@ -94,6 +98,18 @@ static int check_value(const struct setting_def *d, json_t *v, char *err, size_t
 		if (!strcmp(d->key, "async.throttling") &&
 		    throttle_parse(json_string_value(v), &t, err, errlen) < 0)
 			return AE_INVAL;
+		if (!strcmp(d->key, "sandbox.network") && strcmp(json_string_value(v), "allow") &&
+		    strcmp(json_string_value(v), "deny")) {
+			snprintf(err, errlen, "%s must be \"allow\" or \"deny\"", d->key);
+			return AE_INVAL;
+		}
+		return 0;
+	}
+	if (d->type == T_BOOL) {
+		if (!json_is_boolean(v)) {
+			snprintf(err, errlen, "%s must be true or false", d->key);
+			return AE_INVAL;
+		}
 		return 0;
 	}
 	if (d->type == T_SYNC) {
@@ -125,6 +141,9 @@ static void store_value(const struct setting_def *d, json_t *v)
 		break;
 	case T_SYNC:
 		*(bool *)field = !strcmp(json_string_value(v), "full");
+		break;
+	case T_BOOL:
+		*(bool *)field = json_is_true(v);
 		break;
 	}
 }
@@ -174,6 +193,68 @@ int settings_apply(const char *key, const char *json_value, char *err, size_t er
 	json_object_set_new(current_json, d->key, v);
 	pthread_mutex_unlock(&settings_lock);
 	return 0;
+}
+
+/* The value key will have once changes (an object of key -> value) are applied. */
+static json_t *value_after(json_t *changes, const char *key)
+{
+	json_t *v = json_object_get(changes, key);
+	if (v)
+		return json_incref(v);
+	pthread_mutex_lock(&settings_lock);
+	v = json_incref(json_object_get(current_json, key));
+	pthread_mutex_unlock(&settings_lock);
+	return v;
+}
+
+/* Whether name is a user that exists; *ret_uid its uid. */
+static bool user_uid(const char *name, uid_t *ret_uid)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &found) != 0 || !found)
+		return false;
+	*ret_uid = pw.pw_uid;
+	return true;
+}
+
+static int check_sandbox_user(const char *user, bool privileged_ok, char *err, size_t errlen)
+{
+	uid_t uid;
+	if (!user[0]) {
+		if (privileged_ok)
+			return 0;
+		snprintf(err, errlen,
+			 "sandbox.user is empty: plug-ins would keep asyncd's own user; set "
+			 "sandbox.allow_privileged to true to allow that");
+		return AE_INVAL;
+	}
+	if (!user_uid(user, &uid)) {
+		snprintf(err, errlen, "sandbox.user %s: no such user", user);
+		return AE_INVAL;
+	}
+	if (uid == 0 && !privileged_ok) {
+		snprintf(err, errlen,
+			 "sandbox.user %s has uid 0: plug-ins would run as root; set "
+			 "sandbox.allow_privileged to true to allow that",
+			 user);
+		return AE_INVAL;
+	}
+	return 0;
+}
+
+int settings_check_together(json_t *changes, char *err, size_t errlen)
+{
+	if (!json_object_get(changes, "sandbox.user") &&
+	    !json_object_get(changes, "sandbox.allow_privileged"))
+		return 0;
+	json_t *user = value_after(changes, "sandbox.user");
+	json_t *priv = value_after(changes, "sandbox.allow_privileged");
+	int rc = check_sandbox_user(json_is_string(user) ? json_string_value(user) : "",
+				    json_is_true(priv), err, errlen);
+	json_decref(user);
+	json_decref(priv);
+	return rc;
 }
 
 void settings_init(void)

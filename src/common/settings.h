@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct settings {
 	int max_retries;
 	int64_t time_between_retries_ms;
@@ -26,6 +28,8 @@ struct settings {
 	int64_t sandbox_timeout_ms;
 	int sandbox_memory_limit_mb;
 	char sandbox_user[64];
+	bool sandbox_allow_privileged; /* sandbox.user may be root or empty */
+	char sandbox_network[8];       /* "allow" or "deny" */
 	int64_t cleanup_succeeded_after_ms;
 	int64_t cleanup_failed_after_ms;
 	bool synchronous_full;
@@ -38,6 +42,10 @@ void settings_init(void);
 int settings_apply(const char *key, const char *json_value, char *err, size_t errlen);
 /* Check a value without applying it. */
 int settings_check(const char *key, const char *json_value, char *err, size_t errlen);
+/* Check what the values in changes (a JSON object of key -> value, each already checked alone)
+ * mean together with the current ones: sandbox.user must exist, and be neither empty nor a uid 0
+ * user unless sandbox.allow_privileged is true. 0, or AE_INVAL with the reason in err. */
+int settings_check_together(json_t *changes, char *err, size_t errlen);
 /* A copy of the current snapshot. */
 void settings_current(struct settings *ret);
 /* Every key with its current value as one JSON object text; caller frees. */

@@ -18,9 +18,10 @@ enum kind { K_NONE, K_INT, K_STR };
 static enum kind tag_kind(unsigned tag)
 {
 	static const uint8_t ints[] = {
-	    IPC_T_VERSION,   IPC_T_PID,	      IPC_T_UID,	IPC_T_FLAGS,	  IPC_T_STEP_ID,
-	    IPC_T_MAX_TRACE, IPC_T_OPERATION, IPC_T_DEPTH,	IPC_T_CREATED_ON, IPC_T_ATTEMPT,
-	    IPC_T_RESULT,    IPC_T_DELAY_MS,  IPC_T_STARTED_ON, IPC_T_EXEC_MS,	  IPC_T_OOM,
+	    IPC_T_VERSION,    IPC_T_PID,       IPC_T_UID,	IPC_T_FLAGS,
+	    IPC_T_STEP_ID,    IPC_T_MAX_TRACE, IPC_T_OPERATION, IPC_T_DEPTH,
+	    IPC_T_CREATED_ON, IPC_T_ATTEMPT,   IPC_T_RESULT,	IPC_T_DELAY_MS,
+	    IPC_T_STARTED_ON, IPC_T_EXEC_MS,   IPC_T_OOM,	IPC_T_LANDLOCK_ABI,
 	};
 	if (tag == 0 || tag >= IPC_TAG_MAX_)
 		return K_NONE;

@@ -35,10 +35,18 @@ enum ipc_type {
 
 /* HELLO's IPC_T_FLAGS: what isolation the worker applied to itself. */
 enum {
-	IPC_ISOLATE_USER = 1,	      /* changed to the sandbox user */
-	IPC_ISOLATE_NO_NEW_PRIVS = 2, /* PR_SET_NO_NEW_PRIVS */
-	IPC_ISOLATE_SECCOMP = 4,      /* the seccomp filter is loaded */
-	IPC_ISOLATE_AS_LIMIT = 8,     /* RLIMIT_AS is set (not in sanitizer builds) */
+	IPC_ISOLATE_USER = 1,	       /* changed to the sandbox user */
+	IPC_ISOLATE_NO_NEW_PRIVS = 2,  /* PR_SET_NO_NEW_PRIVS */
+	IPC_ISOLATE_SECCOMP = 4,       /* the seccomp filter is loaded */
+	IPC_ISOLATE_AS_LIMIT = 8,      /* RLIMIT_AS is set (not in sanitizer builds) */
+	IPC_ISOLATE_LANDLOCK_FS = 16,  /* Landlock: only the system's files and the private dir */
+	IPC_ISOLATE_SIGNAL_SCOPE = 32, /* Landlock: no signal to a process outside the worker */
+	IPC_ISOLATE_SOCKET_SCOPE = 64, /* Landlock: no abstract UNIX socket outside the worker */
+	IPC_ISOLATE_SECCOMP_SIGNALS = 128,  /* seccomp: signals and pid calls only to itself */
+	IPC_ISOLATE_NETWORK_DENIED = 256,   /* seccomp: no socket but socketpair (network deny) */
+	IPC_ISOLATE_LANDLOCK_NET = 512,	    /* Landlock: no TCP bind or connect (network deny) */
+	IPC_ISOLATE_PRIVATE_DIR = 1024,	    /* cwd, TMPDIR and HOME are its private directory */
+	IPC_ISOLATE_NO_UNIX_SOCKETS = 2048, /* seccomp: socket(AF_UNIX) refused */
 };
 
 /* Field tags. Every tag has one kind: INT (8 bytes, little-endian, signed) or STR (bytes ending
@@ -77,6 +85,7 @@ enum ipc_tag {
 	IPC_T_EXEC_MS, /* 31 */
 	IPC_T_TEXT,
 	IPC_T_OOM,
+	IPC_T_LANDLOCK_ABI, /* HELLO: the kernel's Landlock ABI, 0 for none */
 	IPC_TAG_MAX_
 };
 

@@ -350,6 +350,53 @@ static void fail_pending(struct sandbox *sb)
 			why[0] ? why : "unknown reason");
 }
 
+/* ---- the supervisor: the walls ---- */
+
+struct wall {
+	int flag;
+	const char *prop; /* in GET /api/v1/services */
+	const char *text; /* in the log */
+};
+
+static const struct wall walls[] = {
+    {IPC_ISOLATE_LANDLOCK_FS, "landlock_fs", "landlock filesystem"},
+    {IPC_ISOLATE_SIGNAL_SCOPE, "signal_scope", "landlock signal scope"},
+    {IPC_ISOLATE_SOCKET_SCOPE, "abstract_socket_scope", "landlock abstract socket scope"},
+    {IPC_ISOLATE_LANDLOCK_NET, "landlock_net", "landlock tcp"},
+    {IPC_ISOLATE_SECCOMP, "seccomp", "seccomp"},
+    {IPC_ISOLATE_SECCOMP_SIGNALS, "seccomp_signals", "seccomp signals"},
+    {IPC_ISOLATE_NO_UNIX_SOCKETS, "no_unix_sockets", "no unix sockets"},
+    {IPC_ISOLATE_NETWORK_DENIED, "network_denied", "network denied"},
+    {IPC_ISOLATE_PRIVATE_DIR, "private_tmp", "private directory"},
+    {IPC_ISOLATE_USER, "user_changed", "user changed"},
+    {IPC_ISOLATE_NO_NEW_PRIVS, "no_new_privs", "no_new_privs"},
+    {IPC_ISOLATE_AS_LIMIT, "address_space_limit", "address space limit"},
+};
+
+void sb_log_walls(struct sandbox *sb, const struct sb_worker *w)
+{
+	char line[512];
+	size_t n = 0;
+	if (w->flags == sb->logged_flags)
+		return;
+	sb->logged_flags = w->flags;
+	line[0] = 0;
+	for (size_t i = 0; i < sizeof(walls) / sizeof(walls[0]) && n < sizeof(line); i++)
+		if (w->flags & walls[i].flag)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", n ? ", " : "",
+					      walls[i].text);
+	log_info("sandbox", "worker protections: landlock ABI %d; %s; as uid %ld", w->landlock_abi,
+		 line, w->uid);
+}
+
+static void describe_walls(json_t *props, int flags, int abi, const char *network)
+{
+	json_object_set_new(props, "landlock_abi", json_integer(abi));
+	for (size_t i = 0; i < sizeof(walls) / sizeof(walls[0]); i++)
+		json_object_set_new(props, walls[i].prop, json_boolean(flags & walls[i].flag));
+	json_object_set_new(props, "network", json_string(network));
+}
+
 /* ---- the supervisor: the view for describe() ---- */
 
 static json_t *worker_json(const struct sb_worker *w, int64_t now)
@@ -373,7 +420,7 @@ static json_t *workers_json(struct sandbox *sb, int64_t now)
 static void publish(struct sandbox *sb, int64_t now, bool with_list)
 {
 	json_t *list = with_list ? workers_json(sb, now) : NULL;
-	int ready = 0, busy = 0, inflight = 0, libs = 0, flags = -1;
+	int ready = 0, busy = 0, inflight = 0, libs = 0, flags = -1, abi = -1;
 	for (int i = 0; i < SB_MAX_WORKERS; i++) {
 		struct sb_worker *w = sb->slots[i];
 		if (!w)
@@ -382,8 +429,10 @@ static void publish(struct sandbox *sb, int64_t now, bool with_list)
 		busy += w->inflight.n > 0;
 		inflight += w->inflight.n;
 		libs += w->n_loaded;
-		if (w->state != SB_STARTING)
-			flags = flags < 0 ? w->flags : (flags & w->flags);
+		if (w->state == SB_STARTING)
+			continue;
+		flags = flags < 0 ? w->flags : (flags & w->flags);
+		abi = abi < 0 || w->landlock_abi < abi ? w->landlock_abi : abi;
 	}
 	pthread_mutex_lock(&sb->lock);
 	if (list) {
@@ -396,7 +445,9 @@ static void publish(struct sandbox *sb, int64_t now, bool with_list)
 	sb->n_pending = sb->pending.n;
 	sb->n_libs = libs;
 	sb->flags = flags;
+	sb->landlock_abi = abi;
 	sb->n_target = sb->cfg.sandbox_workers;
+	snprintf(sb->network_shown, sizeof(sb->network_shown), "%s", sb->cfg.sandbox_network);
 	sb->shown = sb->stats;
 	pthread_mutex_unlock(&sb->lock);
 }
@@ -471,6 +522,7 @@ static void *supervisor_main(void *arg)
 	struct sandbox *sb = arg;
 	int64_t now = clock_mono_ms();
 	sb_watch_settings(sb);
+	sb_dir_sweep(sb);
 	for (;;) {
 		handle_events(sb, sb_watch_timeout(sb, now));
 		now = clock_mono_ms();
@@ -508,6 +560,13 @@ static void ping_timing(struct sandbox *sb)
 	sb->ping_timeout_ms = ms >= 300 && ms < SB_PING_TIMEOUT_MS ? ms : SB_PING_TIMEOUT_MS;
 	sb->ping_every_ms =
 	    sb->ping_timeout_ms < SB_PING_TIMEOUT_MS ? sb->ping_timeout_ms / 3 : SB_PING_EVERY_MS;
+}
+
+/* ASYNCD_SANDBOX_NO_LANDLOCK=1: workers behave as on a kernel without Landlock (tests). */
+static bool no_landlock(void)
+{
+	const char *env = getenv("ASYNCD_SANDBOX_NO_LANDLOCK");
+	return env && !strcmp(env, "1");
 }
 
 static void free_aborts(struct sb_abort *a)
@@ -560,7 +619,7 @@ static void close_loop(struct sandbox *sb)
 	sb->epfd = sb->efd = -1;
 }
 
-int sandbox_start(struct sandbox *sb, const char *worker_path)
+int sandbox_start(struct sandbox *sb, const char *worker_path, const char *state_dir)
 {
 	pthread_mutex_lock(&sb->lock);
 	bool busy = sb->running;
@@ -568,11 +627,15 @@ int sandbox_start(struct sandbox *sb, const char *worker_path)
 	if (busy)
 		return AE_CONFLICT;
 	snprintf(sb->worker_path, sizeof(sb->worker_path), "%s", worker_path);
+	if (!state_dir || !realpath(state_dir, sb->hide))
+		sb->hide[0] = 0;
 	memset(&sb->stats, 0, sizeof(sb->stats));
 	memset(&sb->shown, 0, sizeof(sb->shown));
 	sb->start_failures = 0;
 	sb->quitting = sb->respawn = false;
 	ping_timing(sb);
+	sb->no_landlock = no_landlock();
+	sb->logged_flags = -1;
 	sb->start_after = sb->next_tick = sb->next_slow_tick = sb->next_publish = 0;
 	int rc = open_loop(sb);
 	if (rc == 0) {
@@ -631,7 +694,9 @@ void sandbox_describe(struct sandbox *sb, json_t *props)
 	json_object_set_new(props, "libraries_loaded", json_integer(sb->n_libs));
 	json_object_set_new(props, "worker_processes",
 			    sb->workers_json ? json_deep_copy(sb->workers_json) : json_array());
-	int flags = sb->flags;
+	int flags = sb->flags, abi = sb->landlock_abi;
+	char network[sizeof(sb->cfg.sandbox_network)];
+	snprintf(network, sizeof(network), "%s", sb->network_shown);
 	pthread_mutex_unlock(&sb->lock);
 	json_object_set_new(props, "spawned", json_integer((json_int_t)st.spawned));
 	json_object_set_new(props, "restarts", json_integer((json_int_t)st.restarts));
@@ -643,12 +708,6 @@ void sandbox_describe(struct sandbox *sb, json_t *props)
 	json_object_set_new(props, "jobs_done", json_integer((json_int_t)st.jobs_done));
 	if (st.last_error[0])
 		json_object_set_new(props, "last_error", json_string(st.last_error));
-	if (flags >= 0) {
-		json_object_set_new(props, "user_changed", json_boolean(flags & IPC_ISOLATE_USER));
-		json_object_set_new(props, "no_new_privs",
-				    json_boolean(flags & IPC_ISOLATE_NO_NEW_PRIVS));
-		json_object_set_new(props, "seccomp", json_boolean(flags & IPC_ISOLATE_SECCOMP));
-		json_object_set_new(props, "address_space_limit",
-				    json_boolean(flags & IPC_ISOLATE_AS_LIMIT));
-	}
+	if (flags >= 0)
+		describe_walls(props, flags, abi, network);
 }

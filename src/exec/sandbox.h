@@ -41,9 +41,10 @@ typedef void (*sandbox_done_fn)(void *arg, const struct ipc_result *reply);
 int sandbox_new(struct sandbox **ret);
 /* Free a stopped supervisor. Accepts NULL. */
 void sandbox_free(struct sandbox *sb);
-/* Start the supervisor thread and its workers (worker_path is copied). AE_CONFLICT when it
- * runs. */
-int sandbox_start(struct sandbox *sb, const char *worker_path);
+/* Start the supervisor thread and its workers (worker_path is copied); state_dir (NULL: none)
+ * is kept out of the workers' reach even if it lies beneath a system directory they may read.
+ * AE_CONFLICT when it runs. */
+int sandbox_start(struct sandbox *sb, const char *worker_path, const char *state_dir);
 /* Refuse new jobs, let those handed over finish for at most timeout_ms, then kill the workers;
  * jobs still unfinished get a transient sandbox_unavailable reply. Returns once stopped. */
 int sandbox_stop(struct sandbox *sb, int64_t timeout_ms);

@@ -86,6 +86,8 @@ struct sb_worker {
 	char spawn_key[128];
 	unsigned long long jobs;
 	char fatal[256];
+	int landlock_abi; /* from HELLO */
+	char dir[256];	  /* its private directory, removed when it is freed; "" none */
 };
 
 struct sb_stats {
@@ -104,11 +106,13 @@ struct sandbox {
 	struct sb_abort *aborts;
 	struct sb_stats shown; /* a copy of stats for describe() */
 	json_t *workers_json;  /* per-worker view for describe() */
-	int n_target, n_ready, n_busy, n_inflight, n_pending, n_libs, flags;
+	char network_shown[8]; /* sandbox.network as the workers were told */
+	int n_target, n_ready, n_busy, n_inflight, n_pending, n_libs, flags, landlock_abi;
 	/* supervisor thread: */
 	pthread_t thread;
 	int epfd, efd;
 	char worker_path[4096];
+	char hide[4096]; /* the state directory, canonical ("" none): --hide for the workers */
 	struct settings cfg;
 	struct sb_worker *slots[SB_MAX_WORKERS];
 	struct sb_list pending;
@@ -122,6 +126,8 @@ struct sandbox {
 	int64_t next_tick, next_slow_tick, next_publish;
 	int64_t ping_every_ms, ping_timeout_ms; /* SB_PING_*, or shorter for tests */
 	char key[128];				/* spawn key of the current settings */
+	bool no_landlock; /* ASYNCD_SANDBOX_NO_LANDLOCK: workers act as on a kernel without it */
+	int logged_flags; /* the protections last written to the log, -1: none yet */
 };
 
 struct sb_abort {
@@ -146,6 +152,9 @@ void sb_requeue_all(struct sandbox *sb, struct sb_list *l);
 /* Remember why workers fail to start or break (shown by describe()). */
 void sb_set_error(struct sandbox *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Write the protections w reports to the log when they differ from the last written. */
+void sb_log_walls(struct sandbox *sb, const struct sb_worker *w);
+
 /* sandbox_worker.c */
 int sbw_spawn(struct sandbox *sb, int slot, const char *key);
 /* Handle an epoll event of w's socket or pidfd. */
@@ -166,6 +175,15 @@ void sbw_reap(struct sandbox *sb, struct sb_worker *w, int status);
 void sbw_free(struct sandbox *sb, struct sb_worker *w);
 /* Free the workers reaped during this turn of the loop. */
 void sbw_bury(struct sandbox *sb);
+
+/* sandbox_dir.c */
+/* Make a worker's private directory (0700, owned by the user it will run as) into dir; 0, or an
+ * AE_* code with the reason in sb's last error. */
+int sb_dir_make(struct sandbox *sb, char *dir, size_t n);
+/* Remove it and everything in it ("" is none). */
+void sb_dir_remove(const char *dir);
+/* Remove the private directories that hosts no longer running left (killed, crashed). */
+void sb_dir_sweep(struct sandbox *sb);
 
 /* sandbox_watch.c */
 void sb_watch_tick(struct sandbox *sb, int64_t now);

@@ -16,8 +16,9 @@
 void sb_watch_settings(struct sandbox *sb)
 {
 	settings_current(&sb->cfg);
-	snprintf(sb->key, sizeof(sb->key), "%s|%d|%lld", sb->cfg.sandbox_user,
-		 sb->cfg.sandbox_memory_limit_mb, (long long)sb->cfg.sandbox_timeout_ms);
+	snprintf(sb->key, sizeof(sb->key), "%s|%d|%lld|%s", sb->cfg.sandbox_user,
+		 sb->cfg.sandbox_memory_limit_mb, (long long)sb->cfg.sandbox_timeout_ms,
+		 sb->cfg.sandbox_network);
 }
 
 int sb_watch_timeout(struct sandbox *sb, int64_t now)

@@ -40,7 +40,7 @@ static int spawn_files(posix_spawn_file_actions_t *fa, int sock)
 	return 0;
 }
 
-static int spawn_process(struct sandbox *sb, int sock, pid_t *ret_pid)
+static int spawn_process(struct sandbox *sb, int sock, const char *dir, pid_t *ret_pid)
 {
 	char parent[24], mem[24], cpu[24];
 	const struct settings *c = &sb->cfg;
@@ -49,9 +49,26 @@ static int spawn_process(struct sandbox *sb, int sock, pid_t *ret_pid)
 	snprintf(mem, sizeof(mem), "%d", c->sandbox_memory_limit_mb);
 	snprintf(cpu, sizeof(cpu), "%lld",
 		 (long long)(timeout_s * 2 > 3600 ? timeout_s * 2 : 3600));
-	char *argv[] = {
-	    sb->worker_path,	     "--serve",	    "--fd", "3",       "--parent", parent, "--user",
-	    (char *)c->sandbox_user, "--memory-mb", mem,    "--cpu-s", cpu,	   NULL};
+	char *argv[] = {sb->worker_path,
+			"--serve",
+			"--fd",
+			"3",
+			"--parent",
+			parent,
+			"--user",
+			(char *)c->sandbox_user,
+			"--memory-mb",
+			mem,
+			"--cpu-s",
+			cpu,
+			"--dir",
+			(char *)dir,
+			"--network",
+			(char *)c->sandbox_network,
+			sb->hide[0] ? "--hide" : NULL,
+			sb->hide,
+			sb->no_landlock ? "--no-landlock" : NULL,
+			NULL};
 	char *envp[] = {NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -103,6 +120,7 @@ void sbw_free(struct sandbox *sb, struct sb_worker *w)
 	for (int i = 0; i < w->n_loaded; i++)
 		free(w->loaded[i]);
 	free(w->loaded);
+	sb_dir_remove(w->dir);
 	free(w);
 }
 
@@ -123,12 +141,16 @@ int sbw_spawn(struct sandbox *sb, int slot, const char *key)
 	struct sb_worker *w = worker_new();
 	if (!w)
 		return AE_NOMEM;
+	if (sb_dir_make(sb, w->dir, sizeof(w->dir)) < 0) {
+		sbw_free(sb, w);
+		return AE_IO;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		sb_set_error(sb, "cannot make a socketpair: %s", strerror(errno));
 		sbw_free(sb, w);
 		return AE_IO;
 	}
-	int e = spawn_process(sb, sv[1], &w->pid);
+	int e = spawn_process(sb, sv[1], w->dir, &w->pid);
 	close(sv[1]);
 	w->sock = sv[0];
 	if (e != 0) {
@@ -307,7 +329,9 @@ static void on_hello(struct sandbox *sb, struct sb_worker *w, const struct ipc_f
 	}
 	w->state = SB_READY;
 	w->flags = (int)ipc_int(f, IPC_T_FLAGS, 0);
+	w->landlock_abi = (int)ipc_int(f, IPC_T_LANDLOCK_ABI, 0);
 	w->uid = (long)ipc_int(f, IPC_T_UID, -1);
+	sb_log_walls(sb, w);
 	w->rss_base = sbw_rss(w->pid);
 	sb->start_failures = 0;
 }
@@ -389,8 +413,13 @@ static void on_frame(struct sandbox *sb, struct sb_worker *w, const struct ipc_f
 		retire_if_idle(w, now);
 		break;
 	case IPC_FATAL:
+		if (w->fatal[0]) /* one is enough (and a plug-in could send many) */
+			break;
 		snprintf(w->fatal, sizeof(w->fatal), "%s",
 			 ipc_str(f, IPC_T_TEXT) ? ipc_str(f, IPC_T_TEXT) : "no reason given");
+		ipc_utf8_sanitize(w->fatal, strlen(w->fatal));
+		if (w->state != SB_STARTING)
+			log_warn("sandbox", "worker %d ends: %s", (int)w->pid, w->fatal);
 		break;
 	default:
 		protocol_error(sb, w, "a frame of a type a worker does not send");

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/settings.h"
+#include "plugin/inspect.h"
 #include "exec/engine.h"
 #include "exec/writer.h"
 #include "host/host.h"
@@ -213,6 +214,8 @@ static int start(const struct host_options *o, struct host *h)
 	}
 	h->services_ready = true;
 	h->services.worker_path = h->worker;
+	h->services.state_dir = o->state_dir;
+	plugin_inspect_hide(o->state_dir);
 	h->api.services = &h->services;
 	h->api.engine = h->engine;
 	services_start_automatic(&h->services);

@@ -120,7 +120,7 @@ static int sb_svc_start(void *ctx)
 	struct host_services *hs = ctx;
 	if (!hs->worker_path || !hs->worker_path[0])
 		return AE_INTERNAL;
-	return sandbox_start(hs->sandbox, hs->worker_path);
+	return sandbox_start(hs->sandbox, hs->worker_path, hs->state_dir);
 }
 
 static int sb_svc_stop(void *ctx)

@@ -31,6 +31,7 @@ struct host_services {
 	struct maintenance *maint;
 	struct sandbox *sandbox;
 	const char *worker_path; /* asyncd-worker, set by the host before the services start */
+	const char *state_dir;	 /* kept out of the workers' reach, set with worker_path */
 };
 
 int services_init(struct host_services *hs, const char *host_id, struct writer *w, struct engine *e,

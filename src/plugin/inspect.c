@@ -45,6 +45,14 @@ struct run {
 	int status;	/* from waitpid() */
 };
 
+static char hidden[4096]; /* the state directory, canonical: kept from the worker */
+
+void plugin_inspect_hide(const char *state_dir)
+{
+	if (!state_dir || !realpath(state_dir, hidden))
+		hidden[0] = '\0';
+}
+
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...) ASYNCD_PRINTF(4, 5);
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -134,7 +142,14 @@ static int spawn_files(posix_spawn_file_actions_t *fa, int out_w, int err_w)
 static int spawn_with_pipes(struct run *r, const char *worker, const char *lib, int out_w,
 			    int err_w)
 {
-	char *argv[] = {(char *)worker, (char *)"--inspect", (char *)lib, NULL};
+	char *argv[7] = {(char *)worker, (char *)"--inspect", (char *)lib}; /* NULL-ended */
+	const char *nl = getenv("ASYNCD_SANDBOX_NO_LANDLOCK"); /* tests: as without Landlock */
+	int n = 3;
+	if (hidden[0]) {
+		argv[n++] = (char *)"--hide";
+		argv[n++] = hidden;
+	}
+	argv[n] = nl && !strcmp(nl, "1") ? (char *)"--no-landlock" : NULL;
 	char *envp[] = {NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;

@@ -29,6 +29,10 @@ struct plugin_meta {
 int plugin_inspect(const char *worker_path, const char *lib_path, int timeout_ms,
 		   struct plugin_meta *ret, char *err, size_t errlen);
 
+/* Keep state_dir out of the inspect worker's reach (Landlock), even if it lies beneath a system
+ * directory it may read. Called once, before the first plugin_inspect(); NULL: nothing. */
+void plugin_inspect_hide(const char *state_dir);
+
 /* Free what m holds and zero it. Accepts NULL. */
 void plugin_meta_done(struct plugin_meta *m);
 

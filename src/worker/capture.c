@@ -69,8 +69,7 @@ static int start_thread(void)
 int capture_start(void)
 {
 	int p[2];
-	int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-	if (saved < 0 || pipe2(p, O_CLOEXEC) < 0)
+	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	if (dup2(p[1], STDOUT_FILENO) < 0 || dup2(p[1], STDERR_FILENO) < 0 ||
 	    fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
@@ -81,7 +80,7 @@ int capture_start(void)
 	close(p[1]);
 	rfd = p[0];
 	setvbuf(stderr, NULL, _IONBF, 0);
-	return start_thread() == 0 ? saved : -1;
+	return start_thread();
 }
 
 void capture_take(char **ret, size_t *ret_len, size_t *ret_dropped)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -95,21 +96,26 @@ static void name_file(char *err, size_t errlen, const char *fdpath, const char *
 	snprintf(at, errlen - (size_t)(at - err), "%s%s", path, copy);
 }
 
-/* The isolation of a sandbox worker, with the default settings (the host passes none). */
-static int isolate(char *err, size_t errlen)
+/* The isolation of a sandbox worker, with the default settings (the host passes none) and no
+ * private directory: nothing to write anywhere. */
+static int isolate(const struct inspect_opts *io, char *err, size_t errlen)
 {
-	struct isolate_opts o = {.memory_mb = INSPECT_MEMORY_MB, .cpu_s = INSPECT_CPU_S};
-	int flags;
+	struct isolate_opts o = {.memory_mb = INSPECT_MEMORY_MB,
+				 .cpu_s = INSPECT_CPU_S,
+				 .deny_network = true,
+				 .hide = io->hide,
+				 .no_landlock = io->no_landlock};
+	struct isolate_result res;
 	if (getpwnam(INSPECT_USER))
 		o.user = INSPECT_USER;
-	return isolate_apply(&o, &flags, err, errlen);
+	return isolate_apply(&o, &res, err, errlen);
 }
 
-int worker_inspect(const char *path)
+int worker_inspect(const char *path, const struct inspect_opts *io)
 {
 	char err[1024], fdpath[64];
 	struct plugin_lib *lib = NULL;
-	FILE *out = reserve_stdout();
+	FILE *out = isolate_close_fds(-1) == 0 ? reserve_stdout() : NULL;
 
 	if (!out) {
 		perror("asyncd-worker: stdout");
@@ -120,7 +126,7 @@ int worker_inspect(const char *path)
 		snprintf(err, sizeof(err), "cannot open %s: %s", path, strerror(errno));
 		return answer_error(out, err);
 	}
-	if (isolate(err, sizeof(err)) < 0) {
+	if (isolate(io, err, sizeof(err)) < 0) {
 		fprintf(stderr, "asyncd-worker: %s\n", err);
 		return 4;
 	}

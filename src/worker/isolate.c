@@ -1,6 +1,8 @@
 /* Isolation of a worker process (see isolate.h). The order matters: limits first, then the user
- * change (which clears the parent-death signal, so that comes after it), then no_new_privs, which
- * the seccomp filter needs. */
+ * change (which clears the parent-death signal, so that comes after it), the private directory
+ * (entered as the sandbox user), then no_new_privs, which Landlock and seccomp need; Landlock
+ * before seccomp. Without any filesystem wall (no Landlock, no change to another user) it
+ * refuses to go on. */
 #include "worker/isolate.h"
 
 #include <errno.h>
@@ -12,9 +14,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/error.h"
+#include "worker/landlock.h"
 #include "worker/sanitizer.h"
 #include "worker/seccomp.h"
 
@@ -116,30 +120,92 @@ static int tie_to_parent(const struct isolate_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-static int lock_down(int *flags, char *err, size_t errlen)
+/* cwd, TMPDIR and HOME: the private directory, or / with no TMPDIR or HOME when there is none. */
+static int enter_dir(const struct isolate_opts *o, int *flags, char *err, size_t errlen)
+{
+	const char *dir = o->private_dir ? o->private_dir : "/";
+	if (chdir(dir) < 0) {
+		snprintf(err, errlen, "cannot enter the private directory %s: %s", dir,
+			 strerror(errno));
+		return AE_IO;
+	}
+	if (!o->private_dir)
+		return 0;
+	if (setenv("TMPDIR", dir, 1) < 0 || setenv("HOME", dir, 1) < 0)
+		return fail(err, errlen, AE_NOMEM, "setenv");
+	*flags |= ISOLATE_PRIVATE_DIR;
+	return 0;
+}
+
+static int walls(const struct isolate_opts *o, struct isolate_result *res, char *err, size_t errlen)
+{
+	struct landlock_opts lo = {
+	    .private_dir = o->private_dir, .deny_network = o->deny_network, .hide = o->hide};
+	struct landlock_result lr = {0, 0};
+	struct seccomp_opts so = {.deny_network = o->deny_network};
+	int sflags = 0;
+	int rc = o->no_landlock ? 0 : landlock_apply(&lo, &lr, err, errlen);
+	if (rc < 0)
+		return rc;
+	res->landlock_abi = o->no_landlock ? 0 : landlock_abi();
+	res->flags |= lr.flags;
+	rc = seccomp_filter_load(&so, &sflags, err, errlen);
+	if (rc == 0)
+		res->flags |= sflags;
+	return rc == AE_NOTFOUND ? 0 : rc;
+}
+
+static int lock_down(const struct isolate_opts *o, struct isolate_result *res, char *err,
+		     size_t errlen)
 {
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return fail(err, errlen, AE_INTERNAL, "prctl(PR_SET_DUMPABLE)");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(err, errlen, AE_INTERNAL, "prctl(PR_SET_NO_NEW_PRIVS)");
-	*flags |= ISOLATE_NO_NEW_PRIVS;
-	int rc = seccomp_filter_load(err, errlen);
-	if (rc == 0)
-		*flags |= ISOLATE_SECCOMP;
-	return rc == AE_NOTFOUND ? 0 : rc;
+	res->flags |= ISOLATE_NO_NEW_PRIVS;
+	return walls(o, res, err, errlen);
 }
 
-int isolate_apply(const struct isolate_opts *o, int *ret_flags, char *err, size_t errlen)
+/* A plug-in must not run with the host's access to its files: Landlock, or another user. */
+static int check_walls(const struct isolate_result *res, char *err, size_t errlen)
 {
-	int flags = 0;
-	int rc = apply_limits(o, &flags, err, errlen);
+	if (res->flags & (ISOLATE_LANDLOCK_FS | ISOLATE_USER))
+		return 0;
+	snprintf(err, errlen,
+		 "refusing to run plug-ins unprotected: this kernel offers no Landlock (ABI %d) "
+		 "and %s",
+		 res->landlock_abi,
+		 geteuid() == 0
+		     ? "sandbox.user is root itself"
+		     : "asyncd does not run as root, so it cannot switch to sandbox.user either");
+	return AE_FORBIDDEN;
+}
+
+int isolate_apply(const struct isolate_opts *o, struct isolate_result *ret, char *err,
+		  size_t errlen)
+{
+	struct isolate_result res = {0, 0};
+	int rc = apply_limits(o, &res.flags, err, errlen);
 	if (rc == 0)
-		rc = drop_user(o, &flags, err, errlen);
+		rc = drop_user(o, &res.flags, err, errlen);
+	if (rc == 0)
+		rc = enter_dir(o, &res.flags, err, errlen);
 	if (rc == 0)
 		rc = tie_to_parent(o, err, errlen);
 	if (rc == 0)
-		rc = lock_down(&flags, err, errlen);
+		rc = lock_down(o, &res, err, errlen);
 	if (rc == 0)
-		*ret_flags = flags;
+		rc = check_walls(&res, err, errlen);
+	if (rc == 0)
+		*ret = res;
 	return rc;
+}
+
+int isolate_close_fds(int keep)
+{
+	long r = keep > 3 ? syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0) : 0;
+	unsigned from = keep >= 3 ? (unsigned)keep + 1 : 3U;
+	if (r == 0)
+		r = syscall(SYS_close_range, from, ~0U, 0);
+	return r < 0 ? AE_IO : 0;
 }

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <malloc.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,19 +46,7 @@ static struct {
        .more = PTHREAD_COND_INITIALIZER,
        .wlock = PTHREAD_MUTEX_INITIALIZER};
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A line on the host's log (the original stderr). */
-static void say(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > 0 && write(S.log_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1))
-		return;
-}
+static void fatal(const char *msg);
 
 /* Send all of w (blocking). The host always reads, so this ends. */
 static int send_all(struct ipc_wbuf *w)
@@ -224,7 +211,7 @@ static void *reader_main(void *arg)
 				break;
 			}
 		if (rc < 0) {
-			say("asyncd-worker[%d]: the host broke the IPC protocol\n", (int)getpid());
+			fatal("the host broke the IPC protocol");
 			break;
 		}
 	}
@@ -269,7 +256,7 @@ static void run_item(struct item *it, struct ipc_wbuf *out)
 	size_t used;
 	if (ipc_frame_parse(it->frame, it->len, IPC_MAX_BODY, &f, &used) != 1 ||
 	    ipc_job_decode(&f, &j) < 0) {
-		say("asyncd-worker[%d]: a JOB frame that does not decode\n", (int)getpid());
+		fatal("a JOB frame that does not decode");
 		_exit(2);
 	}
 	run_job(&j, &S.stop_flag, S.memory_mb, out);
@@ -313,7 +300,7 @@ static void execute_loop(void)
 	}
 }
 
-static void hello(int flags)
+static void hello(const struct isolate_result *iso)
 {
 	struct ipc_wbuf w;
 	ipc_wbuf_init(&w);
@@ -321,16 +308,20 @@ static void hello(int flags)
 	ipc_put_int(&w, IPC_T_VERSION, IPC_VERSION);
 	ipc_put_int(&w, IPC_T_PID, getpid());
 	ipc_put_int(&w, IPC_T_UID, geteuid());
-	ipc_put_int(&w, IPC_T_FLAGS, flags);
+	ipc_put_int(&w, IPC_T_FLAGS, iso->flags);
+	ipc_put_int(&w, IPC_T_LANDLOCK_ABI, iso->landlock_abi);
 	if (ipc_frame_end(&w) == 0)
 		send_all(&w);
 	ipc_wbuf_done(&w);
 }
 
+/* Tell the host why the worker ends: on the host's log (the original stderr) while it is still
+ * open, and in a FATAL frame, which the host logs. */
 static void fatal(const char *msg)
 {
 	struct ipc_wbuf w;
-	say("asyncd-worker[%d]: %s\n", (int)getpid(), msg);
+	if (S.log_fd >= 0)
+		dprintf(S.log_fd, "asyncd-worker[%d]: %s\n", (int)getpid(), msg);
 	ipc_wbuf_init(&w);
 	ipc_frame_begin(&w, IPC_FATAL, 0);
 	ipc_put_str(&w, IPC_T_TEXT, msg);
@@ -342,23 +333,26 @@ static void fatal(const char *msg)
 int worker_serve(const struct serve_opts *o)
 {
 	char err[512];
-	int flags = 0;
+	struct isolate_result iso;
 	S.sock = o->sock;
 	S.log_fd = STDERR_FILENO;
 	S.memory_mb = o->isolation.memory_mb;
 	S.cpu_s = o->isolation.cpu_s;
 	mallopt(M_ARENA_MAX, 1); /* arenas reserve 64 MiB of address space each */
-	if (isolate_apply(&o->isolation, &flags, err, sizeof(err)) < 0) {
+	if (isolate_close_fds(S.sock) < 0) {
+		fatal("cannot close the descriptors it inherited");
+		return 1;
+	}
+	if (isolate_apply(&o->isolation, &iso, err, sizeof(err)) < 0) {
 		fatal(err);
 		return 1;
 	}
-	S.log_fd = capture_start();
-	if (S.log_fd < 0 || start_reader() < 0) {
-		S.log_fd = STDERR_FILENO;
+	if (capture_start() < 0 || start_reader() < 0) {
 		fatal("cannot start the worker's threads");
 		return 1;
 	}
-	hello(flags);
+	S.log_fd = -1; /* stderr is the capture pipe now; the host's log is not kept open */
+	hello(&iso);
 	execute_loop();
 	return 0;
 }

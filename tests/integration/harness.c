@@ -305,24 +305,31 @@ static void spawn_actions(posix_spawn_file_actions_t *fa, const char *out, const
 	posix_spawn_file_actions_addopen(fa, 2, err, O_WRONLY | O_CREAT | mode, 0600);
 }
 
+static void spawn_server_args(struct harness *h, char **extra);
+
+#define SETPRIV "/usr/bin/setpriv"
+#define SETPRIV_ARGS 6
+
+/* The start of asyncd's command line: setpriv and its arguments when it runs as h->run_uid
+ * (ids must hold two buffers of 32 bytes); returns how many arguments it put in argv. */
+static int setpriv_prefix(const struct harness *h, char **argv, char ids[2][32])
+{
+	if (!h->run_uid)
+		return 0;
+	snprintf(ids[0], 32, "--reuid=%u", (unsigned)h->run_uid);
+	snprintf(ids[1], 32, "--regid=%u", (unsigned)h->run_uid);
+	argv[0] = (char *)SETPRIV;
+	argv[1] = ids[0];
+	argv[2] = ids[1];
+	argv[3] = (char *)"--clear-groups";
+	argv[4] = (char *)"--";
+	return 5;
+}
+
 static void spawn_server(struct harness *h)
 {
-	char bin[1200], worker[1200], log[300];
-	posix_spawn_file_actions_t fa;
-
-	snprintf(bin, sizeof(bin), "%s/src/bin/asyncd", h->build);
-	snprintf(worker, sizeof(worker), "%s/src/bin/asyncd-worker", h->build);
-	dir_file(h, log, sizeof(log), "asyncd.log");
-	char *argv[] = {bin,	       "--state-dir", h->dir, "--listen",
-			"127.0.0.1:0", "--worker",    worker, NULL};
-	spawn_actions(&fa, log, log, O_APPEND);
-	int rc = posix_spawn(&h->pid, bin, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		h->pid = 0;
-		fail_msg("cannot start %s: %s", bin, strerror(rc));
-	}
-	h->starts++;
+	char *none[] = {NULL};
+	spawn_server_args(h, none);
 }
 
 /* Reap pid if it has exited; true (and *ret_status) when it has. */
@@ -555,6 +562,20 @@ int h_setup(void **state)
 	struct harness *h = h_start();
 
 	*state = h;
+	launch(h);
+	return 0;
+}
+
+int h_setup_unprivileged(void **state)
+{
+	struct harness *h = h_start();
+
+	*state = h;
+	if (getuid() == 0) {
+		h->run_uid = H_UNPRIVILEGED_UID;
+		if (chown(h->dir, h->run_uid, h->run_uid) < 0)
+			fail_msg("chown %s: %s", h->dir, strerror(errno));
+	}
 	launch(h);
 	return 0;
 }
@@ -980,10 +1001,10 @@ json_t *h_register_file(struct harness *h, const char *relpath, long want)
 
 static void spawn_server_args(struct harness *h, char **extra)
 {
-	char bin[1200], worker[1200], log[300];
-	char *argv[8 + EXTRA_ARGS + 1];
+	char bin[1200], worker[1200], log[300], ids[2][32];
+	char *argv[SETPRIV_ARGS + 8 + EXTRA_ARGS + 1];
 	posix_spawn_file_actions_t fa;
-	int n = 0;
+	int n = setpriv_prefix(h, argv, ids);
 
 	snprintf(bin, sizeof(bin), "%s/src/bin/asyncd", h->build);
 	snprintf(worker, sizeof(worker), "%s/src/bin/asyncd-worker", h->build);
@@ -995,11 +1016,11 @@ static void spawn_server_args(struct harness *h, char **extra)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
 	spawn_actions(&fa, log, log, O_APPEND);
-	int rc = posix_spawn(&h->pid, bin, &fa, NULL, argv, environ);
+	int rc = posix_spawn(&h->pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		h->pid = 0;
-		fail_msg("cannot start %s: %s", bin, strerror(rc));
+		fail_msg("cannot start %s: %s", argv[0], strerror(rc));
 	}
 	h->starts++;
 }

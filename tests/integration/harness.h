@@ -30,6 +30,7 @@ struct harness {
 	pid_t pid;	  /* the running asyncd, 0 when none */
 	int starts;	  /* how many times asyncd was started on dir */
 	struct h_client *client;
+	uid_t run_uid; /* asyncd runs as this uid and gid (setpriv); 0: as the tests do */
 };
 
 /* What a run of asyncctl left: its exit status (-1 when it did not exit normally) and its
@@ -60,8 +61,16 @@ void h_dump_log(const struct harness *h, int lines);
  * call it first in main. */
 void h_filter_from_env(void);
 
+/* The uid (and gid) asyncd runs as for h_setup_unprivileged when the tests run as root: one with
+ * no passwd entry, like a dedicated service user nothing else uses. */
+#define H_UNPRIVILEGED_UID 64123
+
 /* cmocka group helpers: setup starts a server into *state, teardown frees it. */
 int h_setup(void **state);
+/* h_setup with asyncd running as an unprivileged user: as uid and gid H_UNPRIVILEGED_UID (with
+ * no supplementary groups, through setpriv, the state directory given to it) when the tests run
+ * as root, else as the tests' own user. */
+int h_setup_unprivileged(void **state);
 int h_teardown(void **state);
 
 /* ---- HTTP ---- */

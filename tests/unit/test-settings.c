@@ -70,12 +70,52 @@ static void throttling_spec(void **state)
 	assert_int_equal(settings_check("async.throttling", "\"a=b\"", err, sizeof(err)), AE_INVAL);
 }
 
+/* Check changes (JSON text) together with the current settings. */
+static int together(const char *changes, char *err, size_t errlen)
+{
+	json_t *c = json_loads(changes, 0, NULL);
+	assert_non_null(c);
+	int rc = settings_check_together(c, err, errlen);
+	json_decref(c);
+	return rc;
+}
+
+static void sandbox_settings(void **state)
+{
+	char err[256];
+	struct settings s;
+	(void)state;
+	settings_init();
+	settings_current(&s);
+	assert_string_equal(s.sandbox_network, "allow");
+	assert_false(s.sandbox_allow_privileged);
+	assert_int_equal(settings_check("sandbox.network", "\"deny\"", err, sizeof(err)), 0);
+	assert_int_equal(settings_check("sandbox.network", "\"off\"", err, sizeof(err)), AE_INVAL);
+	assert_int_equal(settings_check("sandbox.allow_privileged", "1", err, sizeof(err)),
+			 AE_INVAL);
+	assert_int_equal(together("{\"sandbox.user\": \"root\"}", err, sizeof(err)), AE_INVAL);
+	assert_non_null(strstr(err, "uid 0"));
+	assert_int_equal(together("{\"sandbox.user\": \"\"}", err, sizeof(err)), AE_INVAL);
+	assert_int_equal(together("{\"sandbox.user\": \"no-such-user-14\"}", err, sizeof(err)),
+			 AE_INVAL);
+	assert_int_equal(
+	    together("{\"sandbox.user\": \"root\", \"sandbox.allow_privileged\": true}", err,
+		     sizeof(err)),
+	    0);
+	assert_int_equal(together("{\"sandbox.workers\": 2}", err, sizeof(err)), 0);
+	assert_int_equal(settings_apply("sandbox.user", "\"root\"", err, sizeof(err)), 0);
+	assert_int_equal(together("{\"sandbox.allow_privileged\": false}", err, sizeof(err)),
+			 AE_INVAL);
+	settings_init();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(defaults),
 	    cmocka_unit_test(apply_and_refuse),
 	    cmocka_unit_test(throttling_spec),
+	    cmocka_unit_test(sandbox_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
