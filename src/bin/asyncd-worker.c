@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "worker/inspect.h"
 #include "worker/sanitizer.h"
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
 	const char *argv0 = argc > 0 ? argv[0] : "asyncd-worker";
 	struct serve_opts o = {0};
 
+	umask(077); /* whatever a plug-in creates is not for other users (the host sets it too) */
 	if (argc == 3 && strcmp(argv[1], "--inspect") == 0)
 		return worker_inspect(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "--serve") == 0) {

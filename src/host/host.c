@@ -16,10 +16,13 @@
 #include "common/log.h"
 #include "common/settings.h"
 #include "exec/engine.h"
+#include "exec/inflight.h"
 #include "exec/writer.h"
 #include "host/host.h"
 #include "host/notify.h"
+#include "host/recover.h"
 #include "host/services.h"
+#include "host/statedir.h"
 #include "plugin/libcache.h"
 #include "plugin/lifecycle.h"
 #include "plugin/registry.h"
@@ -40,14 +43,23 @@ struct host {
 	struct api_ctx api;
 	struct host_services services;
 	bool services_ready;
+	int lock_fd; /* STATE/asyncd.lock, held for the life of the process */
 };
+
+/* Private to this user, and ours alone: before the store is opened. */
+static int claim_state_dir(const char *dir, struct host *h)
+{
+	char err[8192];
+	int rc = statedir_check(dir, err, sizeof(err));
+	if (rc == 0)
+		rc = statedir_lock(dir, &h->lock_fd, err, sizeof(err));
+	if (rc < 0)
+		log_error("host", "%s", err);
+	return rc;
+}
 
 static int prepare_state_dir(const char *dir)
 {
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		log_error("host", "cannot create the state directory %s: %s", dir, strerror(errno));
-		return AE_IO;
-	}
 	char cache[4200];
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
 	if (mkdir(cache, 0700) < 0 && errno != EEXIST)
@@ -110,29 +122,13 @@ static int open_store(struct host *h)
 	return rc;
 }
 
-static int release_fn(struct store *s, void *arg)
-{
-	return store_jobs_release_all_locked(s, clock_now_ms(), arg);
-}
-
-/* SQLite serves one host: whatever is Locked was held by this host's previous life. */
-static void recover_locked(struct host *h)
-{
-	int64_t n = 0;
-	if (strncmp(h->store_url, "sqlite:", 7))
-		return;
-	if (writer_call(h->w, release_fn, &n) == 0 && n)
-		log_info("host", "returned %lld jobs interrupted by the last stop to Ready",
-			 (long long)n);
-}
-
 static int write_url_file(const char *state_dir, const char *host, int port)
 {
 	char path[4200], tmp[4300], line[128];
 	snprintf(path, sizeof(path), "%s/asyncd.url", state_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int len = snprintf(line, sizeof(line), "http://%s:%d\n", host, port);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return AE_IO;
 	bool ok = write(fd, line, (size_t)len) == len;
@@ -182,16 +178,20 @@ static int start_api(const struct host_options *o, struct host *h)
 static int start(const struct host_options *o, struct host *h)
 {
 	char err[512];
-	int rc = prepare_state_dir(o->state_dir);
+	int rc = claim_state_dir(o->state_dir, h);
+	if (rc == 0)
+		rc = prepare_state_dir(o->state_dir);
 	if (rc == 0)
 		rc = open_store(h);
 	if (rc == 0 && (rc = writer_start(h->store_url, &h->w)) < 0)
 		log_error("host", "cannot start the writer: %s", asyncd_strerror(rc));
 	if (rc == 0 && (rc = auth_bootstrap(h->w, h->reader, o->state_dir, err, sizeof(err))) < 0)
 		log_error("host", "%s", err);
+	/* SQLite serves one host: whatever is Locked was held by this host's previous life */
+	if (rc == 0)
+		rc = recover_last_life(h->w, o->state_dir, !strncmp(h->store_url, "sqlite:", 7));
 	if (rc < 0)
 		return rc;
-	recover_locked(h);
 	if ((rc = start_api(o, h)) < 0)
 		return rc;
 	if ((rc = engine_new(h->w, h->store_url, h->host_id, &h->engine)) < 0 ||
@@ -227,6 +227,7 @@ static void stop(struct host *h)
 	writer_stop(h->w);
 	store_close(h->reader);
 	registry_shutdown();
+	statedir_unlock(h->lock_fd);
 }
 
 static int wait_for_signal(void)
@@ -252,7 +253,8 @@ static void block_signals(void)
 
 int host_run(const struct host_options *o)
 {
-	static struct host h;
+	static struct host h = {.lock_fd = -1};
+	umask(077); /* every file and directory asyncd makes is its user's alone */
 	block_signals();
 	if (o->store_url)
 		snprintf(h.store_url, sizeof(h.store_url), "%s", o->store_url);
@@ -269,6 +271,7 @@ int host_run(const struct host_options *o)
 		notify_stopping("stopping: running jobs get service.stop_timeout to finish");
 	}
 	stop(&h);
+	inflight_close_clean(o->state_dir); /* a clean stop: nothing that ran counts as a crash */
 	notify_watchdog_stop();
 	return rc == 0 ? 0 : 1;
 }
