@@ -6,6 +6,7 @@
 # registered and a step "Create account -> samples.echo" is added, so that raising an event shows
 # a job running at once. Ctrl-C (SIGINT) or SIGTERM stops asyncd cleanly (it gets a SIGTERM).
 set -euo pipefail
+umask 077 # the log and markers in the state directory are private too
 
 cd "$(dirname "$0")/.."
 
@@ -59,7 +60,7 @@ forward() {
 prepare_state() {
 	local open
 	if [[ ! -d $STATE ]]; then
-		mkdir -p -m 700 "$STATE"
+		mkdir -p "$STATE" # 0700: umask 077
 		return 0
 	fi
 	open=$(find "$STATE" -perm /077 ! -type l -printf '  %p (was %m)\n')
