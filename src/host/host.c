@@ -227,7 +227,6 @@ static void stop(struct host *h)
 	writer_stop(h->w);
 	store_close(h->reader);
 	registry_shutdown();
-	statedir_unlock(h->lock_fd);
 }
 
 static int wait_for_signal(void)
@@ -272,6 +271,7 @@ int host_run(const struct host_options *o)
 	}
 	stop(&h);
 	inflight_close_clean(o->state_dir); /* a clean stop: nothing that ran counts as a crash */
+	statedir_unlock(h.lock_fd);	    /* last: the next asyncd finds no journal of ours */
 	notify_watchdog_stop();
 	return rc == 0 ? 0 : 1;
 }
