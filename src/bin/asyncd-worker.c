@@ -26,6 +26,16 @@ const char *__asan_default_options(void)
 }
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer builds (make test-tsan): likewise, a crashing plug-in ends the worker with its
+ * signal, not with TSan's exit status. */
+const char *__tsan_default_options(void) __attribute__((used));
+const char *__tsan_default_options(void)
+{
+	return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0";
+}
+#endif
+
 static int usage(const char *argv0)
 {
 	fprintf(stderr,
