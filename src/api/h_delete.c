@@ -53,8 +53,8 @@ static int answer(struct api_req *r, enum lc_kind kind, int64_t id, struct lc_re
 	if (rc < 0)
 		return api_error(r, rc, "cannot delete %s %lld: %s", kind_name(kind), (long long)id,
 				 asyncd_strerror(rc));
-	for (size_t i = 0; r->api->engine && i < res->n_interrupted; i++)
-		engine_interrupt(r->api->engine, res->interrupted[i]);
+	if (r->api->engine)
+		engine_interrupt_many(r->api->engine, res->interrupted, res->n_interrupted);
 	if (res->deleted)
 		return api_reply(r, 204, NULL);
 	return api_reply(r, 202,

@@ -666,10 +666,10 @@ void engine_due(struct engine *e, int64_t at)
 	pthread_mutex_unlock(&e->lock);
 }
 
-void engine_interrupt(struct engine *e, int64_t job_id)
+/* Called with the lock held. */
+static void interrupt_locked(struct engine *e, int64_t job_id)
 {
 	struct run_list one = {0};
-	pthread_mutex_lock(&e->lock);
 	for (struct run *r = e->running.head; r; r = r->next)
 		if (r->job.id == job_id)
 			interrupt_run(e, r, INTERRUPT_GRACE_MS);
@@ -683,6 +683,18 @@ void engine_interrupt(struct engine *e, int64_t job_id)
 		}
 	if (one.n)
 		release_list(e, &one, true);
+}
+
+void engine_interrupt(struct engine *e, int64_t job_id)
+{
+	engine_interrupt_many(e, &job_id, 1);
+}
+
+void engine_interrupt_many(struct engine *e, const int64_t *job_ids, size_t n)
+{
+	pthread_mutex_lock(&e->lock);
+	for (size_t i = 0; i < n; i++)
+		interrupt_locked(e, job_ids[i]);
 	pthread_mutex_unlock(&e->lock);
 }
 

@@ -42,6 +42,9 @@ void engine_due(struct engine *e, int64_t at);
 /* Ask the run of job_id, if one runs here, to end early (cancel, pause); a sandboxed run that
  * does not end within a grace period has its worker killed. */
 void engine_interrupt(struct engine *e, int64_t job_id);
+/* engine_interrupt for n jobs at once: no held one of them can start while another is being
+ * interrupted (the end of an interrupted run frees its throttle slot for the next held run). */
+void engine_interrupt_many(struct engine *e, const int64_t *job_ids, size_t n);
 void engine_stats(struct engine *e, struct engine_stats *ret);
 
 #endif
