@@ -2,6 +2,7 @@
 #   make / make build    check dependencies, configure build/ once, compile
 #   make run             build, then start asyncd on 127.0.0.1:8470 with state in ./var
 #   make test            unit + integration tests, plain and ASan/UBSan builds, format check
+#   make test-tsan       unit + integration tests in a ThreadSanitizer build (build-tsan/)
 #   make install PREFIX=/abs/dir   release build in build-install/, installed under PREFIX
 #   make bench           the benchmark (scripts/bench.sh)
 #   make bench-peers     the no-op burn-down on asyncd and its peers (scripts/bench-peers.sh)
@@ -14,7 +15,7 @@ BUILD_DIR := build
 INSTALL_DIR := build-install
 FORMAT_DIRS := src include plugins tests bench examples
 
-.PHONY: all build run test install bench bench-peers clean format
+.PHONY: all build run test test-tsan install bench bench-peers clean format
 
 all: build
 
@@ -31,6 +32,9 @@ run: build
 
 test:
 	@scripts/test.sh
+
+test-tsan:
+	@scripts/test.sh tsan
 
 install:
 	@case "$(PREFIX)" in \
@@ -62,7 +66,7 @@ bench-peers:
 	@scripts/bench-peers.sh
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-bench $(INSTALL_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-bench $(INSTALL_DIR)
 
 format:
 	find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) -print0 | \

@@ -6,6 +6,7 @@
 # registered and a step "Create account -> samples.echo" is added, so that raising an event shows
 # a job running at once. Ctrl-C (SIGINT) or SIGTERM stops asyncd cleanly (it gets a SIGTERM).
 set -euo pipefail
+umask 077 # the log and markers in the state directory are private too
 
 cd "$(dirname "$0")/.."
 
@@ -53,9 +54,25 @@ forward() {
 	fi
 }
 
+# The state directory holds the database (secure configurations, password hashes) and the
+# administrator's token: asyncd refuses one that group or others can reach. Create it 0700, and
+# make a ./var left open by earlier runs private, saying so.
+prepare_state() {
+	local open
+	if [[ ! -d $STATE ]]; then
+		mkdir -p "$STATE" # 0700: umask 077
+		return 0
+	fi
+	open=$(find "$STATE" -perm /077 ! -type l -printf '  %p (was %m)\n')
+	[[ -z $open ]] && return 0
+	chmod -R go= "$STATE"
+	echo "run.sh: $STATE was open to group or others; made it private (chmod -R go= $STATE):"
+	echo "$open"
+}
+
 start() {
 	[[ -x $BIN/asyncd ]] || die "$BIN/asyncd is missing: run 'make build' first"
-	mkdir -p "$STATE"
+	prepare_state
 	if [[ -f $URL_FILE ]] && healthy "$(read_url)"; then
 		die "an asyncd is already running at $(read_url) with state in $STATE"
 	fi

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "worker/inspect.h"
 #include "worker/sanitizer.h"
@@ -23,6 +24,16 @@ const char *__asan_default_options(void)
 {
 	return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:detect_leaks=0:"
 	       "allocator_may_return_null=1";
+}
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer builds (make test-tsan): likewise, a crashing plug-in ends the worker with its
+ * signal, not with TSan's exit status. */
+const char *__tsan_default_options(void) __attribute__((used));
+const char *__tsan_default_options(void)
+{
+	return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0";
 }
 #endif
 
@@ -110,6 +121,7 @@ int main(int argc, char **argv)
 	const char *argv0 = argc > 0 ? argv[0] : "asyncd-worker";
 	struct serve_opts o = {0};
 
+	umask(077); /* whatever a plug-in creates is not for other users (the host sets it too) */
 	if (argc >= 3 && strcmp(argv[1], "--inspect") == 0) {
 		struct inspect_opts io = {0};
 		if (parse_inspect(argc, argv, &io) < 0)

@@ -33,6 +33,7 @@ static const struct setting_def defs[] = {
     {"async.items_in_memory_low", T_INT, F(items_in_memory_low), 1, 1000000, "1000"},
     {"async.items_in_memory_high", T_INT, F(items_in_memory_high), 1, 1000000, "2000"},
     {"async.select_interval", T_SECONDS, F(select_interval_ms), 0.01, 3600, "5"},
+    {"async.max_host_crashes", T_INT, F(max_host_crashes), 1, 1000, "2"},
     {"async.max_concurrent_jobs", T_INT, F(max_concurrent_jobs), 0, 4096, "0"},
     {"async.throttling", T_STRING, F(throttling), 0, 511, "\"\""},
     {"async.keepalive_interval", T_SECONDS, F(keepalive_interval_ms), 1, 3600, "10"},

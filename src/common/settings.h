@@ -18,6 +18,7 @@ struct settings {
 	int items_in_memory_high;
 	int64_t select_interval_ms;
 	int max_concurrent_jobs; /* resolved: never 0 */
+	int max_host_crashes;	 /* in-process runs of a job its host may die in */
 	char throttling[512];
 	int64_t keepalive_interval_ms;
 	int64_t time_until_lock_expires_ms;

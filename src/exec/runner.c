@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "exec/inflight.h"
 #include "exec/ipc.h"
 #include "exec/ipc_job.h"
 #include "exec/runner.h"
@@ -324,7 +325,10 @@ int runner_start(const struct job *j, struct store *reader, const struct setting
 		struct handover h = {j, a, st, reader, cfg, sb};
 		rc = hand_over(&h, stop_flag, done, arg, ret);
 	} else {
+		inflight_begin(j->id,
+			       j->attempt); /* should it kill the host, the next start knows */
 		run_resolved(j, a, st, reader, cfg, stop_flag, snap, ret);
+		inflight_end();
 	}
 	registry_put(snap);
 	return rc;

@@ -1,11 +1,14 @@
 /* Start-up, the wait for a signal, and the clean stop of one host (see host.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <libgen.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,10 +20,13 @@
 #include "common/settings.h"
 #include "plugin/inspect.h"
 #include "exec/engine.h"
+#include "exec/inflight.h"
 #include "exec/writer.h"
 #include "host/host.h"
 #include "host/notify.h"
+#include "host/recover.h"
 #include "host/services.h"
+#include "host/statedir.h"
 #include "plugin/libcache.h"
 #include "plugin/lifecycle.h"
 #include "plugin/registry.h"
@@ -42,14 +48,23 @@ struct host {
 	struct api_ctx api;
 	struct host_services services;
 	bool services_ready;
+	int lock_fd; /* STATE/asyncd.lock, held for the life of the process */
 };
+
+/* Private to this user, and ours alone: before the store is opened. */
+static int claim_state_dir(const char *dir, struct host *h)
+{
+	char err[8192];
+	int rc = statedir_check(dir, err, sizeof(err));
+	if (rc == 0)
+		rc = statedir_lock(dir, &h->lock_fd, err, sizeof(err));
+	if (rc < 0)
+		log_error("host", "%s", err);
+	return rc;
+}
 
 static int prepare_state_dir(const char *dir)
 {
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		log_error("host", "cannot create the state directory %s: %s", dir, strerror(errno));
-		return AE_IO;
-	}
 	char cache[4200];
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
 	if (mkdir(cache, 0700) < 0 && errno != EEXIST)
@@ -112,29 +127,13 @@ static int open_store(struct host *h)
 	return rc;
 }
 
-static int release_fn(struct store *s, void *arg)
-{
-	return store_jobs_release_all_locked(s, clock_now_ms(), arg);
-}
-
-/* SQLite serves one host: whatever is Locked was held by this host's previous life. */
-static void recover_locked(struct host *h)
-{
-	int64_t n = 0;
-	if (strncmp(h->store_url, "sqlite:", 7))
-		return;
-	if (writer_call(h->w, release_fn, &n) == 0 && n)
-		log_info("host", "returned %lld jobs interrupted by the last stop to Ready",
-			 (long long)n);
-}
-
 static int write_url_file(const char *state_dir, const char *host, int port)
 {
 	char path[4200], tmp[4300], line[128];
 	snprintf(path, sizeof(path), "%s/asyncd.url", state_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int len = snprintf(line, sizeof(line), "http://%s:%d\n", host, port);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return AE_IO;
 	bool ok = write(fd, line, (size_t)len) == len;
@@ -142,17 +141,59 @@ static int write_url_file(const char *state_dir, const char *host, int port)
 	return ok && rename(tmp, path) == 0 ? 0 : AE_IO;
 }
 
-static int start_api(const struct host_options *o, struct host *h)
+/* The listen address with its port chosen now when it is 0 (bind to port 0, read the port the
+ * kernel gave, let it go): the host id names the port, and the API must find the host id, the
+ * engine and the services set before it serves its first request. */
+/* A port the kernel gives for sa's address now, 0 when none. */
+static long free_port(struct sockaddr_in *sa)
 {
-	char err[512];
+	socklen_t len = sizeof(*sa);
+	long port = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)sa, sizeof(*sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)sa, &len) == 0)
+		port = ntohs(sa->sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int resolve_listen(const char *listen, char *out, size_t n, int *ret_port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	if (!colon || (size_t)(colon - listen) >= sizeof(host))
+		return AE_INVAL;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || colon[1] == 0 || port < 0 || port > 65535 ||
+	    inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return AE_INVAL;
+	if (port == 0 && (port = free_port(&sa)) == 0)
+		return AE_IO;
+	snprintf(out, n, "%s:%ld", host, port);
+	*ret_port = (int)port;
+	return 0;
+}
+
+static void set_host_id(const struct host_options *o, struct host *h, int port)
+{
+	char name[200] = "localhost";
+	if (o->host_id) {
+		snprintf(h->host_id, sizeof(h->host_id), "%s", o->host_id);
+		return;
+	}
+	gethostname(name, sizeof(name) - 1);
+	snprintf(h->host_id, sizeof(h->host_id), "%s:%d", name, port);
+}
+
+/* Everything the API reads is set: serve it. */
+static int start_api(const struct host_options *o, struct host *h, const char *listen)
+{
+	char err[512], sock[4200];
 	int port;
-	h->api = (struct api_ctx){.w = h->w,
-				  .store_url = h->store_url,
-				  .state_dir = o->state_dir,
-				  .worker_path = h->worker,
-				  .host_id = h->host_id,
-				  .started_on = clock_now_ms()};
-	const char *listen = o->listen ? o->listen : "127.0.0.1:8470";
 	size_t hl = strcspn(listen, ":");
 	snprintf(h->listen_host, sizeof(h->listen_host), "%.*s", (int)hl, listen);
 	if (!strcmp(h->listen_host, "0.0.0.0"))
@@ -171,14 +212,6 @@ static int start_api(const struct host_options *o, struct host *h)
 		log_error("host", "%s", rc == AE_STORE ? "cannot open reader connections" : err);
 		return rc;
 	}
-	if (o->host_id)
-		snprintf(h->host_id, sizeof(h->host_id), "%s", o->host_id);
-	else {
-		char name[200] = "localhost";
-		gethostname(name, sizeof(name) - 1);
-		snprintf(h->host_id, sizeof(h->host_id), "%s:%d", name, port);
-	}
-	char sock[4200];
 	snprintf(sock, sizeof(sock), "%s/asyncd.sock", o->state_dir);
 	if (server_start_unix(&h->api, sock, &h->local, err, sizeof(err)) < 0)
 		log_warn("host", "no local socket: %s", err);
@@ -188,38 +221,60 @@ static int start_api(const struct host_options *o, struct host *h)
 	return 0;
 }
 
-static int start(const struct host_options *o, struct host *h)
+static int start_services(const struct host_options *o, struct host *h)
 {
-	char err[512];
-	int rc = prepare_state_dir(o->state_dir);
-	if (rc == 0)
-		rc = open_store(h);
-	if (rc == 0 && (rc = writer_start(h->store_url, &h->w)) < 0)
-		log_error("host", "cannot start the writer: %s", asyncd_strerror(rc));
-	if (rc == 0 && (rc = auth_bootstrap(h->w, h->reader, o->state_dir, err, sizeof(err))) < 0)
-		log_error("host", "%s", err);
-	if (rc < 0)
-		return rc;
-	recover_locked(h);
-	if ((rc = start_api(o, h)) < 0)
-		return rc;
+	int rc;
 	if ((rc = engine_new(h->w, h->store_url, h->host_id, &h->engine)) < 0 ||
 	    (rc = services_init(&h->services, h->host_id, h->w, h->engine, h->reader)) < 0) {
 		log_error("host", "cannot set up the services: %s", asyncd_strerror(rc));
-		return rc;
-	}
-	if ((rc = lifecycle_start(h->w, h->store_url)) < 0) {
-		log_error("host", "cannot start the drain thread: %s", asyncd_strerror(rc));
 		return rc;
 	}
 	h->services_ready = true;
 	h->services.worker_path = h->worker;
 	h->services.state_dir = o->state_dir;
 	plugin_inspect_hide(o->state_dir);
-	h->api.services = &h->services;
-	h->api.engine = h->engine;
+	if ((rc = lifecycle_start(h->w, h->store_url)) < 0)
+		log_error("host", "cannot start the drain thread: %s", asyncd_strerror(rc));
+	return rc;
+}
+
+static int start(const struct host_options *o, struct host *h)
+{
+	char err[512], listen[128];
+	int port = 0;
+	int rc = claim_state_dir(o->state_dir, h);
+	if (rc == 0)
+		rc = prepare_state_dir(o->state_dir);
+	if (rc == 0)
+		rc = open_store(h);
+	if (rc == 0 && (rc = writer_start(h->store_url, &h->w)) < 0)
+		log_error("host", "cannot start the writer: %s", asyncd_strerror(rc));
+	if (rc == 0 && (rc = auth_bootstrap(h->w, h->reader, o->state_dir, err, sizeof(err))) < 0)
+		log_error("host", "%s", err);
+	/* SQLite serves one host: whatever is Locked was held by this host's previous life */
+	if (rc == 0)
+		rc = recover_last_life(h->w, o->state_dir, !strncmp(h->store_url, "sqlite:", 7));
+	const char *want = o->listen ? o->listen : "127.0.0.1:8470";
+	if (rc == 0 && (rc = resolve_listen(want, listen, sizeof(listen), &port)) < 0)
+		log_error("host", "%s: %s", want,
+			  rc == AE_IO ? "no free port to listen on"
+				      : "bad listen address: use IPv4:PORT, e.g. 127.0.0.1:8470");
+	if (rc < 0)
+		return rc;
+	set_host_id(o, h, port);
+	if ((rc = start_services(o, h)) < 0)
+		return rc;
+	h->api = (struct api_ctx){.w = h->w,
+				  .engine = h->engine,
+				  .services = &h->services,
+				  .store_url = h->store_url,
+				  .state_dir = o->state_dir,
+				  .worker_path = h->worker,
+				  .host_id = h->host_id,
+				  .started_on = clock_now_ms()};
+	/* started before the API listens: a client never sees them start_pending */
 	services_start_automatic(&h->services);
-	return 0;
+	return start_api(o, h, listen);
 }
 
 static void stop(struct host *h)
@@ -263,7 +318,8 @@ static void block_signals(void)
 
 int host_run(const struct host_options *o)
 {
-	static struct host h;
+	static struct host h = {.lock_fd = -1};
+	umask(077); /* every file and directory asyncd makes is its user's alone */
 	block_signals();
 	if (o->store_url)
 		snprintf(h.store_url, sizeof(h.store_url), "%s", o->store_url);
@@ -280,6 +336,8 @@ int host_run(const struct host_options *o)
 		notify_stopping("stopping: running jobs get service.stop_timeout to finish");
 	}
 	stop(&h);
+	inflight_close_clean(o->state_dir); /* a clean stop: nothing that ran counts as a crash */
+	statedir_unlock(h.lock_fd);	    /* last: the next asyncd finds no journal of ours */
 	notify_watchdog_stop();
 	return rc == 0 ? 0 : 1;
 }

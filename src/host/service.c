@@ -84,6 +84,14 @@ static void set_status(struct service *s, enum svc_status st)
 	pthread_cond_broadcast(&s->changed);
 }
 
+enum svc_status service_status(struct service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	enum svc_status st = s->status;
+	pthread_mutex_unlock(&s->lock);
+	return st;
+}
+
 static void set_status_locked(struct service *s, enum svc_status st)
 {
 	pthread_mutex_lock(&s->lock);

@@ -72,6 +72,8 @@ void service_done(struct service *s);
 int service_act(struct service *s, enum svc_action a, char *err, size_t errlen);
 /* Wait until no action is running, at most timeout_ms (<0: for ever). */
 void service_wait_idle(struct service *s, int64_t timeout_ms);
+/* The status now (read under the service's lock). */
+enum svc_status service_status(struct service *s);
 /* Run action a and wait for it (host start-up and shutdown). */
 int service_run(struct service *s, enum svc_action a);
 

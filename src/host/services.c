@@ -213,10 +213,10 @@ void services_stop_all(struct host_services *hs)
 		struct service *s = &hs->svc[order[i]];
 		/* a pending pause is overtaken (the stop has a timeout); anything else ends first
 		 */
-		if (s->status != SVC_PAUSE_PENDING)
+		if (service_status(s) != SVC_PAUSE_PENDING)
 			service_wait_idle(s, -1);
-		if (s->status == SVC_RUNNING || s->status == SVC_PAUSED ||
-		    s->status == SVC_PAUSE_PENDING)
+		enum svc_status st = service_status(s);
+		if (st == SVC_RUNNING || st == SVC_PAUSED || st == SVC_PAUSE_PENDING)
 			service_run(s, SVC_ACT_STOP);
 		service_wait_idle(s, -1);
 	}

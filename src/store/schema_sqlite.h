@@ -81,6 +81,8 @@ static const char *const sqlite_migrations[] = {
     /* 3: safe deletes of steps and assemblies */
     "ALTER TABLE steps ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE assemblies ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;",
+    /* 4: how many times a job was running in-process when its host died (docs/engine.md) */
+    "ALTER TABLE jobs ADD COLUMN host_crashes INTEGER NOT NULL DEFAULT 0;",
 };
 
 #endif

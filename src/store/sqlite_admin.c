@@ -359,3 +359,47 @@ fail:
 	*ret_locked = NULL;
 	return rc;
 }
+
+int sq_job_count_host_crash(struct store *s, int64_t id, int64_t attempt, int64_t *ret_crashes)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s,
+		      "UPDATE jobs SET host_crashes = host_crashes + 1 WHERE id = ?1"
+		      " AND attempt = ?2 AND state = 2 AND status <> 22 RETURNING host_crashes",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	sq_bind_i64(st, 2, attempt);
+	int step = sqlite3_step(st);
+	int64_t crashes = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	if (step == SQLITE_ROW)
+		step = sqlite3_step(st);
+	if ((rc = finish(s, st, step, "count a host crash")) < 0)
+		return rc;
+	if (crashes == 0)
+		return AE_NOTFOUND;
+	*ret_crashes = crashes;
+	return 0;
+}
+
+int sq_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now,
+		       const char *error_code, const char *message)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s,
+		      "UPDATE jobs SET state = 3, status = 31, error_code = ?3, message = ?4,"
+		      " postpone_until = NULL, host_id = NULL, completed_on = ?5, modified_on = ?5"
+		      " WHERE id = ?1 AND attempt = ?2 AND state = 2",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	sq_bind_i64(st, 2, attempt);
+	sq_bind_text(st, 3, error_code);
+	sq_bind_text(st, 4, message);
+	sq_bind_i64(st, 5, now);
+	if ((rc = finish(s, st, sqlite3_step(st), "fail a job")) < 0)
+		return rc;
+	return sqlite3_changes(s->db) ? 0 : AE_NOTFOUND;
+}

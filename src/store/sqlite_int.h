@@ -113,5 +113,8 @@ int sq_assembly_delete(struct store *s, int64_t id);
 int sq_jobs_cancel_for(struct store *s, const char *column, int64_t id, int64_t now,
 		       const char *error_code, const char *message, int64_t **ret_locked,
 		       size_t *ret_n_locked);
+int sq_job_count_host_crash(struct store *s, int64_t id, int64_t attempt, int64_t *ret_crashes);
+int sq_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now,
+		       const char *error_code, const char *message);
 
 #endif

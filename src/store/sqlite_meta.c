@@ -626,4 +626,6 @@ const struct store_ops sqlite_store_ops = {
     .row_state = sq_row_state,
     .assembly_delete = sq_assembly_delete,
     .jobs_cancel_for = sq_jobs_cancel_for,
+    .job_count_host_crash = sq_job_count_host_crash,
+    .job_fail_locked = sq_job_fail_locked,
 };

@@ -154,6 +154,12 @@ WRAP(jobs_cancel_for,
      (struct store * s, const char *column, int64_t id, int64_t now, const char *error_code,
       const char *message, int64_t **ret_locked, size_t *ret_n_locked),
      (s, column, id, now, error_code, message, ret_locked, ret_n_locked))
+WRAP(job_count_host_crash, (struct store * s, int64_t id, int64_t attempt, int64_t *ret_crashes),
+     (s, id, attempt, ret_crashes))
+WRAP(job_fail_locked,
+     (struct store * s, int64_t id, int64_t attempt, int64_t now, const char *error_code,
+      const char *message),
+     (s, id, attempt, now, error_code, message))
 WRAP(audit_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *ret_n),
      (s, before_ms, limit, ret_n))
 

@@ -223,6 +223,10 @@ struct store_ops {
 	int (*jobs_cancel_for)(struct store *s, const char *column, int64_t id, int64_t now,
 			       const char *error_code, const char *message, int64_t **ret_locked,
 			       size_t *ret_n_locked);
+	int (*job_count_host_crash)(struct store *s, int64_t id, int64_t attempt,
+				    int64_t *ret_crashes);
+	int (*job_fail_locked)(struct store *s, int64_t id, int64_t attempt, int64_t now,
+			       const char *error_code, const char *message);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -324,6 +328,15 @@ int store_assembly_delete(struct store *s, int64_t id);
 int store_jobs_cancel_for(struct store *s, const char *column, int64_t id, int64_t now,
 			  const char *error_code, const char *message, int64_t **ret_locked,
 			  size_t *ret_n_locked);
+
+/* Start-up after an unclean exit: job id was running in-process at attempt when the host died.
+ * When it is still Locked at that attempt (and not being canceled), count one more host crash
+ * for it; *ret_crashes gets the job's count so far. AE_NOTFOUND when the fence refuses it. */
+int store_job_count_host_crash(struct store *s, int64_t id, int64_t attempt, int64_t *ret_crashes);
+/* End the job id, Locked at attempt, Completed/Failed with error_code and message (AE_NOTFOUND
+ * when it is not Locked at that attempt). */
+int store_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now,
+			  const char *error_code, const char *message);
 
 void service_configs_free(struct service_config *c, size_t n);
 void users_free(struct user *u, size_t n);

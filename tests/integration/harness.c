@@ -1042,3 +1042,67 @@ void h_restart_args(struct harness *h, ...)
 	spawn_server_args(h, extra);
 	wait_ready(h);
 }
+
+/* ---- start-up refusals and deaths (issue 14) ---- */
+
+#define ONCE_TIMEOUT_MS 10000
+
+void h_asyncd_once(struct harness *h, struct h_cmd *ret)
+{
+	char bin[1200], worker[1200], out[300], err[300];
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st;
+
+	snprintf(bin, sizeof(bin), "%s/src/bin/asyncd", h->build);
+	snprintf(worker, sizeof(worker), "%s/src/bin/asyncd-worker", h->build);
+	char *argv[] = {bin,	       "--state-dir", h->dir, "--listen",
+			"127.0.0.1:0", "--worker",    worker, NULL};
+	snprintf(out, sizeof(out), "%s.once.out", h->dir);
+	snprintf(err, sizeof(err), "%s.once.err", h->dir);
+	memset(ret, 0, sizeof(*ret));
+	spawn_actions(&fa, out, err, O_TRUNC);
+	int rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		fail_msg("cannot start %s: %s", bin, strerror(rc));
+	bool exited = wait_exit(pid, ONCE_TIMEOUT_MS, &st);
+	if (!exited) {
+		kill(pid, SIGTERM);
+		wait_exit(pid, H_STOP_TIMEOUT_MS, &st);
+	}
+	ret->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	ret->out = read_text(out);
+	ret->err = read_text(err);
+	unlink(out);
+	unlink(err);
+	if (!exited)
+		fail_msg(
+		    "a second asyncd on %s kept running for %d ms instead of refusing to start",
+		    h->dir, ONCE_TIMEOUT_MS);
+	assert_non_null(ret->out);
+	assert_non_null(ret->err);
+}
+
+int h_wait_death(struct harness *h, int timeout_ms)
+{
+	int st;
+
+	assert_true(h->pid > 0);
+	if (!wait_exit(h->pid, timeout_ms, &st)) {
+		h_dump_log(h, 40);
+		fail_msg("asyncd (pid %d) is still running after %d ms", (int)h->pid, timeout_ms);
+	}
+	h->pid = 0;
+	return st;
+}
+
+void h_launch_only(struct harness *h)
+{
+	char path[300];
+
+	assert_int_equal(h->pid, 0);
+	dir_file(h, path, sizeof(path), "asyncd.url");
+	unlink(path);
+	spawn_server(h);
+}

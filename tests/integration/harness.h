@@ -206,4 +206,15 @@ json_t *h_register_file(struct harness *h, const char *relpath, long want);
 /* h_restart with more arguments for asyncd (NULL-terminated), e.g. "--host-id", "itest". */
 void h_restart_args(struct harness *h, ...);
 
+/* Run one more asyncd on h's state directory and expect it to refuse to start: its exit status
+ * and output in ret (h_cmd_done frees them); fails the test when it is still running after 10 s
+ * (it is then stopped). The output files live next to the directory, not in it. */
+void h_asyncd_once(struct harness *h, struct h_cmd *ret);
+/* Wait for h's asyncd to exit by itself (e.g. killed by a plug-in's crash), bounded; returns its
+ * wait status and forgets the pid. */
+int h_wait_death(struct harness *h, int timeout_ms);
+/* Start asyncd again on h's state directory without waiting for it to answer (it may die before
+ * it does); h_wait_death or h_free end it. */
+void h_launch_only(struct harness *h);
+
 #endif

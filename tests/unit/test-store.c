@@ -277,16 +277,64 @@ static void fault_injection_fails_the_nth_call(void **state)
 	assert_int_equal(store_jobs_next_due(f->s, &at), AE_STORE);
 	assert_int_equal(store_jobs_next_due(f->s, &at), 0);
 }
+/* Host crashes count only on a job still Locked at that attempt and not being canceled; the
+ * count survives a release and a new claim; failing it ends it Completed/Failed. */
+static void host_crashes_are_fenced_and_counted(void **state)
+{
+	struct fixture *f = *state;
+	struct job jobs[2] = {make_job("a.x", 5), make_job("a.x", 5)};
+	int64_t crashes = 0;
+	insert(f->s, jobs, 2);
+	struct job *got;
+	size_t n;
+	claim(f->s, 2, &got, &n);
+	int64_t id = got[0].id;
+	assert_int_equal(store_job_count_host_crash(f->s, id, got[0].attempt + 1, &crashes),
+			 AE_NOTFOUND);
+	assert_int_equal(store_job_count_host_crash(f->s, id, got[0].attempt, &crashes), 0);
+	assert_int_equal(crashes, 1);
+	got[1].status = JOB_ST_CANCELING;
+	assert_int_equal(store_job_update(f->s, &got[1]), 0);
+	assert_int_equal(store_job_count_host_crash(f->s, got[1].id, got[1].attempt, &crashes),
+			 AE_NOTFOUND);
+	assert_int_equal(store_jobs_release_all_locked(f->s, 3000, NULL), 0);
+	job_array_free(got, n);
+	claim(f->s, 1, &got, &n);
+	assert_int_equal(got[0].id, id);
+	assert_int_equal(store_job_count_host_crash(f->s, id, got[0].attempt, &crashes), 0);
+	assert_int_equal(crashes, 2);
+	assert_int_equal(store_job_fail_locked(f->s, id, got[0].attempt, 4000, "host_crashed", "m"),
+			 0);
+	assert_int_equal(store_job_fail_locked(f->s, id, got[0].attempt, 4000, "host_crashed", "m"),
+			 AE_NOTFOUND);
+	struct job back;
+	assert_int_equal(store_job_get(f->s, id, &back), 0);
+	assert_int_equal(back.state, JOB_COMPLETED);
+	assert_int_equal(back.status, JOB_ST_FAILED);
+	assert_string_equal(back.error_code, "host_crashed");
+	assert_int_equal(back.completed_on, 4000);
+	assert_null(back.host_id);
+	job_done(&back);
+	job_array_free(got, n);
+	job_done(&jobs[0]);
+	job_done(&jobs[1]);
+}
 
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(migrate_twice_is_harmless),      T(claim_by_priority_then_sequence),
-	    T(completion_is_fenced),	       T(release_returns_to_ready_and_cancel_wins),
-	    T(dependency_token_one_at_a_time), T(postponed_jobs_are_promoted),
-	    T(list_pages_newest_first),	       T(idempotency_key_is_unique),
-	    T(settings_tokens_users),	       T(fault_injection_fails_the_nth_call),
+	    T(migrate_twice_is_harmless),
+	    T(claim_by_priority_then_sequence),
+	    T(completion_is_fenced),
+	    T(release_returns_to_ready_and_cancel_wins),
+	    T(dependency_token_one_at_a_time),
+	    T(postponed_jobs_are_promoted),
+	    T(list_pages_newest_first),
+	    T(idempotency_key_is_unique),
+	    T(settings_tokens_users),
+	    T(fault_injection_fails_the_nth_call),
+	    T(host_crashes_are_fenced_and_counted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
