@@ -334,9 +334,17 @@ static void dispatch(struct sandbox *sb, int64_t now)
 	struct sb_worker *w;
 	while (sb->pending.head && (w = pick(sb, now))) {
 		struct sb_run *r = sb_list_pop(&sb->pending);
-		if (sbw_send_job(w, r, now) < 0)
-			sb_fail(r, "plugin_load_failed", "cannot pass the library %s to a worker",
-				r->lib_path);
+		int rc = sbw_send_job(w, r, now);
+		if (rc == AE_TOOBIG) {
+			/* the worker's output already carries IPC_MAX_FDS libraries: the job waits
+			 * for the next turn, once they are sent */
+			sb_list_push_front(&sb->pending, r);
+			break;
+		}
+		if (rc < 0)
+			sb_fail(r, "plugin_load_failed",
+				"cannot pass the library %s to a worker: %s", r->lib_path,
+				asyncd_strerror(rc));
 	}
 }
 
@@ -639,10 +647,14 @@ int sandbox_start(struct sandbox *sb, const char *worker_path, const char *state
 	sb->start_after = sb->next_tick = sb->next_slow_tick = sb->next_publish = 0;
 	int rc = open_loop(sb);
 	if (rc == 0) {
+		pthread_mutex_lock(&sb->lock);
 		sb->running = true;
 		sb->stopping = sb->thread_done = sb->wake_pending = false;
+		pthread_mutex_unlock(&sb->lock);
 		if (pthread_create(&sb->thread, NULL, supervisor_main, sb) != 0) {
+			pthread_mutex_lock(&sb->lock);
 			sb->running = false;
+			pthread_mutex_unlock(&sb->lock);
 			rc = AE_NOMEM;
 		}
 	}

@@ -208,11 +208,14 @@ static int send_lib(struct sb_worker *w, const struct sb_run *r)
 		free(w->loaded[w->n_loaded]);
 		return AE_IO;
 	}
+	/* the frame begins only once its descriptor is attached: a frame begun and left unfinished
+	 * would corrupt the stream (ipc_frame_end drops a frame it refuses, descriptor included) */
 	int rc = ipc_wbuf_attach_fd(&w->out, fd);
-	ipc_frame_begin(&w->out, IPC_LOAD, 0);
-	ipc_put_str(&w->out, IPC_T_SHA256, r->sha256);
-	if (rc == 0)
+	if (rc == 0) {
+		ipc_frame_begin(&w->out, IPC_LOAD, 0);
+		ipc_put_str(&w->out, IPC_T_SHA256, r->sha256);
 		rc = ipc_frame_end(&w->out);
+	}
 	if (rc < 0) {
 		free(w->loaded[w->n_loaded]);
 		return rc;

@@ -442,6 +442,51 @@ static void test_service_stop_and_start(void **state)
 	json_decref(wait_status(h, id, 30));
 }
 
+#define MULTI_LIBS 12 /* more than the 8 descriptors one IPC buffer carries */
+
+/* Wait until exactly one worker process is left. */
+static void wait_one_worker(struct harness *h)
+{
+	int64_t end = h_mono_ms() + SHORT_WAIT_MS;
+	size_t n = 0;
+	while (h_mono_ms() < end) {
+		json_t *s = sandbox_service(h);
+		n = json_array_size(json_object_get(s, "worker_processes"));
+		int64_t ready = json_integer_value(json_object_get(s, "workers_ready"));
+		json_decref(s);
+		if (n == 1 && ready == 1)
+			return;
+		h_sleep_ms(H_POLL_MS);
+	}
+	fail_msg("%zu worker processes, not 1", n);
+}
+
+/* One event makes jobs of twelve distinct libraries, claimed together and sent to the one worker
+ * in one turn: each LOAD frame must go whole, none corrupting the stream (a LOAD begun after its
+ * descriptor was refused once stayed half-written in the buffer, and the rest failed). */
+static void test_many_libraries_in_one_turn(void **state)
+{
+	struct harness *h = *state;
+	char rel[64];
+	for (int i = 1; i <= MULTI_LIBS; i++) {
+		snprintf(rel, sizeof(rel), "tests/plugins/multi%d.so", i);
+		register_lib(h, rel);
+		snprintf(rel, sizeof(rel), "multi%d.noop", i);
+		h_add_simple_step(h, rel, "Multi", "account");
+	}
+	h_set_settings(h, json_pack("{s:i}", "sandbox.workers", 1));
+	wait_one_worker(h);
+	json_t *jobs = h_raise(h, json_pack("{s:s,s:s,s:s}", "message", "Multi", "entity",
+					    "account", "entity_id", "1"));
+	assert_int_equal(json_array_size(jobs), MULTI_LIBS);
+	for (size_t i = 0; i < json_array_size(jobs); i++) {
+		json_t *j = wait_status(h, h_int(json_array_get(jobs, i), "id"), 30);
+		assert_int_equal(h_int(j, "retry_count"), 0);
+		json_decref(j);
+	}
+	json_decref(jobs);
+}
+
 /* A worker that answers no ping is killed (the 30 s are shortened to 1.5 s for the test). */
 static void test_silent_worker_is_killed(void **state)
 {
@@ -504,6 +549,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_upgrade_unloads_the_old_version, h_setup,
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_service_stop_and_start, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_many_libraries_in_one_turn, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_workers_follow_the_setting, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_worker_is_killed, setup_short_ping,
 					    h_teardown),
