@@ -291,8 +291,9 @@ static void test_large_bodies_bounded(void **state)
 static long login(struct harness *h, const char *name, const char *password, json_t **ret)
 {
 	long status;
-	char *body =
-	    json_dumps(json_pack("{s:s,s:s}", "name", name, "password", password), JSON_COMPACT);
+	json_t *creds = json_pack("{s:s,s:s}", "name", name, "password", password);
+	char *body = json_dumps(creds, JSON_COMPACT);
+	json_decref(creds);
 	struct harness anon = *h;
 	anon.token[0] = 0;
 	struct h_client *c = h_client_new(&anon);
