@@ -2,18 +2,17 @@
 # asyncd's one test command (`make test`).
 #
 #   1. scripts/deps.sh
-#   2. configure + compile build/ (debugoptimized) and build-asan/ (debug, ASan + UBSan)
-#   3. meson test in build/, then in build-asan/ -- both always run
+#   2. configure + compile build/ (debugoptimized), build-asan/ (debug, ASan + UBSan) and
+#      build-tsan/ (debug, ThreadSanitizer)
+#   3. meson test in build/, build-asan/ and build-tsan/ -- all always run
 #   4. clang-format --dry-run -Werror over the tracked C files (one check)
 #
-# The last line of output is always "N passed, N failed": the test cases (TAP lines) of both meson
+# The last line of output is always "N passed, N failed": the test cases (TAP lines) of the meson
 # runs plus the format check; a test program that fails without a failing case, a build that
 # fails and a failed format check count as one failed each. Exit status 0 only when nothing
 # failed.
 #
-# `scripts/test.sh tsan` (`make test-tsan`) instead configures and compiles build-tsan/ (debug,
-# ThreadSanitizer) and runs its unit and integration suites, with the same last line. It is not
-# part of `make test`: it would add about two minutes to it.
+# `scripts/test.sh tsan` (`make test-tsan`) runs the ThreadSanitizer build alone.
 #
 # Environment: MESON_TESTTHREADS (default 2), ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS (defaults
 # below), ASAN_TIMEOUT_MULTIPLIER (default 3: the sanitizer build is slower),
@@ -131,20 +130,23 @@ format_check() {
 	fi
 }
 
-# The ThreadSanitizer build alone. Its asyncd-worker is built as in ASan builds (-DWORKER_ASAN,
-# src/worker/sanitizer.h): TSan reserves far more address space than RLIMIT_AS allows and brings
+# The ThreadSanitizer build: its asyncd-worker skips RLIMIT_AS as in ASan builds
+# (src/worker/sanitizer.h): TSan reserves far more address space than RLIMIT_AS allows and brings
 # its own malloc. A race report makes the process exit 66, which fails its test.
+tsan_suite() {
+	if build build-tsan --buildtype=debug -Dtests=true -Db_sanitize=thread -Db_lundef=false; then
+		TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1} \
+			run_tests build-tsan --timeout-multiplier "${TSAN_TIMEOUT_MULTIPLIER:-5}"
+	fi
+}
+
 main_tsan() {
 	say "dependencies"
 	if ! scripts/deps.sh build; then
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
-	if build build-tsan --buildtype=debug -Dtests=true -Db_sanitize=thread -Db_lundef=false \
-		-Dc_args=-DWORKER_ASAN=1; then
-		export TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1}
-		run_tests build-tsan --timeout-multiplier "${TSAN_TIMEOUT_MULTIPLIER:-5}"
-	fi
+	tsan_suite
 	echo
 	echo "$passed passed, $failed failed"
 	((failed == 0))
@@ -174,6 +176,7 @@ main() {
 		export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 		run_tests build-asan --timeout-multiplier "${ASAN_TIMEOUT_MULTIPLIER:-3}"
 	fi
+	tsan_suite
 
 	format_check
 

@@ -134,18 +134,19 @@ static struct lib_entry *find_locked(const char *sha256)
 	return NULL;
 }
 
-/* Fetch and open the library of sha256 into e->lib. Called without the lock. */
-static int load_unlocked(struct lib_entry *e, struct store *reader, char *err, size_t errlen)
+/* Fetch and open the library of sha256. Called without the lock. */
+static int load_unlocked(const char *sha256, struct store *reader, struct plugin_lib **ret,
+			 char *err, size_t errlen)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s.so", cache_dir, e->sha256);
-	int rc = access(path, R_OK) == 0 ? 0 : fetch_to_file(e->sha256, reader, path, sizeof(path));
+	snprintf(path, sizeof(path), "%s/%s.so", cache_dir, sha256);
+	int rc = access(path, R_OK) == 0 ? 0 : fetch_to_file(sha256, reader, path, sizeof(path));
 	if (rc < 0) {
-		snprintf(err, errlen, "assembly %s is not available: %s", e->sha256,
+		snprintf(err, errlen, "assembly %s is not available: %s", sha256,
 			 asyncd_strerror(rc));
 		return rc;
 	}
-	return plugin_lib_open(path, &e->lib, err, errlen);
+	return plugin_lib_open(path, ret, err, errlen);
 }
 
 static void unlink_entry(struct lib_entry *e)
@@ -174,11 +175,14 @@ static struct lib_entry *placeholder(const char *sha256)
  * returns with the lock held. */
 static int fill_placeholder(struct lib_entry *e, struct store *reader, char *err, size_t errlen)
 {
+	struct plugin_lib *lib = NULL;
 	pthread_mutex_unlock(&cache_lock);
-	int rc = load_unlocked(e, reader, err, errlen);
+	int rc = load_unlocked(e->sha256, reader, &lib, err, errlen);
 	pthread_mutex_lock(&cache_lock);
 	if (rc < 0)
 		unlink_entry(e); /* waiters see it gone and try themselves */
+	else
+		e->lib = lib; /* under the lock: waiters test it */
 	pthread_cond_broadcast(&cache_loaded);
 	return rc;
 }

@@ -197,7 +197,16 @@ static void crash_round(struct harness *h, int n, int64_t want_failed)
 	json_t *stats = wait_all(h);
 	assert_int_equal(stat_of(stats, "31"), want_failed);
 	json_decref(stats);
-	h_sleep_ms(300); /* the last replacements start */
+	h_sleep_ms(300); /* How much the host may grow over 400 replacements. Sanitizer runtimes keep per-thread caches
+ * and shadow memory that grow with the many threads that serve the API while the host warms up
+ * (the plain build grows about 1 MiB): there, leaks are LeakSanitizer's to find at exit. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GROWTH_ALLOWED_KIB (32 * 1024)
+#else
+#define GROWTH_ALLOWED_KIB (8 * 1024)
+#endif
+
+/* the last replacements start */
 }
 
 static void test_memory_steady_across_replacements(void **state)
@@ -217,7 +226,7 @@ static void test_memory_steady_across_replacements(void **state)
 	fprintf(stderr, "# host VmRSS %ld KiB after 100 crashes, %ld KiB after 500 (%lld ms)\n",
 		rss100, rss500, (long long)(h_mono_ms() - t0));
 	assert_true(rss100 > 0);
-	if (rss500 > rss100 + 8 * 1024)
+	if (rss500 > rss100 + GROWTH_ALLOWED_KIB)
 		fail_msg("the host grew from %ld to %ld KiB over 400 worker replacements", rss100,
 			 rss500);
 	if (fds500 > fds100 + 2)
