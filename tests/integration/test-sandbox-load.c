@@ -191,13 +191,7 @@ static int zombies_of(pid_t pid)
 	return n;
 }
 
-static void crash_round(struct harness *h, int n, int64_t want_failed)
-{
-	raise_many(h, "Crash", n);
-	json_t *stats = wait_all(h);
-	assert_int_equal(stat_of(stats, "31"), want_failed);
-	json_decref(stats);
-	h_sleep_ms(300); /* How much the host may grow over 400 replacements. Sanitizer runtimes keep per-thread caches
+/* How much the host may grow over 400 replacements. Sanitizer runtimes keep per-thread caches
  * and shadow memory that grow with the many threads that serve the API while the host warms up
  * (the plain build grows about 1 MiB): there, leaks are LeakSanitizer's to find at exit. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -206,7 +200,13 @@ static void crash_round(struct harness *h, int n, int64_t want_failed)
 #define GROWTH_ALLOWED_KIB (8 * 1024)
 #endif
 
-/* the last replacements start */
+static void crash_round(struct harness *h, int n, int64_t want_failed)
+{
+	raise_many(h, "Crash", n);
+	json_t *stats = wait_all(h);
+	assert_int_equal(stat_of(stats, "31"), want_failed);
+	json_decref(stats);
+	h_sleep_ms(300); /* the last replacements start */
 }
 
 static void test_memory_steady_across_replacements(void **state)
