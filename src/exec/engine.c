@@ -16,7 +16,7 @@
 #include "common/util.h"
 #include "exec/engine.h"
 #include "exec/runner.h"
-#include "exec/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "common/throttle.h"
 #include "exec/writer.h"
 #include "plugin/registry.h"

@@ -6,7 +6,7 @@
 #include "common/log.h"
 #include "common/settings.h"
 #include "exec/engine.h"
-#include "exec/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "exec/writer.h"
 #include "host/maintenance.h"
 #include "host/services.h"
@@ -114,7 +114,7 @@ static const struct service_ops maint_ops = {
 
 /* ---- sandbox ---- */
 
-/* The worker pool (exec/sandbox.c); its ctx is the host's services, for the worker's path. */
+/* The worker pool (sandbox/sandbox.c); its ctx is the host's services, for the worker's path. */
 static int sb_svc_start(void *ctx)
 {
 	struct host_services *hs = ctx;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "exec/ipc.h"
+#include "sandbox/ipc.h"
 
 /* Bits of what was applied: HELLO's flags (docs/ipc.md). */
 enum {

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "exec/ipc.h"
+#include "sandbox/ipc.h"
 
 #ifndef LANDLOCK_ACCESS_FS_REFER
 #define LANDLOCK_ACCESS_FS_REFER (1ULL << 13) /* ABI 2 */

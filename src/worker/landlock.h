@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* What was applied (bits of HELLO's flags, exec/ipc.h). */
+/* What was applied (bits of HELLO's flags, sandbox/ipc.h). */
 struct landlock_result {
 	int abi;   /* the kernel's Landlock ABI, 0 when it has none (or it is disabled) */
 	int flags; /* IPC_ISOLATE_LANDLOCK_FS, _LANDLOCK_NET, _SIGNAL_SCOPE, _SOCKET_SCOPE */

@@ -4,8 +4,8 @@
 #ifndef ASYNCD_WORKER_RUN_H
 #define ASYNCD_WORKER_RUN_H
 
-#include "exec/ipc.h"
-#include "exec/ipc_job.h"
+#include "sandbox/ipc.h"
+#include "sandbox/ipc_job.h"
 
 /* Run j and append its RESULT frame to out. stop_flag is raised by the reader thread when the
  * host sends STOP; memory_mb is the limit named in out_of_memory messages. */

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "exec/ipc.h"
+#include "sandbox/ipc.h"
 
 #ifdef HAVE_SECCOMP
 #include <seccomp.h>

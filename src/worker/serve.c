@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "exec/ipc.h"
-#include "exec/ipc_job.h"
+#include "sandbox/ipc.h"
+#include "sandbox/ipc_job.h"
 #include "worker/capture.h"
 #include "worker/libs.h"
 #include "worker/run.h"

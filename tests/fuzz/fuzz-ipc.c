@@ -1,4 +1,4 @@
-/* libFuzzer entry for the IPC frame decoder (src/exec/ipc.c, ipc_job.c): the input is cut into
+/* libFuzzer entry for the IPC frame decoder (src/sandbox/ipc.c, ipc_job.c): the input is cut into
  * chunks (sizes taken from its first bytes) and fed to a stream reader as a worker's or a host's
  * socket would deliver it; every frame that parses is decoded as the host decodes a worker's
  * RESULT and as a worker decodes a JOB, and what decodes is encoded again and must decode to the
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec/ipc.h"
-#include "exec/ipc_job.h"
+#include "sandbox/ipc.h"
+#include "sandbox/ipc_job.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "exec/ipc.h"
+#include "sandbox/ipc.h"
 #include "job/job.h"
 
 #define IPC_MAX_MESSAGE 1023			 /* bytes of a result's message */

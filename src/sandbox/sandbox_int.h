@@ -11,8 +11,8 @@
 #include <sys/types.h>
 
 #include "common/settings.h"
-#include "exec/ipc.h"
-#include "exec/sandbox.h"
+#include "sandbox/ipc.h"
+#include "sandbox/sandbox.h"
 
 #define SB_MAX_WORKERS 256
 #define SB_PIPELINE SANDBOX_PIPELINE

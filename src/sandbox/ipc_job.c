@@ -1,6 +1,6 @@
 /* JOB and RESULT frames (see ipc_job.h): field by field, with the checks a decoder owes to a peer
  * it does not trust. */
-#include "exec/ipc_job.h"
+#include "sandbox/ipc_job.h"
 
 #include <string.h>
 

@@ -19,7 +19,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "exec/sandbox_int.h"
+#include "sandbox/sandbox_int.h"
 
 #define MAX_READS 16 /* recv() calls per event, so that one worker cannot starve the others */
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "exec/sandbox_int.h"
+#include "sandbox/sandbox_int.h"
 #include "plugin/registry.h"
 
 #define UNLOAD_EVERY_MS 1000

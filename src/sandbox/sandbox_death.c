@@ -11,7 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "exec/sandbox_int.h"
+#include "sandbox/sandbox_int.h"
 
 static void describe_status(int status, char *buf, size_t n)
 {

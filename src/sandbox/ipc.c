@@ -1,7 +1,7 @@
 /* The IPC frame codec (see ipc.h and docs/ipc.md). Frame header, 16 bytes, little-endian:
  *   u32 body length | u8 version | u8 type | u16 flags (0) | u64 id
  * then fields: u16 tag | u32 length | value. Every length is checked before it is used. */
-#include "exec/ipc.h"
+#include "sandbox/ipc.h"
 
 #include <errno.h>
 #include <stdlib.h>

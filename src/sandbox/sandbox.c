@@ -15,7 +15,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "exec/sandbox_int.h"
+#include "sandbox/sandbox_int.h"
 
 #define MAX_EVENTS 64
 #define UNMATCHED_KEEP_MS 2000

@@ -18,7 +18,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "exec/sandbox_int.h"
+#include "sandbox/sandbox_int.h"
 
 #define DIR_PREFIX "asyncd-worker." /* then the host's pid, a dot and mkdtemp's six */
 #define MAX_DEPTH 256		    /* of a tree a plug-in left */

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "exec/ipc_job.h"
+#include "sandbox/ipc_job.h"
 #include "job/job.h"
 
 struct sandbox;
