@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "exec/writer.h"
+#include "host/drain.h"
 #include "plugin/inspect.h"
 #include "plugin/libcache.h"
 #include "plugin/lifecycle.h"
@@ -227,7 +228,7 @@ int h_assemblies_register(struct api_req *r)
 		if (registry_reload(s) < 0)
 			log_error("api", "an assembly was stored but the registry could not be "
 					 "reloaded; the drain thread tries again within 0.5 s");
-		lifecycle_kick(); /* unloads the code an upgrade replaced, once unused */
+		drain_kick(); /* unloads the code an upgrade replaced, once unused */
 		rc = store_assembly_get(s, c.a.id, &stored);
 		api_reader_put(s);
 		if (rc == 0) {

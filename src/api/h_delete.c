@@ -7,6 +7,8 @@
 #include "api/handlers.h"
 #include "common/error.h"
 #include "exec/engine.h"
+#include "exec/writer.h"
+#include "host/drain.h"
 #include "plugin/lifecycle.h"
 #include "store/store.h"
 
@@ -64,26 +66,30 @@ static int answer(struct api_req *r, enum lc_kind kind, int64_t id, struct lc_re
 
 static int safe_delete(struct api_req *r, enum lc_kind kind)
 {
-	int64_t id;
-	struct lc_result res;
+	struct lc_delete d = {.kind = kind};
 	char target[48], detail[96];
-	int rc = api_param_id(r, 0, &id);
+	int rc = api_param_id(r, 0, &d.id);
 	if (rc < 0)
 		return rc;
 	int mode = lifecycle_mode_parse(api_query(r, "mode"));
 	if (mode < 0)
 		return api_error(r, AE_INVAL, "mode must be refuse, drain or cancel");
-	rc = lifecycle_delete(r->api->w, kind, id, (enum lc_mode)mode, &res);
-	rc = answer(r, kind, id, &res, rc);
+	d.mode = (enum lc_mode)mode;
+	rc = writer_call(r->api->w, lifecycle_delete_fn, &d);
+	if (rc == 0)
+		drain_kick();
+	int64_t id = d.id;
+	struct lc_result *res = &d.res;
+	rc = answer(r, kind, id, res, rc);
 	snprintf(target, sizeof(target), "%s %lld", kind_name(kind), (long long)id);
 	snprintf(detail, sizeof(detail), "mode=%s%s",
 		 api_query(r, "mode") ? api_query(r, "mode") : "refuse",
-		 res.draining  ? ", draining"
-		 : res.deleted ? ", deleted"
-			       : "");
+		 res->draining	? ", draining"
+		 : res->deleted ? ", deleted"
+				: "");
 	api_audit(r, kind == LC_STEP ? "step.delete" : "assembly.delete", target,
 		  rc < 0 ? "refused" : "ok", detail);
-	lc_result_done(&res);
+	lc_result_done(res);
 	return rc;
 }
 
@@ -103,7 +109,7 @@ int api_add_unfinished(struct api_req *r, json_t *o, enum lc_kind kind, int64_t 
 	struct job_counts c;
 	struct store *s = api_reader(r);
 	int rc =
-	    store_jobs_count_unfinished(s, kind == LC_STEP ? "step_id" : "assembly_id", id, &c);
+	    store_jobs_count_unfinished(s, kind == LC_STEP ? STORE_STEP : STORE_ASSEMBLY, id, &c);
 	api_reader_put(s);
 	if (rc == 0)
 		json_object_set_new(o, "unfinished", counts_json(&c));

@@ -18,15 +18,16 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/settings.h"
-#include "plugin/inspect.h"
 #include "exec/engine.h"
 #include "exec/inflight.h"
 #include "exec/writer.h"
+#include "host/drain.h"
 #include "host/host.h"
 #include "host/notify.h"
 #include "host/recover.h"
 #include "host/services.h"
 #include "host/statedir.h"
+#include "plugin/inspect.h"
 #include "plugin/libcache.h"
 #include "plugin/lifecycle.h"
 #include "plugin/registry.h"
@@ -233,7 +234,7 @@ static int start_services(const struct host_options *o, struct host *h)
 	h->services.worker_path = h->worker;
 	h->services.state_dir = o->state_dir;
 	plugin_inspect_hide(o->state_dir);
-	if ((rc = lifecycle_start(h->w, h->store_url)) < 0)
+	if ((rc = drain_start(h->w, h->store_url)) < 0)
 		log_error("host", "cannot start the drain thread: %s", asyncd_strerror(rc));
 	return rc;
 }
@@ -286,7 +287,7 @@ static void stop(struct host *h)
 	server_stop(h->server);
 	server_stop(h->local);
 	api_readers_done();
-	lifecycle_stop();
+	drain_stop();
 	if (h->services_ready)
 		services_done(&h->services);
 	engine_free(h->engine);

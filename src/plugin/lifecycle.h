@@ -1,8 +1,8 @@
 /* Safe deletes of steps and assemblies (SPEC §2): refuse while jobs are unfinished, drain (stop
  * creating jobs, let the queued and running ones finish, then delete), or cancel (cancel the
- * unfinished jobs with reason plugin_deleted, keep their rows, delete at once); and the thread
- * that finishes drains and unloads code no job uses any more. Each decision is taken inside one
- * writer transaction, so it holds against concurrent events. */
+ * unfinished jobs with reason plugin_deleted, keep their rows, delete at once). Each decision is
+ * an op for the caller's writer (one transaction), so it holds against concurrent events. The
+ * thread that finishes drains is the host's (src/host/drain.c). */
 #ifndef ASYNCD_LIFECYCLE_H
 #define ASYNCD_LIFECYCLE_H
 
@@ -10,9 +10,6 @@
 #include <stdint.h>
 
 #include "store/store.h"
-
-struct writer;
-struct engine;
 
 enum lc_kind { LC_STEP, LC_ASSEMBLY };
 enum lc_mode { LC_REFUSE, LC_DRAIN, LC_CANCEL };
@@ -26,20 +23,22 @@ struct lc_result {
 	size_t n_interrupted;
 };
 
+/* A delete to decide: what, how, and what came of it (free res with lc_result_done). */
+struct lc_delete {
+	enum lc_kind kind;
+	int64_t id;
+	enum lc_mode mode;
+	struct lc_result res;
+};
+
 /* -1 when unknown. */
 int lifecycle_mode_parse(const char *s);
-/* Delete per mode. AE_CONFLICT when refused (counts or blocking_steps say why), AE_NOTFOUND. */
-int lifecycle_delete(struct writer *w, enum lc_kind kind, int64_t id, enum lc_mode mode,
-		     struct lc_result *ret);
+/* A writer op (arg: struct lc_delete): delete per mode. AE_CONFLICT when refused (res.counts or
+ * res.blocking_steps say why), AE_NOTFOUND. */
+int lifecycle_delete_fn(struct store *s, void *arg);
 void lc_result_done(struct lc_result *r);
 
 /* Within a writer transaction: whether new jobs may be created for the step or assembly. */
 int lifecycle_accepts_jobs(struct store *s, enum lc_kind kind, int64_t id, bool *ret);
-
-/* The thread that completes drains and unloads unused code. */
-int lifecycle_start(struct writer *w, const char *reader_url);
-void lifecycle_stop(void);
-/* Run one pass now (after a delete), without waiting for the next tick. */
-void lifecycle_kick(void);
 
 #endif

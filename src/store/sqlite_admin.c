@@ -243,18 +243,22 @@ int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret
 
 /* ---- safe deletes ---- */
 
-static bool table_ok(const char *table)
+const char *sq_owner_table(enum store_owner owner)
 {
-	return !strcmp(table, "steps") || !strcmp(table, "assemblies");
+	return owner == STORE_STEP ? "steps" : "assemblies";
 }
 
-int sq_set_draining(struct store *s, const char *table, int64_t id)
+const char *sq_owner_column(enum store_owner owner)
+{
+	return owner == STORE_STEP ? "step_id" : "assembly_id";
+}
+
+int sq_set_draining(struct store *s, enum store_owner owner, int64_t id)
 {
 	char sql[96];
 	sqlite3_stmt *st;
-	if (!table_ok(table))
-		return AE_INVAL;
-	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1 WHERE id = ?1", table);
+	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1 WHERE id = ?1",
+		 sq_owner_table(owner));
 	int rc = prep(s, sql, &st);
 	if (rc < 0)
 		return rc;
@@ -264,13 +268,11 @@ int sq_set_draining(struct store *s, const char *table, int64_t id)
 	return sqlite3_changes(s->db) ? 0 : AE_NOTFOUND;
 }
 
-int sq_row_state(struct store *s, const char *table, int64_t id, bool *ret_exists,
+int sq_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 		 bool *ret_draining)
 {
-	if (!table_ok(table))
-		return AE_INVAL;
 	/* cached: asked for every group of new jobs */
-	sqlite3_stmt *st = sq_stmt(s, strcmp(table, "steps") ? SQ_ASSEMBLY_STATE : SQ_STEP_STATE);
+	sqlite3_stmt *st = sq_stmt(s, owner == STORE_STEP ? SQ_STEP_STATE : SQ_ASSEMBLY_STATE);
 	if (!st)
 		return AE_STORE;
 	sq_bind_i64(st, 1, id);
@@ -324,14 +326,13 @@ static int collect_locked(struct store *s, const char *column, int64_t id, int64
 	return 0;
 }
 
-int sq_jobs_cancel_for(struct store *s, const char *column, int64_t id, int64_t now,
+int sq_jobs_cancel_for(struct store *s, enum store_owner owner, int64_t id, int64_t now,
 		       const char *error_code, const char *message, int64_t **ret_locked,
 		       size_t *ret_n_locked)
 {
 	char sql[700];
 	sqlite3_stmt *st;
-	if (strcmp(column, "step_id") && strcmp(column, "assembly_id"))
-		return AE_INVAL;
+	const char *column = sq_owner_column(owner);
 	int rc = collect_locked(s, column, id, ret_locked, ret_n_locked);
 	if (rc < 0)
 		return rc;

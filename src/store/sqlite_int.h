@@ -91,7 +91,7 @@ int sq_job_update(struct store *s, const struct job *j);
 int sq_job_delete(struct store *s, int64_t id);
 int sq_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_jobs, size_t *ret_n);
 int sq_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total);
-int sq_jobs_count_unfinished(struct store *s, const char *column, int64_t id,
+int sq_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id,
 			     struct job_counts *ret);
 
 /* Administration rows (sqlite_admin.c). */
@@ -106,11 +106,14 @@ int sq_session_find(struct store *s, const char *hash, int64_t now, struct sessi
 int sq_session_delete(struct store *s, const char *hash);
 int sq_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
 int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
-int sq_set_draining(struct store *s, const char *table, int64_t id);
-int sq_row_state(struct store *s, const char *table, int64_t id, bool *ret_exists,
+/* The table and the jobs column of an owner (never from a caller's string). */
+const char *sq_owner_table(enum store_owner owner);
+const char *sq_owner_column(enum store_owner owner);
+int sq_set_draining(struct store *s, enum store_owner owner, int64_t id);
+int sq_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 		 bool *ret_draining);
 int sq_assembly_delete(struct store *s, int64_t id);
-int sq_jobs_cancel_for(struct store *s, const char *column, int64_t id, int64_t now,
+int sq_jobs_cancel_for(struct store *s, enum store_owner owner, int64_t id, int64_t now,
 		       const char *error_code, const char *message, int64_t **ret_locked,
 		       size_t *ret_n_locked);
 int sq_job_count_host_crash(struct store *s, int64_t id, int64_t attempt, int64_t *ret_crashes);

@@ -384,13 +384,12 @@ int sq_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total
 	return 0;
 }
 
-int sq_jobs_count_unfinished(struct store *s, const char *column, int64_t id,
+int sq_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id,
 			     struct job_counts *ret)
 {
 	char sql[400];
 	sqlite3_stmt *st;
-	if (strcmp(column, "step_id") && strcmp(column, "assembly_id"))
-		return AE_INVAL;
+	const char *column = sq_owner_column(owner);
 	/* through the two partial indexes of unfinished rows, never the whole table */
 	snprintf(sql, sizeof(sql),
 		 "SELECT 0, count(*) FROM jobs INDEXED BY jobs_ready WHERE state = 0 AND %s = ?1"

@@ -102,8 +102,8 @@ WRAP(jobs_list,
 WRAP(jobs_stats, (struct store * s, int64_t ret_by_status[33], int64_t *ret_total),
      (s, ret_by_status, ret_total))
 WRAP(jobs_count_unfinished,
-     (struct store * s, const char *column, int64_t id, struct job_counts *ret),
-     (s, column, id, ret))
+     (struct store * s, enum store_owner owner, int64_t id, struct job_counts *ret),
+     (s, owner, id, ret))
 WRAP(assembly_insert, (struct store * s, struct assembly *a, const void *bytes, size_t n),
      (s, a, bytes, n))
 WRAP(assembly_get, (struct store * s, int64_t id, struct assembly *ret), (s, id, ret))
@@ -145,15 +145,15 @@ WRAP(session_find, (struct store * s, const char *hash, int64_t now, struct sess
 WRAP(session_delete, (struct store * s, const char *hash), (s, hash))
 WRAP(jobs_cleanup, (struct store * s, int status, int64_t before_ms, int limit, int64_t *ret_n),
      (s, status, before_ms, limit, ret_n))
-WRAP(set_draining, (struct store * s, const char *table, int64_t id), (s, table, id))
+WRAP(set_draining, (struct store * s, enum store_owner owner, int64_t id), (s, owner, id))
 WRAP(row_state,
-     (struct store * s, const char *table, int64_t id, bool *ret_exists, bool *ret_draining),
-     (s, table, id, ret_exists, ret_draining))
+     (struct store * s, enum store_owner owner, int64_t id, bool *ret_exists, bool *ret_draining),
+     (s, owner, id, ret_exists, ret_draining))
 WRAP(assembly_delete, (struct store * s, int64_t id), (s, id))
 WRAP(jobs_cancel_for,
-     (struct store * s, const char *column, int64_t id, int64_t now, const char *error_code,
+     (struct store * s, enum store_owner owner, int64_t id, int64_t now, const char *error_code,
       const char *message, int64_t **ret_locked, size_t *ret_n_locked),
-     (s, column, id, now, error_code, message, ret_locked, ret_n_locked))
+     (s, owner, id, now, error_code, message, ret_locked, ret_n_locked))
 WRAP(job_count_host_crash, (struct store * s, int64_t id, int64_t attempt, int64_t *ret_crashes),
      (s, id, attempt, ret_crashes))
 WRAP(job_fail_locked,

@@ -139,6 +139,10 @@ struct store_base {
 	const struct store_ops *ops;
 };
 
+/* What a safe delete is about: a step or an assembly (its jobs are those of step_id or
+ * assembly_id). */
+enum store_owner { STORE_STEP, STORE_ASSEMBLY };
+
 /* After name, every member is a function pointer that a backend must fill: store_open checks. */
 struct store_ops {
 	const char *name;
@@ -170,7 +174,7 @@ struct store_ops {
 	int (*jobs_list)(struct store *s, const struct job_filter *f, struct job **ret_jobs,
 			 size_t *ret_n);
 	int (*jobs_stats)(struct store *s, int64_t ret_by_status[33], int64_t *ret_total);
-	int (*jobs_count_unfinished)(struct store *s, const char *column, int64_t id,
+	int (*jobs_count_unfinished)(struct store *s, enum store_owner owner, int64_t id,
 				     struct job_counts *ret);
 
 	int (*assembly_insert)(struct store *s, struct assembly *a, const void *bytes, size_t n);
@@ -216,11 +220,11 @@ struct store_ops {
 			    int64_t *ret_n);
 	int (*audit_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 
-	int (*set_draining)(struct store *s, const char *table, int64_t id);
-	int (*row_state)(struct store *s, const char *table, int64_t id, bool *ret_exists,
+	int (*set_draining)(struct store *s, enum store_owner owner, int64_t id);
+	int (*row_state)(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 			 bool *ret_draining);
 	int (*assembly_delete)(struct store *s, int64_t id);
-	int (*jobs_cancel_for)(struct store *s, const char *column, int64_t id, int64_t now,
+	int (*jobs_cancel_for)(struct store *s, enum store_owner owner, int64_t id, int64_t now,
 			       const char *error_code, const char *message, int64_t **ret_locked,
 			       size_t *ret_n_locked);
 	int (*job_count_host_crash)(struct store *s, int64_t id, int64_t attempt,
@@ -269,8 +273,8 @@ int store_job_delete(struct store *s, int64_t id);
 int store_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_jobs,
 		    size_t *ret_n);
 int store_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total);
-/* Unfinished jobs per state whose column ("step_id" or "assembly_id") equals id. */
-int store_jobs_count_unfinished(struct store *s, const char *column, int64_t id,
+/* Unfinished jobs per state of the step or assembly id. */
+int store_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id,
 				struct job_counts *ret);
 
 int store_assembly_insert(struct store *s, struct assembly *a, const void *bytes, size_t n);
@@ -316,16 +320,16 @@ int store_session_delete(struct store *s, const char *hash);
 int store_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
 int store_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 
-/* Mark a step or assembly (table "steps" or "assemblies") as draining. */
-int store_set_draining(struct store *s, const char *table, int64_t id);
+/* Mark a step or assembly as draining. */
+int store_set_draining(struct store *s, enum store_owner owner, int64_t id);
 /* Whether the step or assembly exists and is draining. */
-int store_row_state(struct store *s, const char *table, int64_t id, bool *ret_exists,
+int store_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 		    bool *ret_draining);
 int store_assembly_delete(struct store *s, int64_t id);
-/* Cancel the unfinished jobs whose column ("step_id" or "assembly_id") is id: Ready and
+/* Cancel the unfinished jobs of the step or assembly id: Ready and
  * Suspended ones become Completed/Canceled with error_code and message; Locked ones become
  * Locked/Canceling and their ids are returned so that their runs can be interrupted. */
-int store_jobs_cancel_for(struct store *s, const char *column, int64_t id, int64_t now,
+int store_jobs_cancel_for(struct store *s, enum store_owner owner, int64_t id, int64_t now,
 			  const char *error_code, const char *message, int64_t **ret_locked,
 			  size_t *ret_n_locked);
 
