@@ -6,7 +6,7 @@
 
 #include <spawn.h>
 
-/* Initialise attr; 0, or -1 (attr is then destroyed). */
+/* Initialise attr; 0, or AE_NOMEM (attr is then destroyed). */
 int spawn_attrs_init(posix_spawnattr_t *attr);
 
 #endif

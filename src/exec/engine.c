@@ -96,6 +96,8 @@ static void list_remove(struct run_list *l, struct run *r)
 
 static void run_free(struct run *r)
 {
+	if (!r)
+		return;
 	run_result_done(&r->res);
 	job_done(&r->job);
 	free(r);

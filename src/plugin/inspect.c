@@ -139,6 +139,8 @@ static int spawn_files(posix_spawn_file_actions_t *fa, int out_w, int err_w)
 	return 0;
 }
 
+/* Start the inspect worker with its output on the pipes; 0, or an AE_* code (errno tells why
+ * posix_spawn failed). */
 static int spawn_with_pipes(struct run *r, const char *worker, const char *lib, int out_w,
 			    int err_w)
 {
@@ -156,15 +158,18 @@ static int spawn_with_pipes(struct run *r, const char *worker, const char *lib, 
 	int e;
 
 	if (spawn_files(&fa, out_w, err_w) < 0)
-		return ENOMEM;
+		return AE_NOMEM;
 	if (spawn_attrs_init(&attr) < 0) {
 		posix_spawn_file_actions_destroy(&fa);
-		return ENOMEM;
+		return AE_NOMEM;
 	}
 	e = posix_spawn(&r->pid, worker, &fa, &attr, argv, envp);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
-	return e;
+	if (e == 0)
+		return 0;
+	errno = e;
+	return AE_INTERNAL;
 }
 
 static int spawn_worker(struct run *r, const char *worker, const char *lib, char *err,
@@ -180,15 +185,16 @@ static int spawn_worker(struct run *r, const char *worker, const char *lib, char
 		close(out[1]);
 		return fail(err, errlen, AE_IO, "cannot make a pipe: %s", strerror(e));
 	}
-	e = spawn_with_pipes(r, worker, lib, out[1], errp[1]);
+	int rc = spawn_with_pipes(r, worker, lib, out[1], errp[1]);
+	e = errno;
 	close(out[1]);
 	close(errp[1]);
 	r->out.fd = out[0];
 	r->err.fd = errp[0];
-	if (e != 0) {
+	if (rc < 0) {
 		r->pid = -1;
-		return fail(err, errlen, AE_INTERNAL, "cannot run the plug-in worker %s: %s",
-			    worker, strerror(e));
+		return fail(err, errlen, rc, "cannot run the plug-in worker %s: %s", worker,
+			    rc == AE_NOMEM ? "out of memory" : strerror(e));
 	}
 	return 0;
 }

@@ -109,6 +109,7 @@ int lifecycle_accepts_jobs(struct store *s, enum lc_kind kind, int64_t id, bool 
 {
 	bool exists, draining;
 	int rc = store_row_state(s, owner_of(kind), id, &exists, &draining);
-	*ret = rc == 0 && exists && !draining;
+	if (rc == 0)
+		*ret = exists && !draining;
 	return rc;
 }

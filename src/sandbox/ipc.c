@@ -265,7 +265,7 @@ static long send_chunk(int sock, struct ipc_wbuf *w, size_t end, int fd)
 		n = sendmsg(sock, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : AE_IO;
 	return n;
 }
 
@@ -473,7 +473,7 @@ long ipc_recv(int sock, struct ipc_rbuf *r)
 		struct cmsghdr align;
 	} u;
 	if (rbuf_reserve(r, next_want(r)) < 0)
-		return -ENOMEM;
+		return AE_NOMEM;
 	struct iovec iov = {r->data + r->len, r->cap - r->len};
 	struct msghdr m = {.msg_iov = &iov,
 			   .msg_iovlen = 1,
@@ -484,7 +484,7 @@ long ipc_recv(int sock, struct ipc_rbuf *r)
 		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? AE_BUSY : AE_IO;
 	keep_fds(r, &m);
 	if (m.msg_flags & MSG_CTRUNC)
 		r->fd_overflow = true;

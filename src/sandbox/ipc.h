@@ -125,8 +125,8 @@ int ipc_wbuf_append(struct ipc_wbuf *w, const void *bytes, size_t n);
  * IPC_MAX_FDS are waiting (fd is then closed). */
 int ipc_wbuf_attach_fd(struct ipc_wbuf *w, int fd);
 
-/* Send what is pending on a stream socket. Returns bytes sent (0 when it would block), or a
- * negative errno value. Descriptors are closed once sent. */
+/* Send what is pending on a stream socket. Returns bytes sent (0 when it would block), or AE_IO
+ * (errno says why). Descriptors are closed once sent. */
 long ipc_send(int sock, struct ipc_wbuf *w);
 
 /* ---- decoding ---- */
@@ -179,8 +179,8 @@ int ipc_rbuf_next(struct ipc_rbuf *r, struct ipc_frame *ret);
 /* The oldest received descriptor (the caller owns it), or -1. */
 int ipc_rbuf_take_fd(struct ipc_rbuf *r);
 
-/* Read what the socket has (with descriptors). Returns bytes read, 0 at end of stream,
- * -EAGAIN when nothing is there, or another negative errno value. */
+/* Read what the socket has (with descriptors). Returns bytes read, 0 at end of stream, AE_BUSY
+ * when nothing is there, AE_NOMEM, or AE_IO (errno says why). */
 long ipc_recv(int sock, struct ipc_rbuf *r);
 
 /* Replace every byte of s[0..n) that is not part of well-formed UTF-8 with '?'. */

@@ -76,6 +76,8 @@ bool sb_list_remove(struct sb_list *l, struct sb_run *r)
 
 static void run_free(struct sb_run *r)
 {
+	if (!r)
+		return;
 	free(r->lib_path);
 	free(r->frame);
 	free(r);

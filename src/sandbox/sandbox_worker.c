@@ -40,6 +40,8 @@ static int spawn_files(posix_spawn_file_actions_t *fa, int sock)
 	return 0;
 }
 
+/* Start the worker process on sock; 0, or an AE_* code with the reason in the service's
+ * last_error. */
 static int spawn_process(struct sandbox *sb, int sock, const char *dir, pid_t *ret_pid)
 {
 	char parent[24], mem[24], cpu[24];
@@ -73,15 +75,18 @@ static int spawn_process(struct sandbox *sb, int sock, const char *dir, pid_t *r
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	if (spawn_files(&fa, sock) < 0)
-		return ENOMEM;
+		return AE_NOMEM;
 	if (spawn_attrs_init(&attr) < 0) {
 		posix_spawn_file_actions_destroy(&fa);
-		return ENOMEM;
+		return AE_NOMEM;
 	}
 	int e = posix_spawn(ret_pid, sb->worker_path, &fa, &attr, argv, envp);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
-	return e;
+	if (e == 0)
+		return 0;
+	sb_set_error(sb, "cannot run the worker %s: %s", sb->worker_path, strerror(e));
+	return AE_INTERNAL;
 }
 
 static int watch(struct sandbox *sb, int fd, struct sb_watch *wt, uint32_t events)
@@ -106,6 +111,8 @@ static struct sb_worker *worker_new(void)
 
 void sbw_free(struct sandbox *sb, struct sb_worker *w)
 {
+	if (!w)
+		return;
 	if (w->sock >= 0) {
 		if (w->sock_open)
 			epoll_ctl(sb->epfd, EPOLL_CTL_DEL, w->sock, NULL);
@@ -150,13 +157,12 @@ int sbw_spawn(struct sandbox *sb, int slot, const char *key)
 		sbw_free(sb, w);
 		return AE_IO;
 	}
-	int e = spawn_process(sb, sv[1], w->dir, &w->pid);
+	int rc = spawn_process(sb, sv[1], w->dir, &w->pid);
 	close(sv[1]);
 	w->sock = sv[0];
-	if (e != 0) {
-		sb_set_error(sb, "cannot run the worker %s: %s", sb->worker_path, strerror(e));
+	if (rc < 0) {
 		sbw_free(sb, w);
-		return AE_INTERNAL;
+		return rc;
 	}
 	if (attach(sb, w) < 0) {
 		kill(-w->pid, SIGKILL);
@@ -443,7 +449,7 @@ static void read_worker(struct sandbox *sb, struct sb_worker *w, bool draining)
 	struct ipc_frame f;
 	for (int i = 0; (draining || i < MAX_READS) && w->sock_open && trusted(w); i++) {
 		long n = ipc_recv(w->sock, &w->in);
-		if (n == -EAGAIN)
+		if (n == AE_BUSY)
 			return;
 		if (n <= 0) {
 			sock_closed(sb, w);

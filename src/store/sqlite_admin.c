@@ -277,10 +277,13 @@ int sq_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_
 		return AE_STORE;
 	sq_bind_i64(st, 1, id);
 	int rc = sqlite3_step(st);
-	*ret_exists = rc == SQLITE_ROW;
-	*ret_draining = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	bool draining = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, "read state");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(s, "read state");
+	*ret_exists = rc == SQLITE_ROW;
+	*ret_draining = draining;
+	return 0;
 }
 
 int sq_assembly_delete(struct store *s, int64_t id)

@@ -304,28 +304,38 @@ int sq_job_delete(struct store *s, int64_t id)
 	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
 }
 
-/* The WHERE clause of a listing; binds are numbered in the order the clauses are added. */
+/* The WHERE clause of a listing; binds are numbered in the order the clauses are added. The
+ * first failure (AE_TOOBIG, AE_NOMEM) is kept and what follows it is skipped. */
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		if (rc == 0)                                                                       \
+			rc = buf_printf(b, __VA_ARGS__);                                           \
+	} while (0)
+
 static int list_sql(const struct job_filter *f, struct buf *b)
 {
-	int rc = buf_printf(b, "SELECT " SQ_JOB_COLUMNS " FROM jobs WHERE 1");
+	int rc = 0;
+	ADD("SELECT " SQ_JOB_COLUMNS " FROM jobs WHERE 1");
 	if (f->state >= 0)
-		rc |= buf_printf(b, " AND state = %d", f->state);
+		ADD(" AND state = %d", f->state);
 	if (f->status >= 0)
-		rc |= buf_printf(b, " AND status = %d", f->status);
+		ADD(" AND status = %d", f->status);
 	if (f->status >= 0 && f->state < 0)
-		rc |= buf_printf(b, " AND state = %d", job_status_state(f->status));
+		ADD(" AND state = %d", job_status_state(f->status));
 	int st = f->state >= 0 ? f->state : f->status >= 0 ? job_status_state(f->status) : -1;
 	if (st == JOB_SUSPENDED || st == JOB_LOCKED)
-		rc |= buf_printf(b, " AND state IN (1, 2)"); /* lets the planner use jobs_active */
+		ADD(" AND state IN (1, 2)"); /* lets the planner use jobs_active */
 	if (f->plugin_type)
-		rc |= buf_printf(b, " AND plugin_type = ?1");
+		ADD(" AND plugin_type = ?1");
 	if (f->step_id)
-		rc |= buf_printf(b, " AND step_id = %lld", (long long)f->step_id);
+		ADD(" AND step_id = %lld", (long long)f->step_id);
 	if (f->before_id)
-		rc |= buf_printf(b, " AND id < %lld", (long long)f->before_id);
-	rc |= buf_printf(b, " ORDER BY id DESC LIMIT %d", f->limit);
-	return rc ? AE_NOMEM : 0;
+		ADD(" AND id < %lld", (long long)f->before_id);
+	ADD(" ORDER BY id DESC LIMIT %d", f->limit);
+	return rc;
 }
+
+#undef ADD
 
 int sq_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_jobs, size_t *ret_n)
 {
@@ -368,18 +378,18 @@ int sq_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total
 	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_STATS);
 	if (!st)
 		return AE_STORE;
-	int64_t total = 0;
+	int64_t total = 0, by_status[33] = {0};
 	int rc;
-	memset(ret_by_status, 0, 33 * sizeof(int64_t));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int status = sqlite3_column_int(st, 0);
 		int64_t n = sqlite3_column_int64(st, 1);
 		if (status >= 0 && status <= 32)
-			ret_by_status[status] = n;
+			by_status[status] = n;
 		total += n;
 	}
 	if (rc != SQLITE_DONE)
 		return sq_fail(s, "job statistics");
+	memcpy(ret_by_status, by_status, sizeof(by_status));
 	*ret_total = total;
 	return 0;
 }

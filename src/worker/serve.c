@@ -202,7 +202,7 @@ static void *reader_main(void *arg)
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			break;
 		long n = ipc_recv(S.sock, &rb);
-		if (n == 0 || (n < 0 && n != -EAGAIN))
+		if (n == 0 || (n < 0 && n != AE_BUSY))
 			break;
 		int rc;
 		while ((rc = ipc_rbuf_next(&rb, &f)) == 1)
