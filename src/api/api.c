@@ -72,8 +72,8 @@ bool json_depth_ok(json_t *v, int max_depth)
 int api_body(struct api_req *r, int body_kind, json_t **ret)
 {
 	char err[1024];
-	int rc = body_parse((enum body_kind)body_kind, r->body.data, r->body.len, ret, err,
-			    sizeof(err));
+	int rc =
+	    body_parse((enum body_kind)body_kind, r->body.data, r->body.len, ret, err, sizeof(err));
 	return rc < 0 ? api_error(r, rc, "%s", err) : 0;
 }
 

@@ -14,16 +14,19 @@
 #define TOKEN_MAX 128
 
 static const struct jfield event_fields[] = {
-    {"message", JF_STR, false},	    {"entity", JF_STR, false},
-    {"entity_id", JF_STR | JF_INT, false}, {"target", JF_OBJ, false},
-    {"pre_image", JF_OBJ, false},	    {"post_image", JF_OBJ, false},
+    {"message", JF_STR, false},
+    {"entity", JF_STR, false},
+    {"entity_id", JF_STR | JF_INT, false},
+    {"target", JF_OBJ, false},
+    {"pre_image", JF_OBJ, false},
+    {"post_image", JF_OBJ, false},
     {"correlation_id", JF_STR, false},
 };
 
 static const struct jfield job_fields[] = {
     {"plugin_type", JF_STR, true},	   {"data", JF_ANY, false},
     {"priority", JF_INT, false},	   {"postpone_until", JF_STR, false},
-    {"dependency_token", JF_STR, false}, {"idempotency_key", JF_STR, false},
+    {"dependency_token", JF_STR, false},   {"idempotency_key", JF_STR, false},
     {"recurrence_pattern", JF_STR, false}, {"max_retries", JF_INT, false},
 };
 
@@ -49,8 +52,7 @@ static const struct jfield step_patch_fields[] = {{"enabled", JF_BOOL, true}};
 static const struct jfield user_fields[] = {
     {"name", JF_STR, true}, {"roles", JF_ARR, true}, {"password", JF_STR, false}};
 static const struct jfield token_fields[] = {{"user", JF_STR, true}, {"name", JF_STR, false}};
-static const struct jfield login_fields[] = {{"name", JF_STR, true},
-					     {"password", JF_STR, true}};
+static const struct jfield login_fields[] = {{"name", JF_STR, true}, {"password", JF_STR, true}};
 static const struct jfield postpone_fields[] = {{"until", JF_STR, true}};
 static const struct jfield service_fields[] = {{"startup_type", JF_STR, false},
 					       {"recovery_delay_s", JF_INT, false}};
@@ -136,7 +138,8 @@ static int settings_extra(json_t *o, char *err, size_t errlen)
 	const char *key;
 	json_t *v;
 	if (json_object_size(o) == 0) {
-		snprintf(err, errlen, "send the settings to change, e.g. {\"async.max_retries\": 3}");
+		snprintf(err, errlen,
+			 "send the settings to change, e.g. {\"async.max_retries\": 3}");
 		return AE_INVAL;
 	}
 	json_object_foreach(o, key, v)
@@ -172,7 +175,10 @@ struct body_def {
 	bool open;					   /* any member name (settings) */
 };
 
-#define DEF(f, x) {f, ARRAY_SIZE(f), x, false}
+#define DEF(f, x)                                                                                  \
+	{                                                                                          \
+		f, ARRAY_SIZE(f), x, false                                                         \
+	}
 static const struct body_def defs[BODY_KIND_COUNT_] = {
     [BODY_EVENT] = DEF(event_fields, event_extra),
     [BODY_JOB] = DEF(job_fields, job_extra),
@@ -231,7 +237,8 @@ int body_parse(enum body_kind kind, const char *data, size_t len, json_t **ret, 
 	}
 	if (!json_is_object(v) || !depth_ok(v, BODY_MAX_DEPTH)) {
 		json_decref(v);
-		snprintf(err, errlen, "the body must be a JSON object nested at most %d levels deep",
+		snprintf(err, errlen,
+			 "the body must be a JSON object nested at most %d levels deep",
 			 BODY_MAX_DEPTH);
 		return AE_INVAL;
 	}
@@ -245,8 +252,8 @@ int body_parse(enum body_kind kind, const char *data, size_t len, json_t **ret, 
 }
 
 /* One NDJSON line: parsed, checked and handed to fn. */
-static int ndjson_line(const char *p, size_t n, size_t line, body_event_fn fn, void *arg,
-		       char *err, size_t errlen)
+static int ndjson_line(const char *p, size_t n, size_t line, body_event_fn fn, void *arg, char *err,
+		       size_t errlen)
 {
 	char msg[768];
 	json_t *ev = NULL;
@@ -266,8 +273,8 @@ static int ndjson_line(const char *p, size_t n, size_t line, body_event_fn fn, v
 	return rc;
 }
 
-int body_ndjson_each(const char *data, size_t len, body_event_fn fn, void *arg,
-		     size_t *ret_events, char *err, size_t errlen)
+int body_ndjson_each(const char *data, size_t len, body_event_fn fn, void *arg, size_t *ret_events,
+		     char *err, size_t errlen)
 {
 	const char *p = data, *end = data + len;
 	size_t line = 0, events = 0;

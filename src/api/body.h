@@ -38,7 +38,7 @@ int body_check(enum body_kind kind, json_t *obj, char *err, size_t errlen);
  * (which may keep a reference). Stops at the first failure, whose message names the line
  * ("line 3: ..."); fn's failure is returned as is (fn writes err). *ret_events gets the count. */
 typedef int (*body_event_fn)(json_t *ev, size_t line, void *arg, char *err, size_t errlen);
-int body_ndjson_each(const char *data, size_t len, body_event_fn fn, void *arg,
-		     size_t *ret_events, char *err, size_t errlen);
+int body_ndjson_each(const char *data, size_t len, body_event_fn fn, void *arg, size_t *ret_events,
+		     char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,6 @@
 /* /api/v1/steps: create, list, enable or disable, delete a step that has no unfinished jobs, and
- * read its secure configuration (System Administrators, audited; never in a listing). The registry is reloaded after every
- * change so that the next event sees it. */
+ * read its secure configuration (System Administrators, audited; never in a listing). The registry
+ * is reloaded after every change so that the next event sees it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

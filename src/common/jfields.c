@@ -9,8 +9,8 @@ static const struct {
 	unsigned bit;
 	const char *text;
 } type_names[] = {
-    {JF_STR, "a string"},	  {JF_INT, "an integer"}, {JF_REAL, "a number"},
-    {JF_BOOL, "true or false"}, {JF_OBJ, "an object"},  {JF_ARR, "an array"},
+    {JF_STR, "a string"},	{JF_INT, "an integer"}, {JF_REAL, "a number"},
+    {JF_BOOL, "true or false"}, {JF_OBJ, "an object"},	{JF_ARR, "an array"},
     {JF_NULL, "null"},
 };
 
@@ -44,8 +44,8 @@ const char *jfields_types_text(unsigned types, char *buf, size_t n)
 	for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
 		if (!(types & type_names[i].bit))
 			continue;
-		int w = snprintf(buf + used, n - used, "%s%s", count ? " or " : "",
-				 type_names[i].text);
+		int w =
+		    snprintf(buf + used, n - used, "%s%s", count ? " or " : "", type_names[i].text);
 		if (w < 0 || (size_t)w >= n - used)
 			break;
 		used += (size_t)w;
@@ -92,7 +92,8 @@ int jfields_check(json_t *obj, const struct jfield *spec, size_t n, char *err, s
 		const struct jfield *f = find(spec, n, key);
 		if (!f) {
 			known_names(spec, n, text, sizeof(text));
-			snprintf(err, errlen, "unknown field '%.64s': this body takes %s", key, text);
+			snprintf(err, errlen, "unknown field '%.64s': this body takes %s", key,
+				 text);
 			return AE_INVAL;
 		}
 		if (!type_ok(f, v)) {
