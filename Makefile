@@ -3,6 +3,8 @@
 #   make run             build, then start asyncd on 127.0.0.1:8470 with state in ./var
 #   make test            unit + integration tests, plain and ASan/UBSan builds, format check
 #   make install PREFIX=/abs/dir   release build in build-install/, installed under PREFIX
+#   make fuzz            libFuzzer targets built with clang in build-fuzz/, each run FUZZ_SECONDS
+#                        (default 600; docs/testing.md)
 #   make bench           the benchmark (scripts/bench.sh)
 #   make bench-peers     the no-op burn-down on asyncd and its peers (scripts/bench-peers.sh)
 #   make clean           remove the build directories (not ./var)
@@ -14,7 +16,7 @@ BUILD_DIR := build
 INSTALL_DIR := build-install
 FORMAT_DIRS := src include plugins tests bench examples
 
-.PHONY: all build run test install bench bench-peers clean format
+.PHONY: all build run test fuzz install bench bench-peers clean format
 
 all: build
 
@@ -31,6 +33,9 @@ run: build
 
 test:
 	@scripts/test.sh
+
+fuzz:
+	@scripts/fuzz.sh
 
 install:
 	@case "$(PREFIX)" in \
@@ -62,7 +67,7 @@ bench-peers:
 	@scripts/bench-peers.sh
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-bench $(INSTALL_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-bench build-fuzz $(INSTALL_DIR)
 
 format:
 	find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) -print0 | \
