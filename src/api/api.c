@@ -53,22 +53,6 @@ int api_error_status(struct api_req *r, int status, const char *code, const char
 	return AE_INVAL;
 }
 
-bool json_depth_ok(json_t *v, int max_depth)
-{
-	if (max_depth < 0)
-		return false;
-	if (json_is_object(v)) {
-		const char *k;
-		json_t *x;
-		json_object_foreach(v, k, x) if (!json_depth_ok(x, max_depth - 1)) return false;
-	} else if (json_is_array(v)) {
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x) if (!json_depth_ok(x, max_depth - 1)) return false;
-	}
-	return true;
-}
-
 int api_body(struct api_req *r, int body_kind, json_t **ret)
 {
 	char err[1024];

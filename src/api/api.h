@@ -86,7 +86,4 @@ void api_readers_done(void);
 void api_audit(struct api_req *r, const char *action, const char *target, const char *result,
 	       const char *detail);
 
-/* Checks a parsed JSON value's nesting depth. */
-bool json_depth_ok(json_t *v, int max_depth);
-
 #endif
