@@ -124,8 +124,8 @@ static int store_jobs(struct api_req *r, struct job_vec *jobs)
 		return 0;
 	int rc = writer_call(r->api->w, insert_fn, &c);
 	if (rc < 0)
-		return api_error(r, rc, "the jobs could not be stored: %s; nothing was stored",
-				 asyncd_strerror(rc));
+		return api_error(r, rc, "the jobs could not be stored: %s%s", asyncd_strerror(rc),
+				 rc == AE_DISKFULL ? "" : "; nothing was stored");
 	if (r->api->engine)
 		engine_notify(r->api->engine);
 	return 0;
