@@ -313,30 +313,6 @@ int h_step_patch(struct api_req *r)
 	return rc < 0 ? rc : run_change(r, &c, c.enabled ? "step.enable" : "step.disable");
 }
 
-int h_step_get(struct api_req *r)
-{
-	int64_t id;
-	struct step *v;
-	size_t n;
-	int rc = api_param_id(r, 0, &id);
-	if (rc < 0)
-		return rc;
-	struct store *s = api_reader(r);
-	rc = store_steps_list(s, &v, &n);
-	api_reader_put(s);
-	if (rc < 0)
-		return api_error(r, rc, "cannot read steps: %s", asyncd_strerror(rc));
-	json_t *o = NULL;
-	for (size_t i = 0; i < n && !o; i++)
-		if (v[i].id == id)
-			o = step_json(&v[i]);
-	step_array_free(v, n);
-	if (!o)
-		return api_error(r, AE_NOTFOUND, "step %lld does not exist", (long long)id);
-	api_add_unfinished(r, o, LC_STEP, id);
-	return api_reply(r, 200, o);
-}
-
 /* The step of id from a fresh read; AE_NOTFOUND answered. */
 static int step_find(struct api_req *r, int64_t id, struct step **ret_v, size_t *ret_n,
 		     const struct step **ret)
@@ -353,6 +329,21 @@ static int step_find(struct api_req *r, int64_t id, struct step **ret_v, size_t 
 		}
 	step_array_free(*ret_v, *ret_n);
 	return api_error(r, AE_NOTFOUND, "step %lld does not exist", (long long)id);
+}
+
+int h_step_get(struct api_req *r)
+{
+	int64_t id;
+	struct step *v;
+	size_t n;
+	const struct step *st = NULL;
+	int rc = api_param_id(r, 0, &id);
+	if (rc < 0 || (rc = step_find(r, id, &v, &n, &st)) < 0)
+		return rc;
+	json_t *o = step_json(st);
+	step_array_free(v, n);
+	api_add_unfinished(r, o, LC_STEP, id);
+	return api_reply(r, 200, o);
 }
 
 int h_step_secure_config(struct api_req *r)
