@@ -1,9 +1,11 @@
 # A thin front end to Meson; the real build description is meson.build.
 #   make / make build    check dependencies, configure build/ once, compile
 #   make run             build, then start asyncd on 127.0.0.1:8470 with state in ./var
-#   make test            unit + integration tests, plain and ASan/UBSan builds, format check
-#   make test-tsan       unit + integration tests in a ThreadSanitizer build (build-tsan/)
+#   make test            unit + integration tests, plain, ASan/UBSan and TSan builds, format check
+#   make test-tsan       the ThreadSanitizer build's tests alone (build-tsan/)
 #   make install PREFIX=/abs/dir   release build in build-install/, installed under PREFIX
+#   make fuzz            libFuzzer targets built with clang in build-fuzz/, each run FUZZ_SECONDS
+#                        (default 600; docs/testing.md)
 #   make bench           the benchmark (scripts/bench.sh)
 #   make bench-peers     the no-op burn-down on asyncd and its peers (scripts/bench-peers.sh)
 #   make clean           remove the build directories (not ./var)
@@ -15,7 +17,7 @@ BUILD_DIR := build
 INSTALL_DIR := build-install
 FORMAT_DIRS := src include plugins tests bench examples
 
-.PHONY: all build run test test-tsan install bench bench-peers clean format
+.PHONY: all build run test test-tsan fuzz install bench bench-peers clean format
 
 all: build
 
@@ -35,6 +37,9 @@ test:
 
 test-tsan:
 	@scripts/test.sh tsan
+
+fuzz:
+	@scripts/fuzz.sh
 
 install:
 	@case "$(PREFIX)" in \
@@ -66,7 +71,7 @@ bench-peers:
 	@scripts/bench-peers.sh
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-tsan build-bench $(INSTALL_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-bench build-fuzz $(INSTALL_DIR)
 
 format:
 	find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) -print0 | \

@@ -9,12 +9,11 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/body.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "exec/writer.h"
 #include "store/store.h"
-
-#define API_MAX_JSON_DEPTH 32
 
 const char *api_query(struct api_req *r, const char *key)
 {
@@ -60,50 +59,30 @@ int api_error_status(struct api_req *r, int status, const char *code, const char
 	return AE_INVAL;
 }
 
-bool json_depth_ok(json_t *v, int max_depth)
+int api_body(struct api_req *r, int body_kind, json_t **ret)
 {
-	if (max_depth < 0)
-		return false;
-	if (json_is_object(v)) {
-		const char *k;
-		json_t *x;
-		json_object_foreach(v, k, x) if (!json_depth_ok(x, max_depth - 1)) return false;
-	} else if (json_is_array(v)) {
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x) if (!json_depth_ok(x, max_depth - 1)) return false;
-	}
-	return true;
+	char err[1024];
+	int rc =
+	    body_parse((enum body_kind)body_kind, r->body.data, r->body.len, ret, err, sizeof(err));
+	return rc < 0 ? api_error(r, rc, "%s", err) : 0;
 }
 
-int api_body_object(struct api_req *r, json_t **ret)
+/* Ids in paths are plain decimal digits: no sign, spaces, leading zeros or trailing bytes. */
+static bool id_text_ok(const char *p)
 {
-	json_error_t e;
-	if (!r->body.len)
-		return api_error(r, AE_INVAL, "a JSON object body is required");
-	json_t *v = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
-	if (!v)
-		return api_error(r, AE_INVAL, "the body is not valid JSON: %s (line %d, column %d)",
-				 e.text, e.line, e.column);
-	if (!json_is_object(v) || !json_depth_ok(v, API_MAX_JSON_DEPTH)) {
-		json_decref(v);
-		return api_error(r, AE_INVAL,
-				 "the body must be a JSON object nested at most %d levels deep",
-				 API_MAX_JSON_DEPTH);
-	}
-	*ret = v;
-	return 0;
+	size_t n = p ? strspn(p, "0123456789") : 0;
+	return n > 0 && n <= 18 && !p[n] && p[0] != '0';
 }
 
 int api_param_id(struct api_req *r, int i, int64_t *ret)
 {
-	char *end;
 	const char *p = r->params[i];
-	long long v = p ? strtoll(p, &end, 10) : 0;
-	if (!p || !*p || *end || v <= 0)
-		return api_error(r, AE_INVAL, "'%s' is not a valid id: use a positive whole number",
+	if (!id_text_ok(p))
+		return api_error(r, AE_INVAL,
+				 "'%.40s' is not a valid id: use the decimal digits of a positive "
+				 "whole number, nothing else",
 				 p ? p : "");
-	*ret = v;
+	*ret = strtoll(p, NULL, 10);
 	return 0;
 }
 

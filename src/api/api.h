@@ -83,8 +83,9 @@ int api_error(struct api_req *r, int code, const char *fmt, ...)
 /* Answer with an explicit status and stable code name. Returns AE_INVAL. */
 int api_error_status(struct api_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Parse the body as one JSON object with bounded depth; on failure answers 400 and returns <0. */
-int api_body_object(struct api_req *r, json_t **ret);
+/* Parse and check the body as one of the kinds of api/body.h (fields, types, bounded depth); on
+ * failure answers 400 naming the field and returns <0. */
+int api_body(struct api_req *r, int body_kind, json_t **ret);
 /* Parse a path parameter as a positive id; answers 400 on failure. */
 int api_param_id(struct api_req *r, int i, int64_t *ret);
 
@@ -107,8 +108,5 @@ void api_audit(struct api_req *r, const char *action, const char *target, const 
 void api_audit_post(struct api_req *r, const char *action, const char *target, const char *result,
 		    const char *detail);
 unsigned long long api_audit_dropped(void);
-
-/* Checks a parsed JSON value's nesting depth. */
-bool json_depth_ok(json_t *v, int max_depth);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/body.h"
 #include "api/handlers.h"
 #include "api/job_json.h"
 #include "common/clock.h"
@@ -83,28 +84,6 @@ static int settings_fn(struct store *s, void *arg)
 	return 0;
 }
 
-static int check_all(struct api_req *r, json_t *body)
-{
-	const char *key;
-	json_t *v;
-	char err[256];
-	if (json_object_size(body) == 0)
-		return api_error(r, AE_INVAL,
-				 "send the settings to change, e.g. "
-				 "{\"async.max_retries\": 3}");
-	json_object_foreach(body, key, v)
-	{
-		char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-		int rc = text ? settings_check(key, text, err, sizeof(err)) : AE_NOMEM;
-		free(text);
-		if (rc < 0)
-			return api_error(r, rc == AE_NOTFOUND ? AE_INVAL : rc, "%s", err);
-	}
-	if (settings_check_together(body, err, sizeof(err)) < 0)
-		return api_error(r, AE_INVAL, "%s", err);
-	return 0;
-}
-
 static void apply_all(json_t *body)
 {
 	const char *key;
@@ -122,12 +101,18 @@ static void apply_all(json_t *body)
 int h_settings_patch(struct api_req *r)
 {
 	json_t *body;
-	int rc = api_body_object(r, &body);
-	if (rc < 0)
+	int rc = api_body(r, BODY_SETTINGS, &body);
+	if (rc < 0) {
+		/* a refused change is audited too, with what was asked (cut to 512 bytes) */
+		char detail[512];
+		snprintf(detail, sizeof(detail), "%.*s",
+			 (int)(r->body.len < 511 ? r->body.len : 511),
+			 r->body.data ? r->body.data : "");
+		api_audit(r, "settings.change", "settings", "refused", detail);
 		return rc;
+	}
 	struct settings_call c = {body};
-	rc = check_all(r, body);
-	if (rc == 0 && (rc = writer_call(r->api->w, settings_fn, &c)) < 0)
+	if ((rc = writer_call(r->api->w, settings_fn, &c)) < 0)
 		api_error(r, rc, "cannot store the settings: %s", asyncd_strerror(rc));
 	if (rc == 0) {
 		apply_all(body);

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "api/body.h"
 #include "api/handlers.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -15,7 +17,6 @@
 #include "plugin/lifecycle.h"
 #include "store/store.h"
 
-#define EVENT_MAX_LINE (2u << 20)
 #define EVENTS_MAX_PER_REQUEST 10000 /* bounds a bulk request's memory and its transaction */
 
 struct insert_call {
@@ -72,73 +73,59 @@ static int insert_fn(struct store *s, void *arg)
 
 static bool is_ndjson(const struct api_req *r)
 {
-	return r->content_type && (!strncmp(r->content_type, "application/x-ndjson", 20) ||
-				   !strncmp(r->content_type, "application/jsonl", 17));
+	const char *t = r->content_type;
+	return t && (!strncasecmp(t, "application/x-ndjson", 20) ||
+		     !strncasecmp(t, "application/jsonl", 17));
 }
 
-static int parse_line(struct api_req *r, const char *p, size_t n, size_t line, json_t **ret)
+/* What every event of one request shares while its jobs are built. */
+struct build {
+	struct api_req *r;
+	const struct registry_snap *snap;
+	const struct settings *cfg;
+	int64_t now;
+	struct job_vec *out;
+	size_t events;
+};
+
+static int build_event(json_t *ev, size_t line, void *arg, char *err, size_t errlen)
 {
-	json_error_t e;
-	if (n > EVENT_MAX_LINE)
-		return api_error(r, AE_TOOBIG, "line %zu: an event may be at most %u bytes", line,
-				 EVENT_MAX_LINE);
-	json_t *ev = json_loadb(p, n, JSON_REJECT_DUPLICATES, &e);
-	if (!ev)
-		return api_error(r, AE_INVAL, "line %zu: not valid JSON: %s", line, e.text);
-	if (!json_depth_ok(ev, 32)) {
-		json_decref(ev);
-		return api_error(r, AE_INVAL, "line %zu: nested more than 32 levels deep", line);
+	struct build *b = arg;
+	char msg[512];
+	if (++b->events > EVENTS_MAX_PER_REQUEST) {
+		snprintf(err, errlen,
+			 "line %zu: a request may hold at most %d events: send the rest in another "
+			 "request; nothing was stored",
+			 line, EVENTS_MAX_PER_REQUEST);
+		return AE_TOOBIG;
 	}
-	*ret = ev;
-	return 0;
-}
-
-static int make_jobs(struct api_req *r, json_t *ev, const struct registry_snap *snap,
-		     const struct settings *cfg, int64_t now, struct job_vec *out, size_t line)
-{
-	char err[512];
-	struct event_origin o = {.user = r->user};
-	int rc = events_make_jobs(snap, ev, &o, cfg, now, out, err, sizeof(err));
+	struct event_origin o = {.user = b->r->user};
+	int rc = events_make_jobs(b->snap, ev, &o, b->cfg, b->now, b->out, msg, sizeof(msg));
 	if (rc < 0 && line)
-		return api_error(r, rc, "line %zu: %s", line, err);
-	if (rc < 0)
-		return api_error(r, rc, "%s", err);
-	return 0;
+		snprintf(err, errlen, "line %zu: %s; nothing was stored", line, msg);
+	else if (rc < 0)
+		snprintf(err, errlen, "%s", msg);
+	return rc;
 }
 
-/* Build the jobs of every line; *ret_events gets the number of events. */
-static int bulk_jobs(struct api_req *r, const struct registry_snap *snap,
-		     const struct settings *cfg, struct job_vec *out, size_t *ret_events)
+/* The jobs of the body's events (one JSON object, or NDJSON: all lines or none). */
+static int build_jobs(struct build *b, size_t *ret_events)
 {
-	const char *p = r->body.data, *end = p + r->body.len;
-	size_t line = 0, events = 0;
-	int64_t now = clock_now_ms();
-	while (p && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		line++;
-		if (strspn(p, " \t\r") < n && events == EVENTS_MAX_PER_REQUEST)
-			return api_error(r, AE_TOOBIG,
-					 "line %zu: a request may hold at most %d events: send the "
-					 "rest in another request; nothing was stored",
-					 line, EVENTS_MAX_PER_REQUEST);
-		if (strspn(p, " \t\r") < n) {
-			json_t *ev = NULL;
-			int rc = parse_line(r, p, n, line, &ev);
-			if (rc == 0)
-				rc = make_jobs(r, ev, snap, cfg, now, out, line);
-			json_decref(ev);
-			if (rc < 0)
-				return rc;
-			events++;
-		}
-		p = nl ? nl + 1 : end;
+	char err[1024];
+	json_t *ev = NULL;
+	int rc;
+	struct api_req *r = b->r;
+	if (is_ndjson(r)) {
+		rc = body_ndjson_each(r->body.data, r->body.len, build_event, b, ret_events, err,
+				      sizeof(err));
+		return rc < 0 ? api_error(r, rc, "%s", err) : 0;
 	}
-	if (!events)
-		return api_error(r, AE_INVAL,
-				 "the body holds no events: send one JSON object a line");
-	*ret_events = events;
-	return 0;
+	if ((rc = api_body(r, BODY_EVENT, &ev)) < 0)
+		return rc;
+	rc = build_event(ev, 0, b, err, sizeof(err));
+	json_decref(ev);
+	*ret_events = 1;
+	return rc < 0 ? api_error(r, rc, "%s", err) : 0;
 }
 
 static int store_jobs(struct api_req *r, struct job_vec *jobs)
@@ -148,8 +135,8 @@ static int store_jobs(struct api_req *r, struct job_vec *jobs)
 		return 0;
 	int rc = writer_call(r->api->w, insert_fn, &c);
 	if (rc < 0)
-		return api_error(r, rc, "the jobs could not be stored: %s; nothing was stored",
-				 asyncd_strerror(rc));
+		return api_error(r, rc, "the jobs could not be stored: %s%s", asyncd_strerror(rc),
+				 rc == AE_DISKFULL ? "" : "; nothing was stored");
 	if (r->api->engine)
 		engine_notify(r->api->engine);
 	return 0;
@@ -184,8 +171,8 @@ static void pending_insert_done(void *arg, int rc)
 	struct pending_insert *p = arg;
 	struct api_req *r = p->r;
 	if (rc < 0) {
-		api_error(r, rc, "the jobs could not be stored: %s; nothing was stored",
-			  asyncd_strerror(rc));
+		api_error(r, rc, "the jobs could not be stored: %s%s", asyncd_strerror(rc),
+			  rc == AE_DISKFULL ? "" : "; nothing was stored");
 	} else {
 		api_reply(r, 201, json_pack("{s:o}", "jobs", job_ids(&p->jobs)));
 		if (r->api->engine && p->jobs.n)
@@ -201,20 +188,17 @@ static void pending_insert_done(void *arg, int rc)
 enum api_start h_events_start(struct api_req *r)
 {
 	struct settings cfg;
-	json_t *ev = NULL;
+	size_t events = 0;
 	if (is_ndjson(r))
 		return API_BLOCKING;
 	struct pending_insert *p = calloc(1, sizeof(*p));
 	if (!p)
 		return API_BLOCKING;
 	settings_current(&cfg);
-	int rc = api_body_object(r, &ev);
-	if (rc == 0) {
-		struct registry_snap *snap = registry_get();
-		rc = make_jobs(r, ev, snap, &cfg, clock_now_ms(), &p->jobs, 0);
-		registry_put(snap);
-	}
-	json_decref(ev);
+	struct registry_snap *snap = registry_get();
+	struct build b = {r, snap, &cfg, clock_now_ms(), &p->jobs, 0};
+	int rc = build_jobs(&b, &events);
+	registry_put(snap);
 	if (rc == 0 && !p->jobs.n)
 		api_reply(r, 201, json_pack("{s:[]}", "jobs"));
 	if (rc < 0 || !p->jobs.n) {
@@ -234,20 +218,12 @@ int h_events_raise(struct api_req *r)
 {
 	struct settings cfg;
 	struct job_vec jobs = {0};
-	size_t events = 1;
-	json_t *ev = NULL;
-	int rc;
+	size_t events = 0;
 	settings_current(&cfg);
 	struct registry_snap *snap = registry_get();
-	if (is_ndjson(r)) {
-		rc = bulk_jobs(r, snap, &cfg, &jobs, &events);
-	} else {
-		rc = api_body_object(r, &ev);
-		if (rc == 0)
-			rc = make_jobs(r, ev, snap, &cfg, clock_now_ms(), &jobs, 0);
-	}
+	struct build b = {r, snap, &cfg, clock_now_ms(), &jobs, 0};
+	int rc = build_jobs(&b, &events);
 	registry_put(snap);
-	json_decref(ev);
 	if (rc == 0)
 		rc = store_jobs(r, &jobs);
 	if (rc == 0 && is_ndjson(r))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/body.h"
 #include "api/handlers.h"
 #include "api/job_json.h"
 #include "common/clock.h"
@@ -148,7 +149,7 @@ int h_jobs_submit(struct api_req *r)
 	struct settings cfg;
 	struct submit_call c = {0};
 	json_t *body;
-	int rc = api_body_object(r, &body);
+	int rc = api_body(r, BODY_JOB, &body);
 	if (rc < 0)
 		return rc;
 	settings_current(&cfg);
@@ -190,6 +191,13 @@ static int query_int(struct api_req *r, const char *key, long long lo, long long
 	return 0;
 }
 
+/* A caller whose only roles are Submitter reads only its own jobs (SPEC §6): those it submitted
+ * or whose events it raised, both recorded as the job's owner. */
+static bool only_own(const struct api_req *r)
+{
+	return !(r->roles & (ROLE_SYSADMIN | ROLE_OPERATOR | ROLE_READER));
+}
+
 static int list_filter(struct api_req *r, struct job_filter *f)
 {
 	long long state = -1, status = -1, step = 0, limit = LIST_DEFAULT, cursor = 0;
@@ -210,6 +218,7 @@ static int list_filter(struct api_req *r, struct job_filter *f)
 	f->step_id = step;
 	f->limit = (int)limit;
 	f->before_id = cursor;
+	f->owner = only_own(r) ? r->user : NULL;
 	f->plugin_type = api_query(r, "plugin_type");
 	if (f->plugin_type && (!*f->plugin_type || strlen(f->plugin_type) > 200))
 		f->plugin_type = NULL;
@@ -268,6 +277,10 @@ int h_job_get(struct api_req *r)
 	struct store *s = api_reader(r);
 	rc = store_job_get(s, id, &j);
 	api_reader_put(s);
+	if (rc == 0 && only_own(r) && (!j.owner || strcmp(j.owner, r->user))) {
+		job_done(&j);
+		rc = AE_NOTFOUND; /* the same answer as a job that does not exist */
+	}
 	if (rc == AE_NOTFOUND)
 		return api_error(r, rc, "job %lld does not exist", (long long)id);
 	if (rc < 0)
@@ -417,13 +430,23 @@ static int parse_action(struct api_req *r, struct action_call *c)
 static int postpone_until(struct api_req *r, struct action_call *c)
 {
 	json_t *body;
-	int rc = api_body_object(r, &body);
+	int rc = api_body(r, BODY_POSTPONE, &body);
 	if (rc < 0)
 		return rc;
 	rc = opt_time(r, body, "until", &c->until);
 	json_decref(body);
 	if (rc == 0 && c->until <= clock_now_ms())
 		rc = api_error(r, AE_INVAL, "until must be an RFC 3339 time in the future");
+	return rc;
+}
+
+/* cancel, pause, resume and retry take no body; an empty object is accepted too. */
+static int no_body(struct api_req *r)
+{
+	json_t *body;
+	int rc = api_body(r, BODY_JOB_ACTION, &body);
+	if (rc == 0)
+		json_decref(body);
 	return rc;
 }
 
@@ -435,6 +458,8 @@ int h_job_action(struct api_req *r)
 		rc = parse_action(r, &c);
 	if (rc == 0 && c.act == JOB_ACT_POSTPONE)
 		rc = postpone_until(r, &c);
+	else if (rc == 0 && r->body.len)
+		rc = no_body(r);
 	return rc < 0 ? rc : run_action(r, &c);
 }
 

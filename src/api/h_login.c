@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 
 #include "api/auth.h"
+#include "api/body.h"
 #include "api/handlers.h"
 #include "api/login_guard.h"
 #include "common/clock.h"
@@ -86,7 +87,7 @@ int h_login(struct api_req *r)
 	json_t *body;
 	struct user u;
 	char csrf[65];
-	int rc = api_body_object(r, &body);
+	int rc = api_body(r, BODY_LOGIN, &body);
 	if (rc < 0)
 		return rc;
 	const char *name = json_string_value(json_object_get(body, "name"));

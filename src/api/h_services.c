@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/body.h"
 #include "api/handlers.h"
 #include "common/error.h"
 #include "host/services.h"
@@ -106,7 +107,7 @@ int h_service_configure(struct api_req *r)
 	struct service *s = path_service(r);
 	if (!s)
 		return AE_NOTFOUND;
-	int rc = api_body_object(r, &body);
+	int rc = api_body(r, BODY_SERVICE, &body);
 	if (rc < 0)
 		return rc;
 	rc = parse_config(r, body, &startup, &delay);

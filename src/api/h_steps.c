@@ -1,10 +1,11 @@
-/* /api/v1/steps: create, list (secure configuration only for System Administrators), enable or
- * disable, and delete a step that has no unfinished jobs. The registry is reloaded after every
- * change so that the next event sees it. */
+/* /api/v1/steps: create, list, enable or disable, delete a step that has no unfinished jobs, and
+ * read its secure configuration (System Administrators, audited; never in a listing). The registry
+ * is reloaded after every change so that the next event sees it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/body.h"
 #include "api/handlers.h"
 #include "api/job_json.h"
 #include "common/clock.h"
@@ -25,7 +26,9 @@ static json_t *text_json(const char *s)
 	return v ? v : s ? json_string(s) : json_null();
 }
 
-static json_t *step_json(const struct step *s, bool secure)
+/* A step as every reader sees it: the secure configuration is never in it, only whether one is
+ * set (GET /api/v1/steps/ID/secure-configuration reads it, audited). */
+static json_t *step_json(const struct step *s)
 {
 	json_t *o = json_pack(
 	    "{s:I,s:s,s:s,s:I,s:s,s:s?,s:i,s:i,s:s,s:o,s:s?,s:s?,s:o,s:b,s:b,s:o,s:o}", "id",
@@ -36,10 +39,6 @@ static json_t *step_json(const struct step *s, bool secure)
 	    "impersonating_user", s->impersonating_user, "images", text_json(s->images),
 	    "async_auto_delete", s->async_auto_delete, "enabled", s->enabled, "created_on",
 	    time_json(s->created_on), "modified_on", time_json(s->modified_on));
-	if (secure)
-		json_object_set_new(o, "secure_configuration",
-				    s->secure_configuration ? json_string(s->secure_configuration)
-							    : json_null());
 	json_object_set_new(o, "has_secure_configuration", json_boolean(s->secure_configuration));
 	json_object_set_new(o, "draining", json_boolean(s->draining));
 	return o;
@@ -56,7 +55,7 @@ int h_steps_list(struct api_req *r)
 		return api_error(r, rc, "cannot list steps: %s", asyncd_strerror(rc));
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, step_json(&v[i], r->roles & ROLE_SYSADMIN));
+		json_array_append_new(a, step_json(&v[i]));
 	step_array_free(v, n);
 	return api_reply(r, 200, json_pack("{s:o}", "steps", a));
 }
@@ -66,7 +65,8 @@ static int config_field(struct api_req *r, json_t *body, const char *key, char *
 	json_t *v = json_object_get(body, key);
 	if (!v || json_is_null(v))
 		return 0;
-	*ret = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_COMPACT);
+	*ret = json_is_string(v) ? strdup(json_string_value(v))
+				 : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (!*ret)
 		return AE_NOMEM;
 	if (strlen(*ret) > CONFIG_MAX)
@@ -177,6 +177,25 @@ static int step_names(struct api_req *r, json_t *body, struct step *st)
 	return st->message && st->name ? 0 : AE_NOMEM;
 }
 
+static int user_exists(struct api_req *r, const char *name)
+{
+	struct user u;
+	struct store *s = api_reader(r);
+	int rc = store_user_find(s, name, &u);
+	api_reader_put(s);
+	if (rc == 0)
+		user_done(&u);
+	if (rc == AE_NOTFOUND)
+		return api_error(r, AE_INVAL,
+				 "impersonating_user '%s' names no user: create the user first "
+				 "(POST /api/v1/users) or leave the field out",
+				 name);
+	if (rc < 0)
+		return api_error(r, rc, "cannot look up impersonating_user: %s",
+				 asyncd_strerror(rc));
+	return 0;
+}
+
 static int step_options(struct api_req *r, json_t *body, struct step *st)
 {
 	json_t *rank = json_object_get(body, "rank"), *stage = json_object_get(body, "stage");
@@ -203,7 +222,7 @@ static int step_options(struct api_req *r, json_t *body, struct step *st)
 	if (user && (strlen(user) == 0 || strlen(user) > 128))
 		return api_error(r, AE_INVAL, "impersonating_user must be 1 to 128 bytes");
 	st->impersonating_user = xstrdup(user);
-	return 0;
+	return user ? user_exists(r, user) : 0;
 }
 
 static int step_insert_fn(struct store *s, void *arg)
@@ -227,7 +246,7 @@ int h_steps_create(struct api_req *r)
 {
 	struct step st = {0};
 	json_t *body;
-	int rc = api_body_object(r, &body);
+	int rc = api_body(r, BODY_STEP, &body);
 	if (rc < 0)
 		return rc;
 	st.created_on = st.modified_on = clock_now_ms();
@@ -288,7 +307,7 @@ int h_step_patch(struct api_req *r)
 	struct step_change c = {0};
 	json_t *body;
 	int rc = api_param_id(r, 0, &c.id);
-	if (rc < 0 || (rc = api_body_object(r, &body)) < 0)
+	if (rc < 0 || (rc = api_body(r, BODY_STEP_PATCH, &body)) < 0)
 		return rc;
 	json_t *en = json_object_get(body, "enabled");
 	c.enabled = json_is_true(en);
@@ -300,26 +319,56 @@ int h_step_patch(struct api_req *r)
 	return rc < 0 ? rc : run_change(r, &c, c.enabled ? "step.enable" : "step.disable");
 }
 
+/* The step of id from a fresh read; AE_NOTFOUND answered. */
+static int step_find(struct api_req *r, int64_t id, struct step **ret_v, size_t *ret_n,
+		     const struct step **ret)
+{
+	struct store *s = api_reader(r);
+	int rc = store_steps_list(s, ret_v, ret_n);
+	api_reader_put(s);
+	if (rc < 0)
+		return api_error(r, rc, "cannot read steps: %s", asyncd_strerror(rc));
+	for (size_t i = 0; i < *ret_n; i++)
+		if ((*ret_v)[i].id == id) {
+			*ret = &(*ret_v)[i];
+			return 0;
+		}
+	step_array_free(*ret_v, *ret_n);
+	return api_error(r, AE_NOTFOUND, "step %lld does not exist", (long long)id);
+}
+
 int h_step_get(struct api_req *r)
 {
 	int64_t id;
 	struct step *v;
 	size_t n;
+	const struct step *st = NULL;
+	int rc = api_param_id(r, 0, &id);
+	if (rc < 0 || (rc = step_find(r, id, &v, &n, &st)) < 0)
+		return rc;
+	json_t *o = step_json(st);
+	step_array_free(v, n);
+	api_add_unfinished(r, o, LC_STEP, id);
+	return api_reply(r, 200, o);
+}
+
+int h_step_secure_config(struct api_req *r)
+{
+	int64_t id;
+	struct step *v;
+	size_t n;
+	const struct step *st = NULL;
+	char target[48];
 	int rc = api_param_id(r, 0, &id);
 	if (rc < 0)
 		return rc;
-	struct store *s = api_reader(r);
-	rc = store_steps_list(s, &v, &n);
-	api_reader_put(s);
-	if (rc < 0)
-		return api_error(r, rc, "cannot read steps: %s", asyncd_strerror(rc));
-	json_t *o = NULL;
-	for (size_t i = 0; i < n && !o; i++)
-		if (v[i].id == id)
-			o = step_json(&v[i], r->roles & ROLE_SYSADMIN);
-	step_array_free(v, n);
-	if (!o)
-		return api_error(r, AE_NOTFOUND, "step %lld does not exist", (long long)id);
-	api_add_unfinished(r, o, LC_STEP, id);
-	return api_reply(r, 200, o);
+	snprintf(target, sizeof(target), "step %lld", (long long)id);
+	if ((rc = step_find(r, id, &v, &n, &st)) == 0) {
+		api_reply(r, 200,
+			  json_pack("{s:I,s:s?}", "id", (json_int_t)id, "secure_configuration",
+				    st->secure_configuration));
+		step_array_free(v, n);
+	}
+	api_audit(r, "step.read_secure_configuration", target, rc < 0 ? "refused" : "ok", NULL);
+	return rc;
 }

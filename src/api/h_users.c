@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/auth.h"
+#include "api/body.h"
 #include "api/handlers.h"
 #include "api/job_json.h"
 #include "common/clock.h"
@@ -94,7 +95,7 @@ int h_users_create(struct api_req *r)
 {
 	json_t *body;
 	struct user u = {.created_on = clock_now_ms()};
-	int rc = api_body_object(r, &body);
+	int rc = api_body(r, BODY_USER, &body);
 	if (rc < 0)
 		return rc;
 	const char *name = json_string_value(json_object_get(body, "name"));
@@ -172,7 +173,7 @@ int h_tokens_create(struct api_req *r)
 {
 	json_t *body;
 	char token[72], hash[65];
-	int rc = api_body_object(r, &body);
+	int rc = api_body(r, BODY_TOKEN, &body);
 	if (rc < 0)
 		return rc;
 	struct token_call c = {.user = json_string_value(json_object_get(body, "user"))};

@@ -28,6 +28,7 @@ int h_steps_list(struct api_req *r);
 int h_step_patch(struct api_req *r);
 int h_step_delete(struct api_req *r);
 int h_step_get(struct api_req *r);
+int h_step_secure_config(struct api_req *r);
 int h_assembly_delete(struct api_req *r);
 int h_assembly_get(struct api_req *r);
 

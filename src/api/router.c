@@ -1,6 +1,7 @@
 /* The route table and dispatch (see router.h). Who may call what is decided here, in one table. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/auth.h"
 #include "api/handlers.h"
@@ -24,7 +25,8 @@ struct route {
 #define ADMIN ROLE_SYSADMIN
 #define OPS (ROLE_SYSADMIN | ROLE_OPERATOR)
 #define SUBMIT (ROLE_SYSADMIN | ROLE_SUBMITTER)
-#define READ ROLE_ANY
+#define READ (ROLE_SYSADMIN | ROLE_OPERATOR | ROLE_READER) /* SPEC §6: not Submitters */
+#define OWN ROLE_ANY /* Submitters too: the handler shows them only their own jobs */
 
 static const struct route routes[] = {
     {"GET", "/healthz", 0, 0, h_healthz},
@@ -32,9 +34,9 @@ static const struct route routes[] = {
     {"GET", "/readyz", 0, 0, h_readyz},
     {"POST", "/api/v1/events", SUBMIT, 64 * MiB, h_events_raise, h_events_start},
     {"POST", "/api/v1/jobs", SUBMIT, 2 * MiB, h_jobs_submit},
-    {"GET", "/api/v1/jobs", READ, 0, h_jobs_list},
+    {"GET", "/api/v1/jobs", OWN, 0, h_jobs_list},
     {"GET", "/api/v1/jobs/stats", READ, 0, h_jobs_stats},
-    {"GET", "/api/v1/jobs/*", READ, 0, h_job_get},
+    {"GET", "/api/v1/jobs/*", OWN, 0, h_job_get},
     {"DELETE", "/api/v1/jobs/*", OPS, 0, h_job_delete},
     {"POST", "/api/v1/jobs/*/*", OPS, 4 * KiB, h_job_action},
     {"POST", "/api/v1/assemblies", ADMIN, 64 * MiB, h_assemblies_register},
@@ -44,6 +46,7 @@ static const struct route routes[] = {
     {"PATCH", "/api/v1/steps/*", ADMIN, 4 * KiB, h_step_patch},
     {"DELETE", "/api/v1/steps/*", ADMIN, 0, h_step_delete},
     {"GET", "/api/v1/steps/*", READ, 0, h_step_get},
+    {"GET", "/api/v1/steps/*/secure-configuration", ADMIN, 0, h_step_secure_config},
     {"GET", "/api/v1/assemblies/*", READ, 0, h_assembly_get},
     {"DELETE", "/api/v1/assemblies/*", ADMIN, 0, h_assembly_delete},
     {"GET", "/api/v1/settings", READ, 0, h_settings_get},
@@ -61,7 +64,7 @@ static const struct route routes[] = {
     {"DELETE", "/api/v1/tokens/*", ADMIN, 0, h_token_revoke},
     {"POST", "/api/v1/login", 0, 4 * KiB, h_login},
     {"POST", "/api/v1/logout", 0, 0, h_logout},
-    {"GET", "/api/v1/whoami", READ, 0, h_whoami},
+    {"GET", "/api/v1/whoami", ROLE_ANY, 0, h_whoami},
 };
 
 /* Match path against pattern, copying parameters into r. */
@@ -127,6 +130,46 @@ static void audit_refusal(const struct route *rt, struct api_req *r, const char 
 	api_audit_post(r, action, target, "refused", why);
 }
 
+/* The Content-Types a route's body may have: JSON everywhere but the two routes that take
+ * something else as well or instead. */
+static const char *body_types(const struct route *rt)
+{
+	if (rt->fn == h_events_raise)
+		return "application/json, application/x-ndjson";
+	if (rt->fn == h_assemblies_register)
+		return "application/octet-stream";
+	return "application/json";
+}
+
+/* Whether the media type of header (parameters and case ignored) is one of list. */
+static bool type_listed(const char *header, const char *list)
+{
+	size_t n = header ? strcspn(header, ";") : 0;
+	while (n && (header[n - 1] == ' ' || header[n - 1] == '\t'))
+		n--;
+	for (const char *p = list; n && *p; p += strspn(p, ", ")) {
+		size_t m = strcspn(p, ", ");
+		if (m == n && !strncasecmp(p, header, n))
+			return true;
+		p += m;
+	}
+	return false;
+}
+
+/* A body sent with a Content-Type the route does not take is refused (415), never guessed at.
+ * application/jsonl is kept as an alias of NDJSON for the events route. */
+bool router_body_type_ok(const struct route *rt, struct api_req *r, bool has_body)
+{
+	const char *types = body_types(rt);
+	if (!has_body || type_listed(r->content_type, types) ||
+	    (rt->fn == h_events_raise && type_listed(r->content_type, "application/jsonl")))
+		return true;
+	api_error(r, AE_MEDIATYPE, "%s %.*s takes a body of Content-Type %s, not %s", rt->method,
+		  (int)strcspn(r->url, "?"), r->url, types,
+		  r->content_type && *r->content_type ? r->content_type : "(none)");
+	return false;
+}
+
 int router_authorize(const struct route *rt, struct api_req *r)
 {
 	char need[128], why[256];
@@ -150,11 +193,15 @@ int router_authorize(const struct route *rt, struct api_req *r)
 
 enum api_start router_start(const struct route *rt, struct api_req *r)
 {
+	if (!router_body_type_ok(rt, r, r->body.len > 0))
+		return API_DONE;
 	return rt->start ? rt->start(r) : API_BLOCKING;
 }
 
 void router_dispatch(const struct route *rt, struct api_req *r)
 {
+	if (!router_body_type_ok(rt, r, r->body.len > 0))
+		return;
 	int rc = rt->fn(r);
 	if (rc < 0 && !r->out && !r->text)
 		api_error(r, rc, "%s", asyncd_strerror(rc));

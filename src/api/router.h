@@ -3,6 +3,7 @@
 #ifndef ASYNCD_ROUTER_H
 #define ASYNCD_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api/api.h"
@@ -18,6 +19,9 @@ size_t router_max_body(const struct route *rt);
  * answer (401/403) is set and the attempt audited. Never waits for a commit: it is called on an
  * HTTP I/O thread, before any byte of the body is accepted. */
 int router_authorize(const struct route *rt, struct api_req *r);
+/* Whether a body (has_body) may come with the request's Content-Type; if not, the answer is a
+ * 415 naming the types the route takes. */
+bool router_body_type_ok(const struct route *rt, struct api_req *r, bool has_body);
 /* Begin an authorized request with its whole body on the I/O thread, for the routes that can
  * answer without a thread waiting for them (a single event: the answer is set when its commit is
  * done); API_BLOCKING for the others. */

@@ -173,6 +173,8 @@ static bool body_refused(struct conn_state *st)
 			  router_max_body(st->rt));
 		return true;
 	}
+	if (!router_body_type_ok(st->rt, r, n > 0 || te))
+		return true; /* 415 before the body is read */
 	bool large = n > LARGE_BODY || (te && router_max_body(st->rt) > LARGE_BODY);
 	if (large && !(st->large = large_take())) {
 		api_error(r, AE_BUSY,

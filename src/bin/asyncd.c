@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/config.h"
 #include "host/host.h"
 
 static void usage(FILE *f)
@@ -25,95 +26,45 @@ static void usage(FILE *f)
 		"                     http_body_timeout (seconds; see docs/api.md)\n");
 }
 
-static char *trim(char *s)
+/* Read the config file at path into c; says why on stderr when it cannot. */
+static int read_config(const char *path, struct host_config *c)
 {
-	while (*s == ' ' || *s == '\t')
-		s++;
-	char *e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = 0;
-	return s;
-}
-
-/* A whole number in 1..1,000,000 for an int key; 1 when key is not one, -1 when bad. */
-static int config_set_int(struct host_options *o, const char *key, const char *value)
-{
-	static const struct {
-		const char *key;
-		size_t off;
-	} keys[] = {
-	    {"http_io_threads", offsetof(struct host_options, http_io_threads)},
-	    {"http_workers", offsetof(struct host_options, http_workers)},
-	    {"http_max_connections", offsetof(struct host_options, http_max_connections)},
-	    {"http_max_per_address", offsetof(struct host_options, http_max_per_address)},
-	    {"http_idle_timeout", offsetof(struct host_options, http_idle_timeout_s)},
-	    {"http_header_timeout", offsetof(struct host_options, http_header_timeout_s)},
-	    {"http_body_timeout", offsetof(struct host_options, http_body_timeout_s)},
-	};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!strcmp(keys[i].key, key)) {
-			char *end;
-			long v = strtol(value, &end, 10);
-			if (end == value || *end || v < 1 || v > 1000000)
-				return -1;
-			*(int *)((char *)o + keys[i].off) = (int)v;
-			return 0;
-		}
-	return 1;
-}
-
-static int config_set(struct host_options *o, const char *key, const char *value)
-{
-	int rc = config_set_int(o, key, value);
-	if (rc <= 0)
-		return rc;
-	static const struct {
-		const char *key;
-		size_t off;
-	} keys[] = {
-	    {"state_dir", offsetof(struct host_options, state_dir)},
-	    {"store", offsetof(struct host_options, store_url)},
-	    {"listen", offsetof(struct host_options, listen)},
-	    {"host_id", offsetof(struct host_options, host_id)},
-	    {"worker", offsetof(struct host_options, worker)},
-	};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!strcmp(keys[i].key, key)) {
-			const char **field = (const char **)((char *)o + keys[i].off);
-			if (!*field)
-				*field = strdup(value); /* flags win over the file */
-			return 0;
-		}
-	return -1;
-}
-
-static int read_config(const char *path, struct host_options *o)
-{
-	char line[4096];
-	int lineno = 0;
+	char err[512];
+	static char text[HOST_CONFIG_MAX_BYTES + 1];
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		fprintf(stderr, "asyncd: cannot read the config file %s\n", path);
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		char *s = trim(line), *eq = strchr(s, '=');
-		if (!*s || *s == '#')
-			continue;
-		if (eq)
-			*eq = 0;
-		if (!eq || config_set(o, trim(s), trim(eq + 1)) < 0) {
-			fprintf(stderr,
-				"asyncd: %s:%d: expected 'key = value' with a known key (a whole "
-				"number from 1 for http_* keys)\n",
-				path, lineno);
-			fclose(f);
-			return -1;
-		}
-	}
+	size_t n = fread(text, 1, sizeof(text), f);
 	fclose(f);
+	if (host_config_parse(text, n, c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "asyncd: %s: %s\n", path, err);
+		return -1;
+	}
 	return 0;
+}
+
+/* Flags win over the file. */
+static void merge(struct host_options *o, const struct host_config *c)
+{
+	if (!o->state_dir)
+		o->state_dir = c->state_dir;
+	if (!o->store_url)
+		o->store_url = c->store;
+	if (!o->listen)
+		o->listen = c->listen;
+	if (!o->host_id)
+		o->host_id = c->host_id;
+	if (!o->worker)
+		o->worker = c->worker;
+	o->http_io_threads = c->http_io_threads;
+	o->http_workers = c->http_workers;
+	o->http_max_connections = c->http_max_connections;
+	o->http_max_per_address = c->http_max_per_address;
+	o->http_idle_timeout_s = c->http_idle_timeout_s;
+	o->http_header_timeout_s = c->http_header_timeout_s;
+	o->http_body_timeout_s = c->http_body_timeout_s;
 }
 
 int main(int argc, char **argv)
@@ -164,12 +115,17 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (config && read_config(config, &o) < 0)
+	struct host_config file = {0};
+	if (config && read_config(config, &file) < 0)
 		return 2;
+	merge(&o, &file);
 	if (!o.state_dir) {
 		fprintf(stderr, "asyncd: --state-dir is required\n");
 		usage(stderr);
+		host_config_done(&file);
 		return 2;
 	}
-	return host_run(&o);
+	int rc = host_run(&o);
+	host_config_done(&file);
+	return rc;
 }

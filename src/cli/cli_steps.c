@@ -190,6 +190,26 @@ static int step_toggle(struct cli_ctx *ctx, const struct cli_args *a)
 	return r;
 }
 
+/* step secure-config ID: the one read of a secure configuration (System Administrators; the
+ * server audits it). Printed as is, without a newline added, so that it can be piped. */
+static int step_secure_config(struct cli_ctx *ctx, const struct cli_args *a)
+{
+	json_t *answer = NULL;
+	char *path = cli_path("steps", a->args[0], "secure-configuration");
+	int r = path ? cli_http_json(ctx, "GET", path, NULL, &answer) : cli_oom();
+	const char *v = json_string_value(json_object_get(answer, "secure_configuration"));
+
+	if (r == 0 && ctx->json)
+		r = cli_print_json(answer);
+	else if (r == 0 && v)
+		fputs(v, stdout);
+	else if (r == 0)
+		fprintf(stderr, "step %s has no secure configuration\n", a->args[0]);
+	json_decref(answer);
+	free(path);
+	return r;
+}
+
 static int step_delete(struct cli_ctx *ctx, const struct cli_args *a)
 {
 	return cli_delete(ctx, a, "steps", "step", "deleted");
@@ -217,6 +237,10 @@ const struct cli_verb cli_step_verbs[] = {
      "  --name N              a display name\n"
      "  --user U              run as this user\n"},
     {"step", "list", step_list, "", 0, 0, "", "List the steps.", NULL},
+    {"step", "secure-config", step_secure_config, "", 1, 1, "ID",
+     "Print a step's secure configuration (System Administrator; audited). Listings never show "
+     "it.",
+     NULL},
     {"step", "enable", step_toggle, "", 1, 1, "ID", "Enable a step.", NULL},
     {"step", "disable", step_toggle, "", 1, 1, "ID",
      "Disable a step: events no longer create jobs for it.", NULL},

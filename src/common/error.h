@@ -18,6 +18,8 @@
 	X(AE_BUSY, "busy", 503, "busy")                                                            \
 	X(AE_RATELIMIT, "too_many_requests", 429, "too many requests")                             \
 	X(AE_IO, "io_error", 500, "input/output error")                                            \
+	X(AE_DISKFULL, "disk_full", 507, "the disk is full: nothing was stored")                   \
+	X(AE_MEDIATYPE, "unsupported_media_type", 415, "unsupported content type")                 \
 	X(AE_SHUTDOWN, "shutting_down", 503, "shutting down")                                      \
 	X(AE_PLUGIN, "plugin_error", 422, "plug-in error")                                         \
 	X(AE_TIMEOUT, "timeout", 504, "timed out")                                                 \

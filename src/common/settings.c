@@ -302,3 +302,50 @@ char *settings_to_json(void)
 	pthread_mutex_unlock(&settings_lock);
 	return s;
 }
+
+/* ---- rules across settings ----
+ * Pairs of settings that only make sense in one order, checked on the values a change would
+ * leave (the change over the current ones). Kept apart from the per-key table above. */
+
+struct settings_pair {
+	const char *lo, *hi;
+	bool strict; /* lo < hi rather than lo <= hi */
+	const char *why;
+};
+
+static const struct settings_pair pairs[] = {
+    {"async.items_in_memory_low", "async.items_in_memory_high", false,
+     "selection refills the in-memory window from below low up to high"},
+    {"async.keepalive_interval", "async.time_until_lock_expires", true,
+     "a host that heartbeats less often than its lock expires would be taken for dead"},
+};
+
+/* value_after, borrowed, with the settings lock already held. */
+static json_t *value_after_locked(json_t *changes, const char *key)
+{
+	json_t *v = json_object_get(changes, key);
+	return v ? v : json_object_get(current_json, key);
+}
+
+static int check_pair(const struct settings_pair *p, json_t *changes, char *err, size_t errlen)
+{
+	json_t *lo = value_after_locked(changes, p->lo), *hi = value_after_locked(changes, p->hi);
+	if (!json_is_number(lo) || !json_is_number(hi))
+		return 0; /* the per-key check reports it */
+	double a = json_number_value(lo), b = json_number_value(hi);
+	if (p->strict ? a < b : a <= b)
+		return 0;
+	snprintf(err, errlen, "%s (%g) must be %s %s (%g): %s", p->lo, a,
+		 p->strict ? "below" : "at most", p->hi, b, p->why);
+	return AE_INVAL;
+}
+
+int settings_check_pairs(json_t *changes, char *err, size_t errlen)
+{
+	int rc = 0;
+	pthread_mutex_lock(&settings_lock);
+	for (size_t i = 0; i < ARRAY_SIZE(pairs) && rc == 0; i++)
+		rc = check_pair(&pairs[i], changes, err, errlen);
+	pthread_mutex_unlock(&settings_lock);
+	return rc;
+}

@@ -54,4 +54,10 @@ char *settings_to_json(void);
 /* The number of known keys, and the i-th key (NULL past the end). */
 const char *settings_key(int i);
 
+/* Rules across settings: the values changes (an object of key -> JSON value) would leave, over
+ * the current ones, must keep related settings in order (items_in_memory_low <= _high, ...).
+ * AE_INVAL with a message naming both settings and their values. */
+struct json_t;
+int settings_check_pairs(struct json_t *changes, char *err, size_t errlen);
+
 #endif

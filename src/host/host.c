@@ -119,7 +119,14 @@ static int open_store(struct host *h)
 			  asyncd_strerror(rc));
 		return rc;
 	}
-	if ((rc = store_migrate(h->reader)) < 0) {
+	if ((rc = store_migrate(h->reader)) == AE_DISKFULL) {
+		log_error("host",
+			  "the disk is full: cannot prepare the database (%s); free space where %s "
+			  "lives and start asyncd again",
+			  store_last_error(h->reader), h->store_url);
+		return rc;
+	}
+	if (rc < 0) {
 		log_error("host", "cannot prepare the database: %s", store_last_error(h->reader));
 		return rc;
 	}
@@ -340,5 +347,5 @@ int host_run(const struct host_options *o)
 	inflight_close_clean(o->state_dir); /* a clean stop: nothing that ran counts as a crash */
 	statedir_unlock(h.lock_fd);	    /* last: the next asyncd finds no journal of ours */
 	notify_watchdog_stop();
-	return rc == 0 ? 0 : 1;
+	return rc == 0 ? 0 : rc == AE_DISKFULL ? HOST_EXIT_DISK_FULL : 1;
 }

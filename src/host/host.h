@@ -15,6 +15,10 @@ struct host_options {
 	int http_idle_timeout_s, http_header_timeout_s, http_body_timeout_s;
 };
 
+/* The exit status when the store's disk is full at start (the log says so); 1 for other
+ * failures to start. */
+#define HOST_EXIT_DISK_FULL 73
+
 /* Run the host; returns the process exit code. */
 int host_run(const struct host_options *o);
 

@@ -289,6 +289,14 @@ int events_make_jobs(const struct registry_snap *r, json_t *ev, const struct eve
 			snprintf(err, errlen, "out of memory");
 			return AE_NOMEM;
 		}
+		if ((int64_t)strlen(j->data) > cfg->max_data_bytes) {
+			snprintf(err, errlen,
+				 "the data of the job for step %lld (the target and images) would "
+				 "be %zu bytes; job.max_data_bytes allows %lld",
+				 (long long)st->row.id, strlen(j->data),
+				 (long long)cfg->max_data_bytes);
+			return AE_TOOBIG;
+		}
 	}
 	return 0;
 }

@@ -67,6 +67,8 @@ static int write_all(int fd, const void *p, size_t n)
 		ssize_t w = write(fd, c, n);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG))
+			return AE_DISKFULL;
 		if (w <= 0)
 			return AE_IO;
 		c += w;
@@ -90,7 +92,7 @@ int libcache_put_file(const char *sha256, const void *bytes, size_t n, char *ret
 		return AE_IO;
 	int rc = write_all(fd, bytes, n);
 	if (rc == 0 && fsync(fd) < 0)
-		rc = AE_IO;
+		rc = errno == ENOSPC || errno == EDQUOT ? AE_DISKFULL : AE_IO;
 	close(fd);
 	if (rc == 0 && rename(tmp, ret_path) < 0)
 		rc = AE_IO;

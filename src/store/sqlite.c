@@ -89,7 +89,9 @@ int sq_fail(struct store *s, const char *what)
 		return AE_BUSY;
 	if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return AE_EXISTS;
-	if ((code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR)
+	if ((code & 0xff) == SQLITE_FULL)
+		return AE_DISKFULL;
+	if ((code & 0xff) == SQLITE_IOERR)
 		return AE_IO;
 	return AE_STORE;
 }
@@ -242,10 +244,41 @@ static int configure(struct store *s, const char *sync)
 	return sq_exec(s, sql);
 }
 
-/* url: "sqlite:PATH[?synchronous=normal]" */
+/* The options after '?' of a store URL, '&'-separated: synchronous=normal, and max_pages=N (cap
+ * the database at N pages, so that a full disk can be tried without filling one). */
+static int url_options(const char *q, char sync[16], long *ret_max_pages)
+{
+	while (q && *q) {
+		size_t n = strcspn(q, "&");
+		char *end;
+		if (n == 18 && !strncmp(q, "synchronous=normal", n)) {
+			strcpy(sync, "NORMAL");
+		} else if (n > 10 && !strncmp(q, "max_pages=", 10)) {
+			*ret_max_pages = strtol(q + 10, &end, 10);
+			if (end != q + n || *ret_max_pages < 1)
+				return AE_INVAL;
+		} else {
+			return AE_INVAL;
+		}
+		q += n + (q[n] == '&');
+	}
+	return 0;
+}
+
+static int cap_pages(struct store *s, long max_pages)
+{
+	char sql[64];
+	if (!max_pages)
+		return 0;
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld", max_pages);
+	return sq_exec(s, sql);
+}
+
+/* url: "sqlite:PATH[?synchronous=normal][&max_pages=N]" */
 int sq_open(const char *url, struct store **ret)
 {
 	char path[4096], sync[16] = "FULL";
+	long max_pages = 0;
 	const char *p = url + strlen("sqlite:");
 	const char *q = strchr(p, '?');
 	size_t n = q ? (size_t)(q - p) : strlen(p);
@@ -253,16 +286,15 @@ int sq_open(const char *url, struct store **ret)
 		return AE_INVAL;
 	memcpy(path, p, n);
 	path[n] = 0;
-	if (q && !strcmp(q, "?synchronous=normal"))
-		strcpy(sync, "NORMAL");
-	else if (q)
+	if (url_options(q ? q + 1 : NULL, sync, &max_pages) < 0)
 		return AE_INVAL;
 	struct store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return AE_NOMEM;
 	s->base.ops = &sqlite_store_ops;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK || configure(s, sync) < 0) {
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK || configure(s, sync) < 0 ||
+	    cap_pages(s, max_pages) < 0) {
 		sq_close(s);
 		return AE_STORE;
 	}

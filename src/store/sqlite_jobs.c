@@ -327,6 +327,8 @@ static int list_sql(const struct job_filter *f, struct buf *b)
 		ADD(" AND state IN (1, 2)"); /* lets the planner use jobs_active */
 	if (f->plugin_type)
 		ADD(" AND plugin_type = ?1");
+	if (f->owner)
+		ADD(" AND owner = ?2");
 	if (f->step_id)
 		ADD(" AND step_id = %lld", (long long)f->step_id);
 	if (f->before_id)
@@ -351,6 +353,8 @@ int sq_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_j
 	}
 	if (f->plugin_type)
 		sq_bind_text(st, 1, f->plugin_type);
+	if (f->owner)
+		sq_bind_text(st, 2, f->owner);
 	struct job *jobs = calloc((size_t)f->limit + 1, sizeof(*jobs));
 	size_t n = 0;
 	if (!jobs) {

@@ -106,6 +106,8 @@ struct job_filter {
 	int64_t step_id;   /* 0: any */
 	int64_t before_id; /* cursor: only ids below it; 0: from the newest */
 	int limit;
+	const char
+	    *owner; /* only the jobs this user submitted or raised the events of; NULL: any */
 };
 
 /* The recorded end of one run, applied only when the job is still Locked by host_id with the same

@@ -680,10 +680,37 @@ static void check_hidden_from(struct harness *h, const char *token, int64_t step
 	free(text);
 }
 
+/* Only GET /api/v1/steps/ID/secure-configuration shows it: to a System Administrator, audited. */
+static void check_secure_endpoint(struct harness *h, int64_t step, const char *operator)
+{
+	char path[96];
+	long status;
+	json_t *a;
+
+	h_path(path, sizeof(path), "/api/v1/steps/%lld/secure-configuration", (long long)step);
+	a = h_get(h, path, 200);
+	assert_string_equal(h_str(a, "secure_configuration"), SECRET);
+	json_decref(a);
+	struct h_client *c = h_client_token(h, operator);
+	a = h_client_request(c, "GET", path, NULL, NULL, 0, &status);
+	assert_int_equal(status, 403);
+	assert_string_equal(h_error_code(a), "forbidden");
+	json_decref(a);
+	h_client_free(c);
+	a = h_get(h, "/api/v1/audit?limit=500", 200);
+	size_t i, reads = 0;
+	json_t *e;
+	json_array_foreach(json_object_get(a, "entries"), i,
+			   e) if (!strcmp(h_str(e, "action"), "step.read_secure_configuration") &&
+				  !strcmp(h_str(e, "user"), "admin")) reads++;
+	assert_int_equal(reads, 1);
+	json_decref(a);
+}
+
 static void test_secure_configuration_hidden(void **state)
 {
 	struct harness *h = *state;
-	char operator[128], reader[128], path[64];
+	char operator[128], reader[128], admin[256], path[64];
 
 	h_register_samples(h);
 	int64_t step =
@@ -692,13 +719,16 @@ static void test_secure_configuration_hidden(void **state)
 				    "plain-config", "secure_configuration", SECRET));
 	h_add_user_token(h, "olga", "Operator", NULL, operator);
 	h_add_user_token(h, "rita", "Reader", NULL, reader);
-	json_t *s = get_item(h, "steps", step, 200); /* the administrator sees it */
-	assert_string_equal(h_str(s, "secure_configuration"), SECRET);
+	snprintf(admin, sizeof(admin), "%s", h->token);
+	json_t *s = get_item(h, "steps", step, 200); /* not even the administrator, here */
+	assert_true(json_is_true(json_object_get(s, "has_secure_configuration")));
 	json_decref(s);
 	int64_t job = raise_create(h, "1");
 	json_decref(wait_succeeded(h, job));
+	check_hidden_from(h, admin, step, job);
 	check_hidden_from(h, operator, step, job);
 	check_hidden_from(h, reader, step, job);
+	check_secure_endpoint(h, step, operator);
 	json_t *audit = h_get(h, "/api/v1/audit?limit=500", 200);
 	char *text = json_dumps(audit, JSON_COMPACT);
 	expect_no_text(text, SECRET, "the audit log");

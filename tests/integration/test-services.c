@@ -206,7 +206,9 @@ static void test_only_admins_start_and_stop(void **state)
 		expect_forbidden(h, tokens[i], "stop");
 		expect_forbidden(h, tokens[i], "start");
 		expect_forbidden(h, tokens[i], "restart");
-		assert_int_equal(status_with(h, tokens[i], "GET", "/api/v1/services"), 200);
+		/* SPEC §6: a Submitter raises events and submits jobs, nothing else */
+		assert_int_equal(status_with(h, tokens[i], "GET", "/api/v1/services"),
+				 i == 1 ? 403 : 200);
 		assert_int_equal(status_with(h, tokens[i], "GET", "/api/v1/audit"), 403);
 	}
 	json_t *svc = h_service(h, "async");
