@@ -324,6 +324,34 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decoding of the URL in place, except that %00 stays as it is: a NUL would cut the path
+ * short ("/jobs/1%00" must not read job 1). Returns the new length. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *uri)
+{
+	char *out = uri;
+	(void)cls;
+	(void)c;
+	for (const char *in = uri; *in; in++) {
+		int hi = in[0] == '%' ? hex_digit(in[1]) : -1, lo = hi >= 0 ? hex_digit(in[2]) : -1;
+		if (lo >= 0 && (hi | lo)) {
+			*out++ = (char)(hi * 16 + lo);
+			in += 2;
+		} else {
+			*out++ = *in;
+		}
+	}
+	*out = 0;
+	return (size_t)(out - uri);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
@@ -435,7 +463,8 @@ static struct MHD_Daemon *daemon_start(struct server *s, enum MHD_OPTION sock_op
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
 	    on_connection, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)l->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)l->idle_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+	    (unsigned)l->idle_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
 }
 
 int server_start(struct api_ctx *api, const char *addr, const struct server_limits *lim,

@@ -144,8 +144,8 @@ static void test_content_types(void **state)
 static void test_path_ids(void **state)
 {
 	struct harness *h = *state;
-	static const char *const bad_ids[] = {
-	    "+1", "-1", "1%20", "%201", "1x", "0x1", "01", "1.0", "99999999999999999999"};
+	static const char *const bad_ids[] = {"+1", "-1",  "1%00", "1%20", "%201",
+					      "1x", "0x1", "01",   "1.0",  "99999999999999999999"};
 	char path[96];
 
 	h_register_samples(h);
