@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/settings.h"
 #include "exec/engine.h"
+#include "exec/jobops.h"
 #include "exec/writer.h"
 #include "plugin/lifecycle.h"
 #include "plugin/registry.h"
@@ -293,121 +294,35 @@ int h_job_get(struct api_req *r)
 
 /* ---- actions ---- */
 
-struct action_call {
-	int64_t id;
-	enum job_action act;
-	int64_t until;
-	struct job job; /* after the action */
-	int state_before;
-	bool interrupt;
-};
-
-static void to_completed(struct job *j, int status, const char *code, int64_t now)
-{
-	j->state = JOB_COMPLETED;
-	j->status = status;
-	j->completed_on = now;
-	j->postpone_until = 0;
-	str_set(&j->error_code, code);
-}
-
-/* The state change of act on j; false when it is not allowed. */
-static bool apply_action(struct action_call *c, struct job *j, int64_t now)
-{
-	bool locked = j->state == JOB_LOCKED;
-	if (!job_action_allowed(c->act, j->state) ||
-	    (c->act == JOB_ACT_RETRY && j->status != JOB_ST_FAILED))
-		return false;
-	c->interrupt = locked;
-	switch (c->act) {
-	case JOB_ACT_CANCEL:
-		if (locked) {
-			j->status = JOB_ST_CANCELING;
-			str_set(&j->error_code, "canceled");
-		} else
-			to_completed(j, JOB_ST_CANCELED, "canceled", now);
-		break;
-	case JOB_ACT_PAUSE:
-		j->status = JOB_ST_PAUSING;
-		break;
-	case JOB_ACT_RESUME:
-		j->state = JOB_READY;
-		j->status = JOB_ST_WAITING_FOR_RESOURCES;
-		j->postpone_until = 0;
-		break;
-	case JOB_ACT_POSTPONE:
-		if (locked) {
-			j->status = JOB_ST_PAUSING;
-		} else {
-			j->state = JOB_SUSPENDED;
-			j->status = JOB_ST_WAITING;
-		}
-		j->postpone_until = c->until;
-		break;
-	case JOB_ACT_RETRY:
-		j->state = JOB_READY;
-		j->status = JOB_ST_WAITING_FOR_RESOURCES;
-		j->retry_count = 0;
-		j->completed_on = 0;
-		str_set(&j->error_code, NULL);
-		str_set(&j->message, NULL);
-		break;
-	case JOB_ACT_DELETE:
-		break;
-	}
-	j->modified_on = now;
-	return true;
-}
-
-static int action_fn(struct store *s, void *arg)
-{
-	struct action_call *c = arg;
-	int rc = store_job_get(s, c->id, &c->job);
-	if (rc < 0)
-		return rc;
-	c->state_before = c->job.state;
-	if (!apply_action(c, &c->job, clock_now_ms()))
-		return AE_CONFLICT;
-	if (c->act == JOB_ACT_DELETE)
-		return store_job_delete(s, c->id);
-	return store_job_update(s, &c->job);
-}
-
-static int action_answer(struct api_req *r, struct action_call *c, int rc)
+static int action_answer(struct api_req *r, struct jobop *op, int rc)
 {
 	if (rc == AE_NOTFOUND)
-		return api_error(r, rc, "job %lld does not exist", (long long)c->id);
+		return api_error(r, rc, "job %lld does not exist", (long long)op->id);
 	if (rc == AE_CONFLICT)
-		return api_error(r, rc, "cannot %s job %lld: it is %s/%s", job_action_name(c->act),
-				 (long long)c->id, job_state_name(c->job.state),
-				 job_status_name(c->job.status));
+		return api_error(r, rc, "cannot %s job %lld: it is %s/%s", job_action_name(op->act),
+				 (long long)op->id, job_state_name(op->job.state),
+				 job_status_name(op->job.status));
 	if (rc < 0)
-		return api_error(r, rc, "cannot %s job %lld: %s", job_action_name(c->act),
-				 (long long)c->id, asyncd_strerror(rc));
-	if (c->interrupt && r->api->engine)
-		engine_interrupt(r->api->engine, &c->id, 1);
-	if (r->api->engine && c->job.state == JOB_READY)
-		engine_notify(r->api->engine);
-	if (r->api->engine && c->job.postpone_until)
-		engine_due(r->api->engine, c->job.postpone_until);
-	if (c->act == JOB_ACT_DELETE)
+		return api_error(r, rc, "cannot %s job %lld: %s", job_action_name(op->act),
+				 (long long)op->id, asyncd_strerror(rc));
+	if (op->act == JOB_ACT_DELETE)
 		return api_reply(r, 204, NULL);
-	return api_reply(r, 200, job_to_json(&c->job, false));
+	return api_reply(r, 200, job_to_json(&op->job, false));
 }
 
-static int run_action(struct api_req *r, struct action_call *c)
+static int run_action(struct api_req *r, struct jobop *op)
 {
-	int rc = writer_call(r->api->w, action_fn, c);
-	rc = action_answer(r, c, rc);
+	int rc = jobops_apply(r->api->w, r->api->engine, op);
+	rc = action_answer(r, op, rc);
 	char target[48], detail[64];
-	snprintf(target, sizeof(target), "job %lld", (long long)c->id);
-	snprintf(detail, sizeof(detail), "from %s", job_state_name(c->state_before));
-	api_audit(r, job_action_name(c->act), target, rc < 0 ? "refused" : "ok", detail);
-	job_done(&c->job);
+	snprintf(target, sizeof(target), "job %lld", (long long)op->id);
+	snprintf(detail, sizeof(detail), "from %s", job_state_name(op->state_before));
+	api_audit(r, job_action_name(op->act), target, rc < 0 ? "refused" : "ok", detail);
+	job_done(&op->job);
 	return rc;
 }
 
-static int parse_action(struct api_req *r, struct action_call *c)
+static int parse_action(struct api_req *r, struct jobop *c)
 {
 	static const struct {
 		const char *name;
@@ -427,7 +342,7 @@ static int parse_action(struct api_req *r, struct action_call *c)
 			 r->params[1]);
 }
 
-static int postpone_until(struct api_req *r, struct action_call *c)
+static int postpone_until(struct api_req *r, struct jobop *c)
 {
 	json_t *body;
 	int rc = api_body(r, BODY_POSTPONE, &body);
@@ -452,7 +367,7 @@ static int no_body(struct api_req *r)
 
 int h_job_action(struct api_req *r)
 {
-	struct action_call c = {0};
+	struct jobop c = {0};
 	int rc = api_param_id(r, 0, &c.id);
 	if (rc == 0)
 		rc = parse_action(r, &c);
@@ -465,7 +380,7 @@ int h_job_action(struct api_req *r)
 
 int h_job_delete(struct api_req *r)
 {
-	struct action_call c = {.act = JOB_ACT_DELETE};
+	struct jobop c = {.act = JOB_ACT_DELETE};
 	int rc = api_param_id(r, 0, &c.id);
 	return rc < 0 ? rc : run_action(r, &c);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "asyncd/plugin.h"
+#include "common/util.h"
 #include "job/job.h"
 
 static void free_strings(struct job *j)
@@ -197,4 +198,75 @@ const char *job_action_name(enum job_action a)
 {
 	static const char *names[] = {"cancel", "pause", "resume", "postpone", "retry", "delete"};
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "unknown";
+}
+
+static void to_completed(struct job *j, int status, const char *code, int64_t now)
+{
+	j->state = JOB_COMPLETED;
+	j->status = status;
+	j->completed_on = now;
+	j->postpone_until = 0;
+	str_set(&j->error_code, code);
+}
+
+static void cancel(struct job *j, bool locked, int64_t now)
+{
+	if (!locked) {
+		to_completed(j, JOB_ST_CANCELED, "canceled", now);
+		return;
+	}
+	j->status = JOB_ST_CANCELING; /* the engine ends it once its run stops */
+	str_set(&j->error_code, "canceled");
+}
+
+static void postpone(struct job *j, bool locked, int64_t until)
+{
+	if (locked) {
+		j->status = JOB_ST_PAUSING;
+	} else {
+		j->state = JOB_SUSPENDED;
+		j->status = JOB_ST_WAITING;
+	}
+	j->postpone_until = until;
+}
+
+static void back_to_ready(struct job *j)
+{
+	j->state = JOB_READY;
+	j->status = JOB_ST_WAITING_FOR_RESOURCES;
+	j->postpone_until = 0;
+}
+
+bool job_apply_action(struct job *j, enum job_action a, int64_t until, int64_t now,
+		      bool *ret_interrupt)
+{
+	bool locked = j->state == JOB_LOCKED;
+	if (!job_action_allowed(a, j->state) || (a == JOB_ACT_RETRY && j->status != JOB_ST_FAILED))
+		return false;
+	switch (a) {
+	case JOB_ACT_CANCEL:
+		cancel(j, locked, now);
+		break;
+	case JOB_ACT_PAUSE:
+		j->status = JOB_ST_PAUSING;
+		break;
+	case JOB_ACT_RESUME:
+		back_to_ready(j);
+		break;
+	case JOB_ACT_POSTPONE:
+		postpone(j, locked, until);
+		break;
+	case JOB_ACT_RETRY:
+		back_to_ready(j);
+		j->retry_count = 0;
+		j->completed_on = 0;
+		str_set(&j->error_code, NULL);
+		str_set(&j->message, NULL);
+		break;
+	case JOB_ACT_DELETE:
+		break;
+	}
+	j->modified_on = now;
+	*ret_interrupt = locked;
+	return true;
 }

@@ -1,10 +1,11 @@
 /* The system job model: states and statuses with the numbers of SPEC §1, the row as the engine,
- * store and API see it, and the pure rules that turn a run's outcome into the next state. It does
- * no I/O and knows nothing of the store or the plug-ins. */
+ * store and API see it, and the pure rules that turn a run's outcome or a user's action into the
+ * next state. It does no I/O and knows nothing of the store or the plug-ins. */
 #ifndef ASYNCD_JOB_H
 #define ASYNCD_JOB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum job_state {
@@ -140,5 +141,10 @@ enum job_action {
  * intermediate statuses (Canceling, Pausing) handled by the engine. */
 bool job_action_allowed(enum job_action a, int state);
 const char *job_action_name(enum job_action a);
+/* Apply action a to j at now (until: postpone's time): the state machine of SPEC §1. False (j
+ * untouched) when a is not allowed in j's state (retry: only a Failed job). *ret_interrupt says
+ * whether j was Locked, so its run must be asked to stop. */
+bool job_apply_action(struct job *j, enum job_action a, int64_t until, int64_t now,
+		      bool *ret_interrupt);
 
 #endif

@@ -123,6 +123,43 @@ static void actions_by_state(void **state)
 	assert_true(job_action_allowed(JOB_ACT_DELETE, JOB_LOCKED));
 }
 
+/* The user actions' transitions (SPEC §1) and their refusals, without a store. */
+static void apply_actions(void **state)
+{
+	(void)state;
+	bool interrupt;
+	struct job j = {.state = JOB_READY, .status = JOB_ST_WAITING_FOR_RESOURCES};
+	assert_true(job_apply_action(&j, JOB_ACT_CANCEL, 0, 50, &interrupt));
+	assert_int_equal(j.state, JOB_COMPLETED);
+	assert_int_equal(j.status, JOB_ST_CANCELED);
+	assert_int_equal(j.completed_on, 50);
+	assert_false(interrupt);
+	assert_false(job_apply_action(&j, JOB_ACT_RETRY, 0, 60, &interrupt)); /* not Failed */
+	job_done(&j);
+
+	struct job l = {.state = JOB_LOCKED, .status = JOB_ST_IN_PROGRESS};
+	assert_true(job_apply_action(&l, JOB_ACT_CANCEL, 0, 70, &interrupt));
+	assert_int_equal(l.state, JOB_LOCKED);
+	assert_int_equal(l.status, JOB_ST_CANCELING);
+	assert_true(interrupt);
+	job_done(&l);
+
+	struct job p = {.state = JOB_READY};
+	assert_true(job_apply_action(&p, JOB_ACT_POSTPONE, 9000, 80, &interrupt));
+	assert_int_equal(p.state, JOB_SUSPENDED);
+	assert_int_equal(p.postpone_until, 9000);
+	assert_false(job_apply_action(&p, JOB_ACT_PAUSE, 0, 90, &interrupt));
+	assert_true(job_apply_action(&p, JOB_ACT_RESUME, 0, 95, &interrupt));
+	assert_int_equal(p.state, JOB_READY);
+	assert_int_equal(p.postpone_until, 0);
+
+	struct job f = {.state = JOB_COMPLETED, .status = JOB_ST_FAILED, .retry_count = 4};
+	assert_true(job_apply_action(&f, JOB_ACT_RETRY, 0, 99, &interrupt));
+	assert_int_equal(f.state, JOB_READY);
+	assert_int_equal(f.retry_count, 0);
+	job_done(&f);
+}
+
 static void status_names_and_states(void **state)
 {
 	(void)state;
@@ -146,6 +183,7 @@ int main(void)
 	    cmocka_unit_test(permanent_and_attention),
 	    cmocka_unit_test(backoff_doubles_with_cap_and_jitter),
 	    cmocka_unit_test(actions_by_state),
+	    cmocka_unit_test(apply_actions),
 	    cmocka_unit_test(status_names_and_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
