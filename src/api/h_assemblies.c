@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "exec/writer.h"
 #include "host/drain.h"
+#include "plugin/assemblies.h"
 #include "plugin/inspect.h"
 #include "plugin/libcache.h"
 #include "plugin/lifecycle.h"
@@ -90,86 +91,7 @@ static int parse_isolation(struct api_req *r, int *ret)
 	return api_error(r, AE_INVAL, "isolation must be none or sandbox, not '%s'", iso);
 }
 
-struct register_call {
-	struct assembly a;
-	const void *bytes;
-	size_t n;
-	int outcome; /* 0 new, 1 same bytes, 2 upgrade */
-	char conflict[512];
-};
-
-static int same_line(const char *x, const char *y)
-{
-	uint32_t a[4], b[4];
-	return plugin_version_parse(x, a) == 0 && plugin_version_parse(y, b) == 0 && a[0] == b[0] &&
-	       a[1] == b[1];
-}
-
-static bool exports_type(const struct assembly *a, const char *full_type)
-{
-	const char *dot = strrchr(full_type, '.');
-	for (size_t i = 0; dot && i < a->n_types; i++)
-		if (!strcmp(a->types[i], dot + 1))
-			return true;
-	return false;
-}
-
-/* An upgrade may not take away a type that a step of the assembly runs. */
-static int check_types_kept(struct store *s, struct register_call *c)
-{
-	struct step *v;
-	size_t n;
-	int rc = store_steps_list(s, &v, &n);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (v[i].assembly_id == c->a.id && !exports_type(&c->a, v[i].plugin_type)) {
-			snprintf(
-			    c->conflict, sizeof(c->conflict),
-			    "%s %s no longer exports %s, which step %lld runs: delete the step "
-			    "first, or keep the type",
-			    c->a.name, c->a.version, v[i].plugin_type, (long long)v[i].id);
-			rc = AE_CONFLICT;
-		}
-	if (rc == 0 || rc == AE_CONFLICT)
-		step_array_free(v, n);
-	return rc;
-}
-
-static int register_fn(struct store *s, void *arg)
-{
-	struct register_call *c = arg;
-	struct assembly *all, found;
-	size_t n;
-	if (store_assembly_find_sha(s, c->a.sha256, &found) == 0) {
-		c->a.id = found.id;
-		assembly_done(&found);
-		c->outcome = 1;
-		return 0;
-	}
-	int rc = store_assemblies_list(s, &all, &n);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(all[i].name, c->a.name) || !same_line(all[i].version, c->a.version))
-			continue;
-		if (!strcmp(all[i].version, c->a.version)) {
-			snprintf(c->conflict, sizeof(c->conflict),
-				 "%s %s is already registered with other bytes: give the new build "
-				 "another build or revision number",
-				 c->a.name, c->a.version);
-			rc = AE_CONFLICT;
-		} else {
-			c->a.id = all[i].id; /* upgrade in place */
-			c->outcome = 2;
-		}
-	}
-	if (rc == 0 && c->outcome == 2)
-		rc = check_types_kept(s, c);
-	assembly_array_free(all, n);
-	c->a.modified_on = clock_now_ms();
-	return rc < 0 ? rc : store_assembly_insert(s, &c->a, c->bytes, c->n);
-}
-
-static int inspect_bytes(struct api_req *r, struct register_call *c)
+static int inspect_bytes(struct api_req *r, struct asm_register *c)
 {
 	char path[4096], err[512];
 	struct plugin_meta m;
@@ -194,19 +116,18 @@ static int inspect_bytes(struct api_req *r, struct register_call *c)
 	return 0;
 }
 
-static void audit_register(struct api_req *r, struct register_call *c, int rc)
+static void audit_register(struct api_req *r, struct asm_register *c, int rc)
 {
-	static const char *what[] = {"registered", "already registered", "upgraded"};
 	char target[256];
 	snprintf(target, sizeof(target), "assembly %s %s", c->a.name ? c->a.name : "?",
 		 c->a.version ? c->a.version : "");
 	api_audit(r, "assembly.register", target, rc < 0 ? "refused" : "ok",
-		  rc < 0 ? NULL : what[c->outcome]);
+		  rc < 0 ? NULL : assemblies_outcome_name(c->outcome));
 }
 
 int h_assemblies_register(struct api_req *r)
 {
-	struct register_call c = {.bytes = r->body.data, .n = r->body.len};
+	struct asm_register c = {.bytes = r->body.data, .n = r->body.len};
 	unsigned char d[crypto_hash_sha256_BYTES];
 	char hex[65];
 	int rc = parse_isolation(r, &c.a.isolation);
@@ -218,7 +139,7 @@ int h_assemblies_register(struct api_req *r)
 	hex_encode(d, sizeof(d), hex);
 	c.a.sha256 = strdup(hex);
 	rc = inspect_bytes(r, &c);
-	if (rc == 0 && (rc = writer_call(r->api->w, register_fn, &c)) == AE_CONFLICT)
+	if (rc == 0 && (rc = writer_call(r->api->w, assemblies_register_fn, &c)) == AE_CONFLICT)
 		api_error(r, rc, "%s", c.conflict);
 	else if (rc < 0 && !r->out)
 		api_error(r, rc, "cannot store the assembly: %s", asyncd_strerror(rc));
@@ -232,11 +153,10 @@ int h_assemblies_register(struct api_req *r)
 		rc = store_assembly_get(s, c.a.id, &stored);
 		api_reader_put(s);
 		if (rc == 0) {
-			api_reply(r, c.outcome == 1 ? 200 : 201, assembly_json(&stored));
+			api_reply(r, c.outcome == ASM_UNCHANGED ? 200 : 201,
+				  assembly_json(&stored));
 			json_object_set_new(r->out, "outcome",
-					    json_string(c.outcome == 1	 ? "unchanged"
-							: c.outcome == 2 ? "upgraded"
-									 : "registered"));
+					    json_string(assemblies_outcome_name(c.outcome)));
 			assembly_done(&stored);
 		}
 	}
