@@ -19,58 +19,6 @@
 
 #define EVENTS_MAX_PER_REQUEST 10000 /* bounds a bulk request's memory and its transaction */
 
-struct insert_call {
-	struct job_vec *jobs;
-};
-
-/* Whether step id still takes jobs, asked once per step and group (cache of n entries). */
-struct step_verdict {
-	int64_t id;
-	bool ok;
-};
-
-static int step_ok(struct store *s, struct step_verdict *cache, size_t *n, size_t cap, int64_t id,
-		   bool *ret)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (cache[i].id == id) {
-			*ret = cache[i].ok;
-			return 0;
-		}
-	int rc = lifecycle_accepts_jobs(s, LC_STEP, id, ret);
-	if (rc == 0 && *n < cap)
-		cache[(*n)++] = (struct step_verdict){id, *ret};
-	return rc;
-}
-
-/* Drop the jobs of steps deleted or being drained since the registry snapshot was taken, so
- * that no job is created for code on its way out. */
-static int keep_accepted(struct store *s, struct job_vec *jobs)
-{
-	struct step_verdict cache[64];
-	size_t n_cache = 0, out = 0;
-	for (size_t i = 0; i < jobs->n; i++) {
-		struct job *j = &jobs->v[i];
-		bool ok;
-		int rc = step_ok(s, cache, &n_cache, 64, j->step_id, &ok);
-		if (rc < 0)
-			return rc;
-		if (ok)
-			jobs->v[out++] = *j;
-		else
-			job_done(j);
-	}
-	jobs->n = out;
-	return 0;
-}
-
-static int insert_fn(struct store *s, void *arg)
-{
-	struct insert_call *c = arg;
-	int rc = keep_accepted(s, c->jobs);
-	return rc < 0 ? rc : store_jobs_insert(s, c->jobs->v, c->jobs->n);
-}
-
 static bool is_ndjson(const struct api_req *r)
 {
 	const char *t = r->content_type;
@@ -130,10 +78,9 @@ static int build_jobs(struct build *b, size_t *ret_events)
 
 static int store_jobs(struct api_req *r, struct job_vec *jobs)
 {
-	struct insert_call c = {jobs};
 	if (!jobs->n)
 		return 0;
-	int rc = writer_call(r->api->w, insert_fn, &c);
+	int rc = writer_call(r->api->w, events_insert_fn, jobs);
 	if (rc < 0)
 		return api_error(r, rc, "the jobs could not be stored: %s%s", asyncd_strerror(rc),
 				 rc == AE_DISKFULL ? "" : "; nothing was stored");
@@ -161,8 +108,7 @@ struct pending_insert {
 static int pending_insert_fn(struct store *s, void *arg)
 {
 	struct pending_insert *p = arg;
-	struct insert_call c = {&p->jobs};
-	return insert_fn(s, &c);
+	return events_insert_fn(s, &p->jobs);
 }
 
 /* On the writer thread, after the commit. */

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "plugin/events.h"
+#include "plugin/lifecycle.h"
 
 void job_vec_done(struct job_vec *jv)
 {
@@ -299,4 +300,54 @@ int events_make_jobs(const struct registry_snap *r, json_t *ev, const struct eve
 		}
 	}
 	return 0;
+}
+
+/* ---- storing ---- */
+
+/* Whether step id still takes jobs, asked once per step and group (cache of n entries). */
+struct step_verdict {
+	int64_t id;
+	bool ok;
+};
+
+static int step_ok(struct store *s, struct step_verdict *cache, size_t *n, size_t cap, int64_t id,
+		   bool *ret)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (cache[i].id == id) {
+			*ret = cache[i].ok;
+			return 0;
+		}
+	int rc = lifecycle_accepts_jobs(s, LC_STEP, id, ret);
+	if (rc == 0 && *n < cap)
+		cache[(*n)++] = (struct step_verdict){id, *ret};
+	return rc;
+}
+
+/* Drop the jobs of steps deleted or being drained since the registry snapshot was taken, so
+ * that no job is created for code on its way out. */
+static int keep_accepted(struct store *s, struct job_vec *jobs)
+{
+	struct step_verdict cache[64];
+	size_t n_cache = 0, out = 0;
+	for (size_t i = 0; i < jobs->n; i++) {
+		struct job *j = &jobs->v[i];
+		bool ok;
+		int rc = step_ok(s, cache, &n_cache, 64, j->step_id, &ok);
+		if (rc < 0)
+			return rc;
+		if (ok)
+			jobs->v[out++] = *j;
+		else
+			job_done(j);
+	}
+	jobs->n = out;
+	return 0;
+}
+
+int events_insert_fn(struct store *s, void *arg)
+{
+	struct job_vec *jobs = arg;
+	int rc = keep_accepted(s, jobs);
+	return rc < 0 ? rc : store_jobs_insert(s, jobs->v, jobs->n);
 }

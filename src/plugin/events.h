@@ -1,7 +1,7 @@
 /* Events to jobs: validates an event, matches it against the enabled steps of a registry
  * snapshot (message, entity or any, filtering attributes for Update, rank order), copies the
  * images each step asks for, and builds one job row per step, applying the depth guard. It
- * writes nothing: the caller inserts the rows in one transaction. */
+ * writes nothing itself: the caller runs events_insert_fn through its writer, one transaction. */
 #ifndef ASYNCD_EVENTS_H
 #define ASYNCD_EVENTS_H
 
@@ -38,5 +38,10 @@ int events_validate(json_t *ev, char *err, size_t errlen);
 int events_make_jobs(const struct registry_snap *r, json_t *ev, const struct event_origin *o,
 		     const struct settings *cfg, int64_t now, struct job_vec *out, char *err,
 		     size_t errlen);
+
+/* A writer op (arg: struct job_vec *): drop the jobs of steps deleted or being drained since the
+ * registry snapshot they were made from was taken, so that no job is created for code on its way
+ * out, then insert the rest (ids set in place). */
+int events_insert_fn(struct store *s, void *arg);
 
 #endif
