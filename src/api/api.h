@@ -8,20 +8,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/roles.h"
 #include "common/util.h"
 
 struct writer;
 struct engine;
 struct store;
 struct host_services;
-
-enum role {
-	ROLE_SYSADMIN = 1u << 0,
-	ROLE_OPERATOR = 1u << 1,
-	ROLE_SUBMITTER = 1u << 2,
-	ROLE_READER = 1u << 3,
-};
-#define ROLE_ANY (ROLE_SYSADMIN | ROLE_OPERATOR | ROLE_SUBMITTER | ROLE_READER)
 
 struct api_ctx {
 	struct writer *w;

@@ -60,7 +60,7 @@ struct setting_row {
 struct user {
 	int64_t id;
 	char *name;
-	unsigned roles; /* bit set of enum role in api/auth.h */
+	unsigned roles; /* bit set of enum role (common/roles.h) */
 	char *password_hash;
 	int64_t created_on;
 };
