@@ -546,20 +546,6 @@ static int sq_audit_list(struct store *s, int64_t before_id, int limit, struct a
 	return 0;
 }
 
-static int sq_host_heartbeat(struct store *s, const char *host_id, int64_t now)
-{
-	sqlite3_stmt *st;
-	int rc = prep(s,
-		      "INSERT INTO hosts(id, heartbeat_on) VALUES (?1, ?2)"
-		      " ON CONFLICT(id) DO UPDATE SET heartbeat_on = excluded.heartbeat_on",
-		      &st);
-	if (rc < 0)
-		return rc;
-	sq_bind_text(st, 1, host_id);
-	sq_bind_i64(st, 2, now);
-	return step_once(s, st, "host heartbeat");
-}
-
 static int sq_set_synchronous(struct store *s, bool full)
 {
 	return sq_exec(s, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
@@ -610,7 +596,6 @@ const struct store_ops sqlite_store_ops = {
     .token_revoke = sq_token_revoke,
     .audit_insert = sq_audit_insert,
     .audit_list = sq_audit_list,
-    .host_heartbeat = sq_host_heartbeat,
     .set_synchronous = sq_set_synchronous,
     .service_configs = sq_service_configs,
     .service_config_put = sq_service_config_put,

@@ -129,7 +129,6 @@ WRAP(audit_insert, (struct store * s, struct audit_entry *e), (s, e))
 WRAP(audit_list,
      (struct store * s, int64_t before_id, int limit, struct audit_entry **ret, size_t *ret_n),
      (s, before_id, limit, ret, ret_n))
-WRAP(host_heartbeat, (struct store * s, const char *host_id, int64_t now), (s, host_id, now))
 WRAP(set_synchronous, (struct store * s, bool full), (s, full))
 WRAP(service_configs,
      (struct store * s, const char *host_id, struct service_config **ret, size_t *ret_n),

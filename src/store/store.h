@@ -204,7 +204,6 @@ struct store_ops {
 	int (*audit_list)(struct store *s, int64_t before_id, int limit, struct audit_entry **ret,
 			  size_t *ret_n);
 
-	int (*host_heartbeat)(struct store *s, const char *host_id, int64_t now);
 	int (*set_synchronous)(struct store *s, bool full);
 
 	int (*service_configs)(struct store *s, const char *host_id, struct service_config **ret,
@@ -304,7 +303,6 @@ int store_audit_insert(struct store *s, struct audit_entry *e);
 int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit_entry **ret,
 		     size_t *ret_n);
 
-int store_host_heartbeat(struct store *s, const char *host_id, int64_t now);
 /* Durable commits (fsync at every commit) or faster ones that a power loss may undo. Outside a
  * transaction only. */
 int store_set_synchronous(struct store *s, bool full);
