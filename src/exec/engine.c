@@ -61,7 +61,7 @@ struct engine {
 	unsigned due_gen; /* bumped whenever next_due is lowered outside promote() */
 	struct throttle_table throttles;
 	char throttle_spec[512];
-	unsigned long long processed, claimed;
+	unsigned long long processed, claimed, passes;
 	pthread_t dispatcher;
 	pthread_t *pool;
 	int n_pool;
@@ -431,6 +431,7 @@ static void *dispatcher_main(void *arg)
 		follow_throttling(e, &cfg);
 		bool again = dispatch_once(e, &cfg);
 		pthread_mutex_lock(&e->lock);
+		e->passes++;
 		if (!again && !e->notified && !e->stopping) {
 			struct timespec ts = clock_mono_deadline(wait_ms(e, &cfg));
 			pthread_cond_timedwait(&e->dispatch_wake, &e->lock, &ts);
@@ -763,5 +764,6 @@ void engine_stats(struct engine *e, struct engine_stats *ret)
 	ret->running = e->running.n;
 	ret->processed = e->processed;
 	ret->claimed = e->claimed;
+	ret->passes = e->passes;
 	pthread_mutex_unlock(&e->lock);
 }
