@@ -278,6 +278,10 @@ struct claim_call {
 static int claim_fn(struct store *s, void *arg)
 {
 	struct claim_call *c = arg;
+	/* run again when its group was rolled back: the rows of the undone claim are not ours */
+	job_array_free(c->jobs, c->n);
+	c->jobs = NULL;
+	c->n = 0;
 	return store_jobs_claim(s, c->e->host_id, clock_now_ms(), c->limit, &c->jobs, &c->n);
 }
 
@@ -323,8 +327,10 @@ static int claim(struct engine *e, int limit)
 {
 	struct claim_call c = {.e = e, .limit = limit};
 	int rc = writer_call(e->w, claim_fn, &c);
-	if (rc < 0)
+	if (rc < 0) {
+		job_array_free(c.jobs, c.n); /* claimed, then the commit failed: undone */
 		return rc;
+	}
 	int n = (int)c.n;
 	rc = hold_claimed(e, &c);
 	return rc < 0 ? rc : n;
