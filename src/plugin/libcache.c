@@ -134,8 +134,10 @@ static struct lib_entry *find_locked(const char *sha256)
 	return NULL;
 }
 
-/* Fetch and open the library of sha256 into e->lib. Called without the lock. */
-static int load_unlocked(struct lib_entry *e, struct store *reader, char *err, size_t errlen)
+/* Fetch and open the library of e's sha256 into *ret_lib. Called without the lock: e->lib is
+ * set by the caller once it holds the lock again (waiters read it under the lock). */
+static int load_unlocked(struct lib_entry *e, struct store *reader, struct plugin_lib **ret_lib,
+			 char *err, size_t errlen)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s.so", cache_dir, e->sha256);
@@ -145,7 +147,7 @@ static int load_unlocked(struct lib_entry *e, struct store *reader, char *err, s
 			 asyncd_strerror(rc));
 		return rc;
 	}
-	return plugin_lib_open(path, &e->lib, err, errlen);
+	return plugin_lib_open(path, ret_lib, err, errlen);
 }
 
 static void unlink_entry(struct lib_entry *e)
@@ -174,11 +176,14 @@ static struct lib_entry *placeholder(const char *sha256)
  * returns with the lock held. */
 static int fill_placeholder(struct lib_entry *e, struct store *reader, char *err, size_t errlen)
 {
+	struct plugin_lib *lib = NULL;
 	pthread_mutex_unlock(&cache_lock);
-	int rc = load_unlocked(e, reader, err, errlen);
+	int rc = load_unlocked(e, reader, &lib, err, errlen);
 	pthread_mutex_lock(&cache_lock);
 	if (rc < 0)
 		unlink_entry(e); /* waiters see it gone and try themselves */
+	else
+		e->lib = lib;
 	pthread_cond_broadcast(&cache_loaded);
 	return rc;
 }
