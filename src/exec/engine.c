@@ -56,9 +56,10 @@ struct engine {
 	struct run_list held, running;
 	int completing; /* outcomes handed to the writer, not yet committed */
 	bool stopping, notified, paused, started;
-	unsigned gen;	  /* bumped by every start: pool threads of an earlier start leave */
-	int64_t next_due; /* earliest postpone_until known, 0: none */
-	unsigned due_gen; /* bumped whenever next_due is lowered outside promote() */
+	bool claim_failed; /* the last claim failed: wait at most CLAIM_RETRY_MS */
+	unsigned gen;	   /* bumped by every start: pool threads of an earlier start leave */
+	int64_t next_due;  /* earliest postpone_until known, 0: none */
+	unsigned due_gen;  /* bumped whenever next_due is lowered outside promote() */
 	struct throttle_table throttles;
 	char throttle_spec[512];
 	unsigned long long processed, claimed, passes;
@@ -370,9 +371,14 @@ static void promote(struct engine *e)
 			 asyncd_strerror(rc), PROMOTE_RETRY_MS);
 }
 
+#define CLAIM_RETRY_MS 1000
+
 static int64_t wait_ms(struct engine *e, const struct settings *cfg)
 {
 	int64_t ms = cfg->select_interval_ms;
+	if (e->claim_failed && ms > CLAIM_RETRY_MS)
+		ms = CLAIM_RETRY_MS; /* what it could not claim is tried again soon, not at the poll
+				      */
 	if (e->next_due) {
 		int64_t until = e->next_due - clock_now_ms();
 		if (until < ms)
@@ -397,8 +403,12 @@ static bool dispatch_once(struct engine *e, const struct settings *cfg)
 		return false;
 	int want = cfg->items_in_memory_high - have;
 	int got = claim(e, want);
+	pthread_mutex_lock(&e->lock);
+	e->claim_failed = got < 0;
+	pthread_mutex_unlock(&e->lock);
 	if (got < 0)
-		log_warn("engine", "claim failed: %s", asyncd_strerror(got));
+		log_warn("engine", "claim failed: %s; trying again within %d ms",
+			 asyncd_strerror(got), CLAIM_RETRY_MS);
 	return got == want;
 }
 
