@@ -56,12 +56,13 @@ struct engine {
 	struct run_list held, running;
 	int completing; /* outcomes handed to the writer, not yet committed */
 	bool stopping, notified, paused, started;
-	unsigned gen;	  /* bumped by every start: pool threads of an earlier start leave */
-	int64_t next_due; /* earliest postpone_until known, 0: none */
-	unsigned due_gen; /* bumped whenever next_due is lowered outside promote() */
+	bool claim_failed; /* the last claim failed: wait at most CLAIM_RETRY_MS */
+	unsigned gen;	   /* bumped by every start: pool threads of an earlier start leave */
+	int64_t next_due;  /* earliest postpone_until known, 0: none */
+	unsigned due_gen;  /* bumped whenever next_due is lowered outside promote() */
 	struct throttle_table throttles;
 	char throttle_spec[512];
-	unsigned long long processed, claimed;
+	unsigned long long processed, claimed, passes;
 	pthread_t dispatcher;
 	pthread_t *pool;
 	int n_pool;
@@ -280,6 +281,10 @@ struct claim_call {
 static int claim_fn(struct store *s, void *arg)
 {
 	struct claim_call *c = arg;
+	/* run again when its group was rolled back: the rows of the undone claim are not ours */
+	job_array_free(c->jobs, c->n);
+	c->jobs = NULL;
+	c->n = 0;
 	return store_jobs_claim(s, c->e->host_id, clock_now_ms(), c->limit, &c->jobs, &c->n);
 }
 
@@ -325,8 +330,10 @@ static int claim(struct engine *e, int limit)
 {
 	struct claim_call c = {.e = e, .limit = limit};
 	int rc = writer_call(e->w, claim_fn, &c);
-	if (rc < 0)
+	if (rc < 0) {
+		job_array_free(c.jobs, c.n); /* claimed, then the commit failed: undone */
 		return rc;
+	}
 	int n = (int)c.n;
 	rc = hold_claimed(e, &c);
 	return rc < 0 ? rc : n;
@@ -366,9 +373,14 @@ static void promote(struct engine *e)
 			 asyncd_strerror(rc), PROMOTE_RETRY_MS);
 }
 
+#define CLAIM_RETRY_MS 1000
+
 static int64_t wait_ms(struct engine *e, const struct settings *cfg)
 {
 	int64_t ms = cfg->select_interval_ms;
+	if (e->claim_failed && ms > CLAIM_RETRY_MS)
+		ms = CLAIM_RETRY_MS; /* what it could not claim is tried again soon, not at the poll
+				      */
 	if (e->next_due) {
 		int64_t until = e->next_due - clock_now_ms();
 		if (until < ms)
@@ -393,8 +405,12 @@ static bool dispatch_once(struct engine *e, const struct settings *cfg)
 		return false;
 	int want = cfg->items_in_memory_high - have;
 	int got = claim(e, want);
+	pthread_mutex_lock(&e->lock);
+	e->claim_failed = got < 0;
+	pthread_mutex_unlock(&e->lock);
 	if (got < 0)
-		log_warn("engine", "claim failed: %s", asyncd_strerror(got));
+		log_warn("engine", "claim failed: %s; trying again within %d ms",
+			 asyncd_strerror(got), CLAIM_RETRY_MS);
 	return got == want;
 }
 
@@ -433,6 +449,7 @@ static void *dispatcher_main(void *arg)
 		follow_throttling(e, &cfg);
 		bool again = dispatch_once(e, &cfg);
 		pthread_mutex_lock(&e->lock);
+		e->passes++;
 		if (!again && !e->notified && !e->stopping) {
 			struct timespec ts = clock_mono_deadline(wait_ms(e, &cfg));
 			pthread_cond_timedwait(&e->dispatch_wake, &e->lock, &ts);
@@ -765,5 +782,6 @@ void engine_stats(struct engine *e, struct engine_stats *ret)
 	ret->running = e->running.n;
 	ret->processed = e->processed;
 	ret->claimed = e->claimed;
+	ret->passes = e->passes;
 	pthread_mutex_unlock(&e->lock);
 }

@@ -16,6 +16,10 @@ struct engine_stats {
 	int running;		      /* in a plug-in now */
 	unsigned long long processed; /* since the last start */
 	unsigned long long claimed;
+	/* dispatcher passes ended since the engine was made (never reset): once it has grown by 2
+	 * after a change, a whole pass began after it, so a test (or a client, through the async
+	 * service's "dispatch_passes") can wait for that instead of for time to pass */
+	unsigned long long passes;
 };
 
 /* Make the engine of this host, stopped. reader_url opens the pool's reader connections. */

@@ -119,8 +119,9 @@ static int do_start(struct service *s)
 		}
 		note_error(s, "start", rc);
 		set_status_locked(s, SVC_STOPPED);
-		if (s->recovery_delay_s <= 0)
-			break;
+		if (s->recovery_delay_s <= 0 || attempt == 2)
+			break; /* no wait after the last try: the service would stay busy for
+				  nothing */
 		sleep((unsigned)s->recovery_delay_s);
 	}
 	return rc;

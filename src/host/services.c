@@ -58,6 +58,7 @@ static void async_describe(void *ctx, json_t *props)
 	json_object_set_new(props, "jobs_running", json_integer(st.running));
 	json_object_set_new(props, "jobs_held", json_integer(st.held));
 	json_object_set_new(props, "processed_since_start", json_integer((json_int_t)st.processed));
+	json_object_set_new(props, "dispatch_passes", json_integer((json_int_t)st.passes));
 	pthread_mutex_lock(&a->lock);
 	if (a->stop_deadline) {
 		int64_t left = a->stop_deadline - clock_mono_ms();

@@ -199,6 +199,22 @@ static int zombies_of(pid_t pid)
 #else
 #define GROWTH_ALLOWED_KIB (8 * 1024)
 #endif
+/* Wait until the sandbox has all its workers again, ready: the last replacements started. */
+static void wait_workers_ready(struct harness *h)
+{
+	int64_t end = h_mono_ms() + LOAD_WAIT_MS, ready = -1, want = -1;
+	while (h_mono_ms() < end) {
+		json_t *svc = h_service(h, "sandbox");
+		ready = h_int(svc, "workers_ready");
+		want = h_int(svc, "workers");
+		json_decref(svc);
+		if (want > 0 && ready == want)
+			return;
+		h_sleep_ms(H_POLL_MS);
+	}
+	fail_msg("the sandbox has %lld of its %lld workers ready", (long long)ready,
+		 (long long)want);
+}
 
 static void crash_round(struct harness *h, int n, int64_t want_failed)
 {
@@ -206,7 +222,7 @@ static void crash_round(struct harness *h, int n, int64_t want_failed)
 	json_t *stats = wait_all(h);
 	assert_int_equal(stat_of(stats, "31"), want_failed);
 	json_decref(stats);
-	h_sleep_ms(300); /* the last replacements start */
+	wait_workers_ready(h);
 }
 
 static void test_memory_steady_across_replacements(void **state)

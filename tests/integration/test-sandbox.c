@@ -367,7 +367,7 @@ static void test_cancel_kills_a_run_that_ignores_stop(void **state)
 	/* a cooperative plug-in ends when asked */
 	int64_t id = submit(h, "samples.sleep", json_pack("{s:i}", "ms", 60000), 0);
 	json_decref(h_wait_state(h, id, 2, SHORT_WAIT_MS));
-	h_sleep_ms(200);
+	wait_sandbox_prop(h, "jobs_in_flight", 1); /* a worker has it: the cancel reaches a run */
 	int64_t t0 = h_mono_ms();
 	json_decref(h_call(h, "POST",
 			   h_path(path, sizeof(path), "/api/v1/jobs/%lld/cancel", (long long)id),
@@ -377,13 +377,17 @@ static void test_cancel_kills_a_run_that_ignores_stop(void **state)
 	/* one that never looks at should_stop() loses its worker */
 	id = submit(h, "probe.spin", json_pack("{s:i}", "ms", 60000), 0);
 	json_decref(h_wait_state(h, id, 2, SHORT_WAIT_MS));
-	h_sleep_ms(200);
+	wait_sandbox_prop(h, "jobs_in_flight", 1);
+	json_t *sb = sandbox_service(h);
+	int64_t restarts = h_int(sb, "restarts");
+	json_decref(sb);
 	t0 = h_mono_ms();
 	json_decref(h_call(h, "POST",
 			   h_path(path, sizeof(path), "/api/v1/jobs/%lld/cancel", (long long)id),
 			   NULL, 200));
 	json_decref(wait_status(h, id, 32));
 	assert_true(h_mono_ms() - t0 < 10000);
+	wait_sandbox_prop(h, "restarts", restarts + 1); /* its worker was killed and replaced */
 	expect_success(h, "samples.noop", NULL);
 }
 

@@ -26,7 +26,6 @@
 #define RAISED_EVENTS 100
 #define RAISED_BEFORE_STOP 20
 #define RAISED_GATE 50
-#define QUIET_MS 500
 #define PAUSE_SLEEP_MS 3000
 #define PAUSE_QUEUED 5
 #define LOAD_BATCH 200
@@ -91,6 +90,27 @@ static void assert_status_in(json_t *svc, const char *a, const char *b)
 static int64_t stat_of(json_t *stats, const char *status)
 {
 	return h_int(json_object_get(stats, "by_status"), status);
+}
+
+/* Wait until the async service's dispatcher has made n more passes than now (a bounded poll):
+ * from the second on, a pass began after this call and saw the store as it is now. */
+static void wait_dispatch_passes(struct harness *h, int n)
+{
+	json_t *svc = h_service(h, "async");
+	int64_t want = h_int(svc, "dispatch_passes") + n, now = 0;
+	int64_t end = h_mono_ms() + H_WAIT_TIMEOUT_MS;
+
+	json_decref(svc);
+	while (h_mono_ms() < end) {
+		svc = h_service(h, "async");
+		now = h_int(svc, "dispatch_passes");
+		json_decref(svc);
+		if (now >= want)
+			return;
+		h_sleep_ms(H_POLL_MS);
+	}
+	fail_msg("the dispatcher made %lld passes, not %lld, in %d ms", (long long)now,
+		 (long long)want, H_WAIT_TIMEOUT_MS);
 }
 
 /* Jobs that are Locked (In Progress, Pausing, Canceling). */
@@ -280,8 +300,8 @@ static void wait_raised(struct raiser *r, int n)
 	assert_true(atomic_get(&r->raised) >= n);
 }
 
-/* Stopped: nothing Locked, nothing runs for a while, the service holds and runs nothing. */
-static void expect_nothing_runs(struct harness *h, int64_t ready_at_least)
+/* Stopped: nothing Locked, the service holds and runs nothing; returns how many jobs had run. */
+static int64_t expect_nothing_runs(struct harness *h, int64_t ready_at_least)
 {
 	json_t *s = h_get(h, "/api/v1/jobs/stats", 200);
 	int64_t ready = stat_of(s, "0"), done = stat_of(s, "30");
@@ -290,13 +310,31 @@ static void expect_nothing_runs(struct harness *h, int64_t ready_at_least)
 	assert_int_equal(locked_count(h), 0);
 	assert_true(ready >= ready_at_least);
 	assert_int_equal(ready + done, RAISED_EVENTS);
-	h_sleep_ms(QUIET_MS); /* a window in which a running service would have run them */
-	assert_int_equal(h_count(h, 0), ready);
-	assert_int_equal(h_count(h, 30), done);
-	assert_int_equal(locked_count(h), 0);
 	json_t *svc = h_service(h, "async");
 	assert_string_equal(h_str(svc, "status"), "stopped");
+	assert_int_equal(h_int(svc, "jobs_held"), 0);
+	assert_int_equal(h_int(svc, "jobs_running"), 0);
 	json_decref(svc);
+	return done;
+}
+
+/* Once everything has run after a start asked for at start_ms (wall clock): the jobs that
+ * started before it are exactly the ran_before that had run when the service was found stopped.
+ * This covers the whole time the service was stopped, not a window: a stopped service that runs
+ * a job late is caught too. */
+static void expect_none_ran_between(struct harness *h, int64_t ran_before, int64_t start_ms)
+{
+	json_t *all = h_all_jobs(h), *j;
+	size_t i;
+	int64_t early = 0;
+
+	json_array_foreach(all, i, j)
+	{
+		assert_int_equal(h_int(j, "status"), 30);
+		early += h_parse_time(json_object_get(j, "started_on")) < start_ms;
+	}
+	json_decref(all);
+	assert_int_equal(early, ran_before);
 }
 
 static void test_stop_while_events_are_raised(void **state)
@@ -318,7 +356,8 @@ static void test_stop_while_events_are_raised(void **state)
 	h_client_free(r.client);
 	assert_int_equal(r.failures, 0);
 	assert_int_equal(r.raised, RAISED_EVENTS);
-	expect_nothing_runs(h, RAISED_EVENTS - RAISED_GATE);
+	int64_t ran = expect_nothing_runs(h, RAISED_EVENTS - RAISED_GATE);
+	int64_t start_ms = h_now_ms();
 	svc = h_service_act(h, "async", "start", 200);
 	assert_string_equal(h_str(svc, "status"), "running");
 	json_decref(svc);
@@ -327,6 +366,7 @@ static void test_stop_while_events_are_raised(void **state)
 	assert_int_equal(stat_of(stats, "30"), RAISED_EVENTS);
 	assert_int_equal(h_int(stats, "total"), RAISED_EVENTS);
 	json_decref(stats);
+	expect_none_ran_between(h, ran, start_ms);
 	expect_audited(h, "admin", "service.stop", "async", "ok");
 	expect_audited(h, "admin", "service.start", "async", "ok");
 	h_stop(h);
@@ -448,6 +488,7 @@ static void test_pause_and_continue(void **state)
 	int64_t queued[PAUSE_QUEUED];
 
 	h_register_samples(h);
+	h_set_settings(h, json_pack("{s:f}", "async.select_interval", 0.05));
 	int64_t running = submit_sleep(h, PAUSE_SLEEP_MS);
 	json_decref(h_wait_state(h, running, 2, H_WAIT_TIMEOUT_MS));
 	json_t *svc = h_service_act(h, "async", "pause", 200);
@@ -460,16 +501,24 @@ static void test_pause_and_continue(void **state)
 	json_t *j = h_job(h, running);
 	assert_job(j, 3, 30, 0); /* the running job finished */
 	json_decref(j);
-	h_sleep_ms(QUIET_MS); /* a window in which a running service would have run them */
+	/* a paused dispatcher still makes its passes (every async.select_interval, set short above)
+	 * and claims nothing: two more passes, and the second began after the jobs were queued */
+	wait_dispatch_passes(h, 2);
 	assert_int_equal(h_count(h, 0), PAUSE_QUEUED);
+	svc = h_service(h, "async");
+	assert_int_equal(h_int(svc, "jobs_held"), 0);
+	json_decref(svc);
 	json_decref(h_service_act(h, "async", "pause", 409));
 	json_decref(h_service_act(h, "async", "start", 409));
+	int64_t continue_ms = h_now_ms();
 	svc = h_service_act(h, "async", "continue", 200);
 	assert_status_in(svc, "running", "continue_pending");
 	json_decref(svc);
 	for (int i = 0; i < PAUSE_QUEUED; i++) {
 		j = h_wait_job(h, queued[i], H_WAIT_TIMEOUT_MS);
 		assert_job(j, 3, 30, 0);
+		/* it waited for the continue, however long the pause lasted */
+		assert_true(h_parse_time(json_object_get(j, "started_on")) >= continue_ms);
 		json_decref(j);
 	}
 	json_decref(h_wait_service(h, "async", "running", H_WAIT_TIMEOUT_MS));
@@ -719,14 +768,20 @@ static void test_startup_type_survives_restart(void **state)
 	assert_string_equal(h_str(svc, "status"), "running"); /* still automatic */
 	json_decref(svc);
 	int64_t id = submit_noop(h);
-	h_sleep_ms(QUIET_MS); /* a window in which a running service would have run it */
 	json_t *j = h_job(h, id);
 	assert_job(j, 0, 0, 0);
 	json_decref(j);
+	svc = h_service(h, "async");
+	assert_int_equal(h_int(svc, "dispatch_passes"), 0); /* no dispatcher ever ran here */
+	json_decref(svc);
+	int64_t start_ms = h_now_ms();
 	json_decref(
 	    h_call(h, "POST", "/api/v1/hosts/" TEST_HOST "/services/async/start", NULL, 200));
 	j = h_wait_job(h, id, H_WAIT_TIMEOUT_MS);
 	assert_job(j, 3, 30, 0);
+	/* it waited for the start, however long the service had been stopped */
+	assert_int_equal(h_int(j, "attempt"), 1);
+	assert_true(h_parse_time(json_object_get(j, "started_on")) >= start_ms);
 	json_decref(j);
 	h_stop(h);
 }
