@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "common/error.h"
 #include "store/store.h"
@@ -320,6 +321,50 @@ static void host_crashes_are_fenced_and_counted(void **state)
 	job_done(&jobs[1]);
 }
 
+static int64_t insert_one(struct store *s)
+{
+	struct job j = make_job("a.x", 5);
+	insert(s, &j, 1);
+	int64_t id = j.id;
+	job_done(&j);
+	return id;
+}
+
+static void delete_job(struct store *s, int64_t id)
+{
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_job_delete(s, id), 0);
+	assert_int_equal(store_commit(s), 0);
+}
+
+/* VACUUM on a connection of its own, as an administrator would run it */
+static void vacuum(const char *url)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(url + strlen("sqlite:"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "VACUUM", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* SPEC 1: an id is never given again, not after a delete of the newest job, a restart (a new
+ * connection) or a VACUUM */
+static void job_ids_are_never_reused(void **state)
+{
+	struct fixture *f = *state;
+	insert_one(f->s);
+	int64_t newest = insert_one(f->s);
+	delete_job(f->s, newest);
+	int64_t next = insert_one(f->s);
+	assert_true(next > newest);
+	delete_job(f->s, next);
+	store_close(f->s);
+	vacuum(f->url);
+	assert_int_equal(store_open(f->url, &f->s), 0);
+	assert_int_equal(store_migrate(f->s), 0);
+	int64_t after_restart = insert_one(f->s);
+	assert_true(after_restart > next);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -335,6 +380,7 @@ int main(void)
 	    T(settings_tokens_users),
 	    T(fault_injection_fails_the_nth_call),
 	    T(host_crashes_are_fenced_and_counted),
+	    T(job_ids_are_never_reused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
