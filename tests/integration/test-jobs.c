@@ -274,6 +274,29 @@ static void test_delete(void **state)
 	h_stop(h);
 }
 
+/* SPEC 1: ids are never reused, after deleting the newest job, nor after a restart */
+static void test_ids_never_reused(void **state)
+{
+	struct harness *h = *state;
+	char path[64];
+
+	h_register_samples(h);
+	submit_type(h, "samples.noop", NULL);
+	int64_t newest = submit_type(h, "samples.noop", NULL);
+	json_decref(wait_status(h, newest, 30));
+	h_path(path, sizeof(path), "/api/v1/jobs/%lld", (long long)newest);
+	assert_null(h_call(h, "DELETE", path, NULL, 204));
+	int64_t next = submit_type(h, "samples.noop", NULL);
+	assert_true(next > newest);
+	json_decref(wait_status(h, next, 30));
+	h_path(path, sizeof(path), "/api/v1/jobs/%lld", (long long)next);
+	assert_null(h_call(h, "DELETE", path, NULL, 204));
+	h_stop(h);
+	h_restart(h);
+	assert_true(submit_type(h, "samples.noop", NULL) > next);
+	h_stop(h);
+}
+
 static json_t *keyed_job(const char *key)
 {
 	return json_pack("{s:s,s:s}", "plugin_type", "samples.noop", "idempotency_key", key);
@@ -295,6 +318,67 @@ static void test_idempotency_key(void **state)
 	json_decref(c);
 	h_wait_all(h, H_WAIT_TIMEOUT_MS, NULL);
 	assert_int_equal(h_count(h, -1), 2);
+	h_stop(h);
+}
+
+/* POST a job with key, wanting want; returns the answer */
+static json_t *post_keyed(struct harness *h, json_t *spec, const char *key, long want)
+{
+	json_object_set_new(spec, "idempotency_key", json_string(key));
+	return h_call(h, "POST", "/api/v1/jobs", spec, want);
+}
+
+static void assert_key_conflict(json_t *a, int64_t id)
+{
+	char want[32];
+	json_t *err = json_object_get(a, "error");
+
+	assert_string_equal(h_error_code(a), "conflict");
+	assert_int_equal(h_int(err, "existing_id"), id);
+	snprintf(want, sizeof(want), "job %lld", (long long)id);
+	if (!strstr(h_str(err, "message"), want))
+		fail_msg("the conflict does not name %s: %s", want, h_str(err, "message"));
+	json_decref(a);
+}
+
+/* SPEC 1: a key reused with other content is a 409 naming the job; the same content (data
+ * compared as JSON: member order does not count) is the existing job */
+static void test_idempotency_key_other_content(void **state)
+{
+	struct harness *h = *state;
+
+	h_register_samples(h);
+	json_t *a = post_keyed(
+	    h,
+	    json_pack("{s:s,s:{s:i,s:s}}", "plugin_type", "samples.echo", "data", "n", 1, "s", "x"),
+	    "k1", 201);
+	int64_t id = h_int(a, "id");
+	json_decref(a);
+	json_t *b = post_keyed(
+	    h,
+	    json_pack("{s:s,s:{s:s,s:i}}", "plugin_type", "samples.echo", "data", "s", "x", "n", 1),
+	    "k1", 200);
+	assert_int_equal(h_int(b, "id"), id);
+	assert_true(json_is_true(json_object_get(b, "existing")));
+	json_decref(b);
+	assert_key_conflict(post_keyed(h,
+				       json_pack("{s:s,s:{s:i,s:s}}", "plugin_type", "samples.echo",
+						 "data", "n", 2, "s", "x"),
+				       "k1", 409),
+			    id);
+	assert_key_conflict(post_keyed(h,
+				       json_pack("{s:s,s:{s:i,s:s}}", "plugin_type", "samples.noop",
+						 "data", "n", 1, "s", "x"),
+				       "k1", 409),
+			    id);
+	assert_key_conflict(
+	    post_keyed(h,
+		       json_pack("{s:s,s:{s:i,s:s},s:i}", "plugin_type", "samples.echo", "data",
+				 "n", 1, "s", "x", "priority", 1),
+		       "k1", 409),
+	    id);
+	h_wait_all(h, H_WAIT_TIMEOUT_MS, NULL);
+	assert_int_equal(h_count(h, -1), 1);
 	h_stop(h);
 }
 
@@ -458,6 +542,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refused_actions, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_delete, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_idempotency_key, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_idempotency_key_other_content, h_setup,
+					    h_teardown),
+	    cmocka_unit_test_setup_teardown(test_ids_never_reused, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_dependency_token_serializes, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_list_filters_and_paging, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_priority_orders_due_jobs, h_setup, h_teardown),
