@@ -297,6 +297,25 @@ static void test_ids_never_reused(void **state)
 	h_stop(h);
 }
 
+/* A refused raise_event leaves its reason in the trace (the plug-in's own -1 says nothing) */
+static void test_raise_event_refusal_is_traced(void **state)
+{
+	struct harness *h = *state;
+
+	h_register_samples(h);
+	int64_t bad = submit_type(h, "samples.raise", json_pack("{s:s}", "event", "{not json"));
+	int64_t odd = submit_type(h, "samples.raise", json_pack("{s:{s:s}}", "event", "x", "y"));
+	json_t *j = wait_status(h, bad, 31);
+	if (!strstr(h_str(j, "trace"), "raise_event refused: the event is not valid JSON"))
+		fail_msg("no reason in the trace: %s", h_str(j, "trace"));
+	json_decref(j);
+	j = wait_status(h, odd, 31);
+	if (!strstr(h_str(j, "trace"), "raise_event refused: the event must be a JSON object"))
+		fail_msg("no reason in the trace: %s", h_str(j, "trace"));
+	json_decref(j);
+	h_stop(h);
+}
+
 static json_t *keyed_job(const char *key)
 {
 	return json_pack("{s:s,s:s}", "plugin_type", "samples.noop", "idempotency_key", key);
@@ -545,6 +564,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_idempotency_key_other_content, h_setup,
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_ids_never_reused, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_raise_event_refusal_is_traced, h_setup,
+					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_dependency_token_serializes, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_list_filters_and_paging, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_priority_orders_due_jobs, h_setup, h_teardown),
