@@ -336,18 +336,31 @@ int h_jobs_stats(struct api_req *r)
 			 json_pack("{s:o,s:I}", "by_status", o, "total", (json_int_t)total));
 }
 
+/* The job id and its attempt history, read on one reader connection. */
+static int read_job(struct api_req *r, int64_t id, struct job *ret, struct job_attempt **ret_a,
+		    size_t *ret_n)
+{
+	struct store *s = api_reader(r);
+	int rc = store_job_get(s, id, ret);
+	if (rc == 0 && (rc = store_job_attempts(s, id, ret_a, ret_n)) < 0)
+		job_done(ret);
+	api_reader_put(s);
+	return rc;
+}
+
 int h_job_get(struct api_req *r)
 {
 	int64_t id;
 	struct job j;
+	struct job_attempt *a = NULL;
+	size_t n = 0;
 	int rc = api_param_id(r, 0, &id);
 	if (rc < 0)
 		return rc;
-	struct store *s = api_reader(r);
-	rc = store_job_get(s, id, &j);
-	api_reader_put(s);
+	rc = read_job(r, id, &j, &a, &n);
 	if (rc == 0 && only_own(r) && (!j.owner || strcmp(j.owner, r->user))) {
 		job_done(&j);
+		job_attempts_free(a, n);
 		rc = AE_NOTFOUND; /* the same answer as a job that does not exist */
 	}
 	if (rc == AE_NOTFOUND)
@@ -355,7 +368,10 @@ int h_job_get(struct api_req *r)
 	if (rc < 0)
 		return api_error(r, rc, "cannot read job %lld: %s", (long long)id,
 				 asyncd_strerror(rc));
-	api_reply(r, 200, job_to_json(&j, true));
+	json_t *o = job_to_json(&j, true);
+	json_object_set_new(o, "attempts", job_attempts_to_json(a, n));
+	api_reply(r, 200, o);
+	job_attempts_free(a, n);
 	job_done(&j);
 	return 0;
 }

@@ -133,6 +133,14 @@ static const char *const sqlite_migrations[] = {
     "CREATE INDEX jobs_completed ON jobs(status, id) WHERE state = 3;"
     "CREATE UNIQUE INDEX jobs_idempotency ON jobs(idempotency_key)"
     " WHERE idempotency_key IS NOT NULL;",
+    /* 6: the history of a job's runs, bounded: slot = attempt % STORE_ATTEMPTS_KEPT, so a job
+     * keeps its last runs and each outcome writes one row; gone with its job */
+    "CREATE TABLE job_attempts("
+    " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    " slot INTEGER NOT NULL, attempt INTEGER NOT NULL, host_id TEXT,"
+    " started_on INTEGER, ended_on INTEGER NOT NULL, outcome TEXT NOT NULL,"
+    " error_code TEXT, message TEXT, trace TEXT,"
+    " PRIMARY KEY(job_id, slot)) WITHOUT ROWID;",
 };
 
 #endif

@@ -365,6 +365,60 @@ static void job_ids_are_never_reused(void **state)
 	assert_true(after_restart > next);
 }
 
+/* One run of job id: claimed, then recorded as a transient failure and made Ready again. */
+static void run_transient(struct store *s, int64_t id, int64_t now)
+{
+	struct job *got;
+	size_t n;
+	claim(s, 1, &got, &n);
+	assert_int_equal(n, 1);
+	struct job_completion c = {.id = id,
+				   .host_id = "h1",
+				   .attempt = got[0].attempt,
+				   .next = {.state = JOB_SUSPENDED,
+					    .status = JOB_ST_WAITING,
+					    .postpone_until = now,
+					    .error_code = "plugin_failed"},
+				   .message = "try again",
+				   .trace = "a line",
+				   .started_on = now - 5,
+				   .completed_on = now};
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_jobs_complete(s, &c, 1), 0);
+	assert_true(c.applied);
+	assert_int_equal(store_jobs_promote_due(s, now, NULL), 0);
+	assert_int_equal(store_commit(s), 0);
+	job_array_free(got, n);
+}
+
+/* The attempt history keeps the last STORE_ATTEMPTS_KEPT runs, oldest first, and goes with its
+ * job */
+static void attempt_history_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = insert_one(f->s);
+	struct job_attempt *a;
+	size_t n;
+	for (int i = 1; i <= STORE_ATTEMPTS_KEPT + 2; i++)
+		run_transient(f->s, id, 3000 + i);
+	assert_int_equal(store_job_attempts(f->s, id, &a, &n), 0);
+	assert_int_equal(n, STORE_ATTEMPTS_KEPT);
+	assert_int_equal(a[0].attempt, 3);
+	assert_int_equal(a[n - 1].attempt, STORE_ATTEMPTS_KEPT + 2);
+	assert_string_equal(a[n - 1].outcome, "transient");
+	assert_string_equal(a[n - 1].error_code, "plugin_failed");
+	assert_string_equal(a[n - 1].message, "try again");
+	assert_string_equal(a[n - 1].trace, "a line");
+	assert_string_equal(a[n - 1].host_id, "h1");
+	assert_int_equal(a[n - 1].ended_on, 3000 + STORE_ATTEMPTS_KEPT + 2);
+	assert_int_equal(a[n - 1].started_on, 3000 + STORE_ATTEMPTS_KEPT + 2 - 5);
+	job_attempts_free(a, n);
+	delete_job(f->s, id);
+	assert_int_equal(store_job_attempts(f->s, id, &a, &n), 0);
+	assert_int_equal(n, 0);
+	job_attempts_free(a, n);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -381,6 +435,7 @@ int main(void)
 	    T(fault_injection_fails_the_nth_call),
 	    T(host_crashes_are_fenced_and_counted),
 	    T(job_ids_are_never_reused),
+	    T(attempt_history_is_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
