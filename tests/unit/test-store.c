@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "common/error.h"
+#include "store/schema_sqlite.h"
 #include "store/store.h"
 
 struct fixture {
@@ -419,6 +420,73 @@ static void attempt_history_is_bounded(void **state)
 	job_attempts_free(a, n);
 }
 
+/* A database at version 4 (before ids were kept from reuse) with jobs 1 and 7: migrations 5 and
+ * 6 keep its rows, make every index of jobs again, and ids go on above 7. */
+static void make_v4_database(const char *url)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(url + strlen("sqlite:"), &db), SQLITE_OK);
+	for (int v = 0; v < 4; v++)
+		assert_int_equal(sqlite3_exec(db, sqlite_migrations[v], NULL, NULL, NULL),
+				 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO jobs(id, name, operation_type, state, status,"
+				      " plugin_type, max_retries, created_on, modified_on,"
+				      " host_crashes, idempotency_key) VALUES"
+				      " (1, 'a', 54, 0, 0, 'a.x', 3, 1, 1, 0, 'k1'),"
+				      " (7, 'b', 54, 3, 30, 'a.x', 3, 1, 1, 2, NULL);"
+				      "PRAGMA user_version = 4;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int count_job_indexes(const char *url)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+	assert_int_equal(sqlite3_open(url + strlen("sqlite:"), &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+			       " AND tbl_name = 'jobs' AND sql IS NOT NULL",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void migration_keeps_jobs_and_indexes(void **state)
+{
+	struct fixture *f = *state;
+	char url[160];
+	struct store *s;
+	struct job back;
+	int64_t id;
+	snprintf(url, sizeof(url), "sqlite:%s/v4.db", f->dir);
+	make_v4_database(url);
+	assert_int_equal(store_open(url, &s), 0);
+	assert_int_equal(store_migrate(s), 0);
+	assert_int_equal(store_job_get(s, 7, &back), 0);
+	assert_int_equal(back.status, JOB_ST_SUCCEEDED);
+	job_done(&back);
+	assert_int_equal(store_job_find_idempotent(s, "k1", &id), 0);
+	assert_int_equal(id, 1);
+	struct job *got;
+	size_t n;
+	claim(s, 5, &got, &n); /* through jobs_ready */
+	assert_int_equal(n, 1);
+	assert_int_equal(got[0].id, 1);
+	job_array_free(got, n);
+	assert_true(insert_one(s) > 7);
+	store_close(s);
+	assert_int_equal(count_job_indexes(url), 6);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -436,6 +504,7 @@ int main(void)
 	    T(host_crashes_are_fenced_and_counted),
 	    T(job_ids_are_never_reused),
 	    T(attempt_history_is_bounded),
+	    T(migration_keeps_jobs_and_indexes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
