@@ -26,19 +26,70 @@
 
 struct submit_call {
 	struct job job;
-	bool existed;
+	bool existed;	     /* out: the key names an identical job, existing_id */
+	bool key_conflict;   /* out: the key names a job of other content, existing_id */
+	int64_t existing_id; /* out */
 };
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* data compared as JSON values (member order and spacing do not count), bytes first */
+static bool same_data(const char *a, const char *b)
+{
+	if (same_str(a, b))
+		return true;
+	if (!a || !b)
+		return false;
+	json_t *x = json_loads(a, JSON_DECODE_ANY, NULL);
+	json_t *y = json_loads(b, JSON_DECODE_ANY, NULL);
+	bool eq = x && y && json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return eq;
+}
+
+/* The fields that define what a submitted job does (docs/api.md); postpone_until is not one: a
+ * client's retry computes "in an hour" anew, and the stored value changes as the job runs. */
+static bool same_job(const struct job *a, const struct job *b)
+{
+	return same_str(a->plugin_type, b->plugin_type) && a->priority == b->priority &&
+	       a->max_retries == b->max_retries &&
+	       same_str(a->dependency_token, b->dependency_token) && same_data(a->data, b->data);
+}
+
+/* 1 when the idempotency key is taken (existed or key_conflict set), 0 when it is free. */
+static int check_key(struct store *s, struct submit_call *c)
+{
+	struct job old;
+	int64_t id;
+	int rc = store_job_find_idempotent(s, c->job.idempotency_key, &id);
+	if (rc == AE_NOTFOUND)
+		return 0;
+	if (rc < 0 || (rc = store_job_get(s, id, &old)) < 0)
+		return rc;
+	c->existing_id = id;
+	if (same_job(&c->job, &old))
+		c->existed = true;
+	else
+		c->key_conflict = true;
+	job_done(&old);
+	return 1;
+}
+
+/* A writer op: may run again after a rollback, so its outputs start afresh. */
 static int submit_fn(struct store *s, void *arg)
 {
 	struct submit_call *c = arg;
 	bool accepts;
-	if (c->job.idempotency_key &&
-	    store_job_find_idempotent(s, c->job.idempotency_key, &c->job.id) == 0) {
-		c->existed = true;
-		return 0;
-	}
-	int rc = lifecycle_accepts_jobs(s, LC_ASSEMBLY, c->job.assembly_id, &accepts);
+	c->existed = c->key_conflict = false;
+	c->existing_id = 0;
+	int rc = c->job.idempotency_key ? check_key(s, c) : 0;
+	if (rc != 0)
+		return rc < 0 ? rc : c->key_conflict ? AE_CONFLICT : 0;
+	rc = lifecycle_accepts_jobs(s, LC_ASSEMBLY, c->job.assembly_id, &accepts);
 	if (rc < 0 || !accepts)
 		return rc < 0 ? rc : AE_CONFLICT;
 	return store_jobs_insert(s, &c->job, 1);
@@ -145,6 +196,23 @@ static int submit_fields(struct api_req *r, json_t *body, const struct settings 
 	return 0;
 }
 
+static void submit_conflict(struct api_req *r, const struct submit_call *c)
+{
+	if (!c->key_conflict) {
+		api_error(r, AE_CONFLICT,
+			  "the assembly of %s is being deleted: it takes no new jobs",
+			  c->job.plugin_type);
+		return;
+	}
+	api_error(r, AE_CONFLICT,
+		  "idempotency_key '%s' was used for job %lld with other content (plugin_type, "
+		  "data, priority, max_retries or dependency_token): use a new key, or the same "
+		  "content",
+		  c->job.idempotency_key, (long long)c->existing_id);
+	json_object_set_new(json_object_get(r->out, "error"), "existing_id",
+			    json_integer(c->existing_id));
+}
+
 int h_jobs_submit(struct api_req *r)
 {
 	struct settings cfg;
@@ -157,17 +225,17 @@ int h_jobs_submit(struct api_req *r)
 	rc = submit_fields(r, body, &cfg, &c.job);
 	json_decref(body);
 	if (rc == 0 && (rc = writer_call(r->api->w, submit_fn, &c)) == AE_CONFLICT)
-		api_error(r, rc, "the assembly of %s is being deleted: it takes no new jobs",
-			  c.job.plugin_type);
+		submit_conflict(r, &c);
 	else if (rc < 0 && !r->out)
 		api_error(r, rc, "the job could not be stored: %s", asyncd_strerror(rc));
 	if (rc == 0) {
 		if (r->api->engine)
 			c.job.postpone_until ? engine_due(r->api->engine, c.job.postpone_until)
 					     : engine_notify(r->api->engine);
-		api_reply(
-		    r, c.existed ? 200 : 201,
-		    json_pack("{s:I,s:b}", "id", (json_int_t)c.job.id, "existing", c.existed));
+		api_reply(r, c.existed ? 200 : 201,
+			  json_pack("{s:I,s:b}", "id",
+				    (json_int_t)(c.existed ? c.existing_id : c.job.id), "existing",
+				    c.existed));
 	}
 	job_done(&c.job);
 	return rc;
@@ -268,18 +336,31 @@ int h_jobs_stats(struct api_req *r)
 			 json_pack("{s:o,s:I}", "by_status", o, "total", (json_int_t)total));
 }
 
+/* The job id and its attempt history, read on one reader connection. */
+static int read_job(struct api_req *r, int64_t id, struct job *ret, struct job_attempt **ret_a,
+		    size_t *ret_n)
+{
+	struct store *s = api_reader(r);
+	int rc = store_job_get(s, id, ret);
+	if (rc == 0 && (rc = store_job_attempts(s, id, ret_a, ret_n)) < 0)
+		job_done(ret);
+	api_reader_put(s);
+	return rc;
+}
+
 int h_job_get(struct api_req *r)
 {
 	int64_t id;
 	struct job j;
+	struct job_attempt *a = NULL;
+	size_t n = 0;
 	int rc = api_param_id(r, 0, &id);
 	if (rc < 0)
 		return rc;
-	struct store *s = api_reader(r);
-	rc = store_job_get(s, id, &j);
-	api_reader_put(s);
+	rc = read_job(r, id, &j, &a, &n);
 	if (rc == 0 && only_own(r) && (!j.owner || strcmp(j.owner, r->user))) {
 		job_done(&j);
+		job_attempts_free(a, n);
 		rc = AE_NOTFOUND; /* the same answer as a job that does not exist */
 	}
 	if (rc == AE_NOTFOUND)
@@ -287,7 +368,10 @@ int h_job_get(struct api_req *r)
 	if (rc < 0)
 		return api_error(r, rc, "cannot read job %lld: %s", (long long)id,
 				 asyncd_strerror(rc));
-	api_reply(r, 200, job_to_json(&j, true));
+	json_t *o = job_to_json(&j, true);
+	json_object_set_new(o, "attempts", job_attempts_to_json(a, n));
+	api_reply(r, 200, o);
+	job_attempts_free(a, n);
 	job_done(&j);
 	return 0;
 }

@@ -73,3 +73,25 @@ json_t *job_to_json(const struct job *j, bool with_trace)
 		json_object_set_new(o, "trace", json_string(j->trace ? j->trace : ""));
 	return o;
 }
+
+static json_t *attempt_to_json(const struct job_attempt *a)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "attempt", json_integer(a->attempt));
+	json_object_set_new(o, "host_id", str_or_null(a->host_id));
+	json_object_set_new(o, "started_on", time_json(a->started_on));
+	json_object_set_new(o, "ended_on", time_json(a->ended_on));
+	json_object_set_new(o, "outcome", str_or_null(a->outcome));
+	json_object_set_new(o, "error_code", str_or_null(a->error_code));
+	json_object_set_new(o, "message", str_or_null(a->message));
+	json_object_set_new(o, "trace", json_string(a->trace ? a->trace : ""));
+	return o;
+}
+
+json_t *job_attempts_to_json(const struct job_attempt *a, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, attempt_to_json(&a[i]));
+	return arr;
+}

@@ -5,9 +5,12 @@
 #include <jansson.h>
 
 #include "job/job.h"
+#include "store/store.h"
 
 /* with_trace: include the trace log (a single job's answer). */
 json_t *job_to_json(const struct job *j, bool with_trace);
 json_t *time_json(int64_t ms);
+/* A job's attempt history as the "attempts" array of a single job's answer. */
+json_t *job_attempts_to_json(const struct job_attempt *a, size_t n);
 
 #endif

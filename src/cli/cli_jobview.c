@@ -194,6 +194,39 @@ static int key_width(const json_t *job)
 	return w;
 }
 
+/* "attempt 3 transient on host-1, 2026-... to 2026-...: flaky_failed: message" and its trace */
+static void print_attempt(const json_t *a)
+{
+	char *start = cli_fmt_time(a, "started_on"), *end = cli_fmt_time(a, "ended_on");
+	const char *code = json_string_value(json_object_get(a, "error_code"));
+	const char *msg = json_string_value(json_object_get(a, "message"));
+	const char *trace = json_string_value(json_object_get(a, "trace"));
+	char *clean = msg ? cli_clean(msg, 0) : NULL;
+
+	printf("  attempt %lld %s on %s, %s to %s%s%s%s%s\n",
+	       (long long)json_integer_value(json_object_get(a, "attempt")),
+	       json_string_value(json_object_get(a, "outcome")) ?: "?",
+	       json_string_value(json_object_get(a, "host_id")) ?: "-", start ? start : "-",
+	       end ? end : "-", code || clean ? ": " : "", code ? code : "",
+	       code && clean ? ": " : "", clean ? clean : "");
+	if (trace && *trace)
+		cli_put_text(stdout, trace);
+	free(start);
+	free(end);
+	free(clean);
+}
+
+static void print_attempts(const json_t *attempts)
+{
+	size_t i;
+	json_t *a;
+
+	if (!json_array_size(attempts))
+		return;
+	puts("\nattempts:");
+	json_array_foreach(attempts, i, a) print_attempt(a);
+}
+
 int cli_job_print(const json_t *job)
 {
 	const char *trace = json_string_value(json_object_get(job, "trace"));
@@ -205,7 +238,7 @@ int cli_job_print(const json_t *job)
 	{
 		char *text;
 
-		if (strcmp(key, "trace") == 0)
+		if (strcmp(key, "trace") == 0 || strcmp(key, "attempts") == 0)
 			continue;
 		text = field_text(key, v);
 		cli_kv(stdout, width, key, text);
@@ -215,6 +248,7 @@ int cli_job_print(const json_t *job)
 		puts("\ntrace:");
 		cli_put_text(stdout, trace);
 	}
+	print_attempts(json_object_get(job, "attempts"));
 	return 0;
 }
 

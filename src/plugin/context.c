@@ -183,16 +183,41 @@ static int h_set_output(const asyncd_ctx *cc, const char *json)
 	return 0;
 }
 
-static int h_raise_event(const asyncd_ctx *c, const char *event_json)
+/* A refused raise_event leaves its reason in the trace: a plug-in that ignores the -1 still
+ * shows why its event is missing. */
+static int raise_refused(asyncd_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int raise_refused(asyncd_ctx *c, const char *fmt, ...)
 {
-	if (!event_json || json_array_size(c->raised) >= CTX_MAX_RAISED)
-		return -1;
-	json_t *ev = json_loads(event_json, 0, NULL);
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	ctx_trace(c, "raise_event refused: %s", why);
+	return -1;
+}
+
+static int h_raise_event(const asyncd_ctx *cc, const char *event_json)
+{
+	asyncd_ctx *c = (asyncd_ctx *)cc;
+	json_error_t err;
+	if (!event_json)
+		return raise_refused(c, "the event is NULL");
+	if (json_array_size(c->raised) >= CTX_MAX_RAISED)
+		return raise_refused(c, "a run may raise at most %d events", CTX_MAX_RAISED);
+	json_t *ev = json_loads(event_json, 0, &err);
+	if (!ev)
+		return raise_refused(c, "the event is not valid JSON: %s (line %d, column %d)",
+				     err.text, err.line, err.column);
 	if (!json_is_object(ev) || !json_is_string(json_object_get(ev, "message"))) {
 		json_decref(ev);
-		return -1;
+		return raise_refused(c,
+				     "the event must be a JSON object with a \"message\" string");
 	}
-	return json_array_append_new(c->raised, ev) == 0 ? 0 : -1;
+	if (json_array_append_new(c->raised, ev) < 0)
+		return raise_refused(c, "out of memory");
+	return 0;
 }
 
 static int h_should_stop(const asyncd_ctx *c)

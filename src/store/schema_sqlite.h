@@ -3,6 +3,15 @@
 #ifndef ASYNCD_SCHEMA_SQLITE_H
 #define ASYNCD_SCHEMA_SQLITE_H
 
+/* Every column of jobs after migration 4, for the copy of migration 5. */
+#define SQ_MIG5_COLUMNS                                                                            \
+	"id, name, operation_type, state, status, message_name, primary_entity, regarding_id,"     \
+	" step_id, assembly_id, plugin_type, data, depth, correlation_id, request_id,"             \
+	" dependency_token, priority, postpone_until, retry_count, max_retries, error_code,"       \
+	" message, friendly_message, host_id, attempt, lease_expires_on, created_on, started_on,"  \
+	" completed_on, modified_on, execution_time_ms, recurrence_pattern,"                       \
+	" recurrence_start_time, owner, idempotency_key, trace, output, auto_delete, host_crashes"
+
 static const char *const sqlite_migrations[] = {
     /* 1: the first schema */
     "CREATE TABLE jobs("
@@ -83,6 +92,55 @@ static const char *const sqlite_migrations[] = {
     "ALTER TABLE assemblies ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;",
     /* 4: how many times a job was running in-process when its host died (docs/engine.md) */
     "ALTER TABLE jobs ADD COLUMN host_crashes INTEGER NOT NULL DEFAULT 0;",
+    /* 5: job ids are never reused (SPEC 1), not after deletes, cleanup, restarts or VACUUM:
+     * SQLite cannot add AUTOINCREMENT to a table, so the table is rebuilt with the same columns
+     * and every index of migration 1 is made again. sqlite_sequence starts at the highest id
+     * left; ids deleted above it before this migration cannot be known any more. */
+    "CREATE TABLE jobs_new("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " name TEXT NOT NULL,"
+    " operation_type INTEGER NOT NULL,"
+    " state INTEGER NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " message_name TEXT, primary_entity TEXT, regarding_id TEXT,"
+    " step_id INTEGER, assembly_id INTEGER,"
+    " plugin_type TEXT NOT NULL,"
+    " data TEXT,"
+    " depth INTEGER NOT NULL DEFAULT 1,"
+    " correlation_id TEXT, request_id TEXT, dependency_token TEXT,"
+    " priority INTEGER NOT NULL DEFAULT 5,"
+    " postpone_until INTEGER,"
+    " retry_count INTEGER NOT NULL DEFAULT 0,"
+    " max_retries INTEGER NOT NULL,"
+    " error_code TEXT, message TEXT, friendly_message TEXT,"
+    " host_id TEXT, attempt INTEGER NOT NULL DEFAULT 0, lease_expires_on INTEGER,"
+    " created_on INTEGER NOT NULL, started_on INTEGER, completed_on INTEGER,"
+    " modified_on INTEGER NOT NULL, execution_time_ms INTEGER,"
+    " recurrence_pattern TEXT, recurrence_start_time INTEGER,"
+    " owner TEXT, idempotency_key TEXT,"
+    " trace TEXT, output TEXT,"
+    " auto_delete INTEGER NOT NULL DEFAULT 0,"
+    " host_crashes INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO jobs_new(" SQ_MIG5_COLUMNS ") SELECT " SQ_MIG5_COLUMNS " FROM jobs;"
+    "DROP TABLE jobs;"
+    "ALTER TABLE jobs_new RENAME TO jobs;"
+    "CREATE INDEX jobs_ready ON jobs(priority, id) WHERE state = 0;"
+    "CREATE INDEX jobs_active ON jobs(state, id) WHERE state IN (1, 2);"
+    "CREATE INDEX jobs_postponed ON jobs(postpone_until) WHERE state = 1"
+    " AND postpone_until IS NOT NULL;"
+    "CREATE INDEX jobs_token ON jobs(dependency_token, id) WHERE state < 3"
+    " AND dependency_token IS NOT NULL;"
+    "CREATE INDEX jobs_completed ON jobs(status, id) WHERE state = 3;"
+    "CREATE UNIQUE INDEX jobs_idempotency ON jobs(idempotency_key)"
+    " WHERE idempotency_key IS NOT NULL;",
+    /* 6: the history of a job's runs, bounded: slot = attempt % STORE_ATTEMPTS_KEPT, so a job
+     * keeps its last runs and each outcome writes one row; gone with its job */
+    "CREATE TABLE job_attempts("
+    " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    " slot INTEGER NOT NULL, attempt INTEGER NOT NULL, host_id TEXT,"
+    " started_on INTEGER, ended_on INTEGER NOT NULL, outcome TEXT NOT NULL,"
+    " error_code TEXT, message TEXT, trace TEXT,"
+    " PRIMARY KEY(job_id, slot)) WITHOUT ROWID;",
 };
 
 #endif

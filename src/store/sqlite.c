@@ -79,6 +79,19 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 		     " WHERE state = 3 GROUP BY status",
     [SQ_STEP_STATE] = "SELECT draining FROM steps WHERE id = ?1",
     [SQ_ASSEMBLY_STATE] = "SELECT draining FROM assemblies WHERE id = ?1",
+    /* the run just recorded, read back from its row: a pause or cancel asked during the run
+     * has already won over the plug-in's result there */
+    [SQ_ATTEMPT_INSERT] =
+	"INSERT OR REPLACE INTO job_attempts(job_id, slot, attempt, host_id, started_on,"
+	" ended_on, outcome, error_code, message, trace)"
+	" SELECT id, ?2 % ?4, ?2, ?3, started_on, modified_on, CASE"
+	" WHEN status = 30 THEN 'succeeded' WHEN status = 31 THEN 'failed'"
+	" WHEN status = 32 THEN 'canceled' WHEN error_code IS 'paused' THEN 'interrupted'"
+	" WHEN state = 1 AND postpone_until IS NULL THEN 'needs_attention'"
+	" WHEN state = 1 THEN 'transient' ELSE 'interrupted' END,"
+	" error_code, message, trace FROM jobs WHERE id = ?1",
+    [SQ_ATTEMPTS_LIST] = "SELECT attempt, host_id, started_on, ended_on, outcome, error_code,"
+			 " message, trace FROM job_attempts WHERE job_id = ?1 ORDER BY attempt",
 };
 
 int sq_fail(struct store *s, const char *what)

@@ -30,6 +30,8 @@ enum sq_stmt {
 	SQ_JOB_STATS,
 	SQ_STEP_STATE,
 	SQ_ASSEMBLY_STATE,
+	SQ_ATTEMPT_INSERT,
+	SQ_ATTEMPTS_LIST,
 	SQ_COUNT_
 };
 
@@ -89,6 +91,7 @@ int sq_job_get(struct store *s, int64_t id, struct job *ret);
 int sq_job_find_idempotent(struct store *s, const char *key, int64_t *ret_id);
 int sq_job_update(struct store *s, const struct job *j);
 int sq_job_delete(struct store *s, int64_t id);
+int sq_job_attempts(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
 int sq_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_jobs, size_t *ret_n);
 int sq_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total);
 int sq_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id,

@@ -176,12 +176,36 @@ static int complete_update(struct store *s, struct job_completion *c)
 	return 0;
 }
 
+/* One row of the job's attempt history, read back from the row complete_update just wrote. */
+static int attempt_insert(struct store *s, const struct job_completion *c)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_ATTEMPT_INSERT);
+	if (!st)
+		return AE_STORE;
+	sq_bind_i64(st, 1, c->id);
+	sq_bind_i64(st, 2, c->attempt);
+	sq_bind_text(st, 3, c->host_id);
+	sq_bind_i64(st, 4, STORE_ATTEMPTS_KEPT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sq_fail(s, "record job attempt");
+	return 0;
+}
+
+static int complete_one(struct store *s, struct job_completion *c)
+{
+	c->applied = false;
+	int rc = c->next.delete_row ? complete_delete(s, c) : 0;
+	if (rc < 0 || (c->next.delete_row && c->applied))
+		return rc; /* gone with its history */
+	if ((rc = complete_update(s, c)) == 0 && c->applied)
+		rc = attempt_insert(s, c);
+	return rc;
+}
+
 int sq_jobs_complete(struct store *s, struct job_completion *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int rc = c[i].next.delete_row ? complete_delete(s, &c[i]) : 0;
-		if (rc == 0 && !(c[i].next.delete_row && c[i].applied))
-			rc = complete_update(s, &c[i]);
+		int rc = complete_one(s, &c[i]);
 		if (rc == 0 && c[i].applied && c[i].n_children)
 			rc = sq_jobs_insert(s, c[i].children, c[i].n_children);
 		if (rc < 0)
@@ -302,6 +326,43 @@ int sq_job_delete(struct store *s, int64_t id)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sq_fail(s, "delete job");
 	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
+}
+
+static void read_attempt(sqlite3_stmt *st, struct job_attempt *a)
+{
+	a->attempt = sqlite3_column_int64(st, 0);
+	a->host_id = sq_col_text(st, 1);
+	a->started_on = sqlite3_column_int64(st, 2);
+	a->ended_on = sqlite3_column_int64(st, 3);
+	a->outcome = sq_col_text(st, 4);
+	a->error_code = sq_col_text(st, 5);
+	a->message = sq_col_text(st, 6);
+	a->trace = sq_col_text(st, 7);
+}
+
+int sq_job_attempts(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_ATTEMPTS_LIST);
+	if (!st)
+		return AE_STORE;
+	struct job_attempt *a = calloc(STORE_ATTEMPTS_KEPT, sizeof(*a));
+	if (!a)
+		return AE_NOMEM;
+	sq_bind_i64(st, 1, id);
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < STORE_ATTEMPTS_KEPT)
+		read_attempt(st, &a[n++]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		rc = sq_fail(s, "read job attempts");
+		sqlite3_reset(st);
+		job_attempts_free(a, n);
+		return rc;
+	}
+	sqlite3_reset(st);
+	*ret = a;
+	*ret_n = n;
+	return 0;
 }
 
 /* The WHERE clause of a listing; binds are numbered in the order the clauses are added. The

@@ -613,4 +613,5 @@ const struct store_ops sqlite_store_ops = {
     .jobs_cancel_for = sq_jobs_cancel_for,
     .job_count_host_crash = sq_job_count_host_crash,
     .job_fail_locked = sq_job_fail_locked,
+    .job_attempts = sq_job_attempts,
 };

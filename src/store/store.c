@@ -161,6 +161,20 @@ WRAP(job_fail_locked,
      (s, id, attempt, now, error_code, message))
 WRAP(audit_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *ret_n),
      (s, before_ms, limit, ret_n))
+WRAP(job_attempts, (struct store * s, int64_t id, struct job_attempt **ret, size_t *ret_n),
+     (s, id, ret, ret_n))
+
+void job_attempts_free(struct job_attempt *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++) {
+		free(a[i].host_id);
+		free(a[i].outcome);
+		free(a[i].error_code);
+		free(a[i].message);
+		free(a[i].trace);
+	}
+	free(a);
+}
 
 void service_configs_free(struct service_config *c, size_t n)
 {

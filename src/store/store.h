@@ -128,6 +128,22 @@ struct job_completion {
 	bool applied; /* out: false when the fence refused it */
 };
 
+/* How many runs of a job its history keeps: the last ones. */
+#define STORE_ATTEMPTS_KEPT 10
+
+/* One run of a job, as its history keeps it (written with the run's outcome). outcome is one of
+ * succeeded, failed, transient, needs_attention, interrupted (paused), canceled. */
+struct job_attempt {
+	int64_t attempt;
+	char *host_id;
+	int64_t started_on; /* 0: the run never started (e.g. the plug-in was missing) */
+	int64_t ended_on;
+	char *outcome;
+	char *error_code;
+	char *message;
+	char *trace; /* at most job.max_trace_bytes and a note */
+};
+
 /* Counts of unfinished jobs per state, for safe deletes. */
 struct job_counts {
 	int64_t by_state[4];
@@ -232,6 +248,7 @@ struct store_ops {
 				    int64_t *ret_crashes);
 	int (*job_fail_locked)(struct store *s, int64_t id, int64_t attempt, int64_t now,
 			       const char *error_code, const char *message);
+	int (*job_attempts)(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -254,6 +271,9 @@ int store_jobs_insert(struct store *s, struct job *jobs, size_t n);
  * tokens held by an earlier unfinished job); returns them with attempt bumped. */
 int store_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
 		     struct job **ret_jobs, size_t *ret_n);
+/* Record outcomes (fenced); each applied one that keeps its row also writes the run into the
+ * job's attempt history (the oldest of STORE_ATTEMPTS_KEPT makes room), in the same
+ * transaction. */
 int store_jobs_complete(struct store *s, struct job_completion *c, size_t n);
 /* Return Locked jobs held by host_id (fenced by attempt) to Ready without spending a retry. */
 int store_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
@@ -342,6 +362,11 @@ int store_job_count_host_crash(struct store *s, int64_t id, int64_t attempt, int
 int store_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now,
 			  const char *error_code, const char *message);
 
+/* The attempt history of job id, oldest first (empty when it has none or does not exist); the
+ * caller frees it with job_attempts_free. */
+int store_job_attempts(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
+
+void job_attempts_free(struct job_attempt *a, size_t n);
 void service_configs_free(struct service_config *c, size_t n);
 void users_free(struct user *u, size_t n);
 void tokens_free(struct token *t, size_t n);

@@ -174,6 +174,16 @@ static void test_postpone_refused_when_suspended(void **state)
 	h_stop(h);
 }
 
+/* The outcome of the last run in job j's attempt history */
+static const char *last_outcome(json_t *j)
+{
+	json_t *a = json_object_get(j, "attempts");
+
+	if (!json_array_size(a))
+		fail_msg("job %lld has no attempts", (long long)h_int(j, "id"));
+	return h_str(json_array_get(a, json_array_size(a) - 1), "outcome");
+}
+
 static void test_pause_and_postpone_running(void **state)
 {
 	struct harness *h = *state;
@@ -186,6 +196,9 @@ static void test_pause_and_postpone_running(void **state)
 	json_t *j = h_wait_state(h, id, 1, H_WAIT_TIMEOUT_MS);
 	assert_state(j, 1, 10);
 	assert_int_equal(h_int(j, "retry_count"), 0); /* a pause is not a retry */
+	json_decref(j);
+	j = h_job(h, id);
+	assert_string_equal(last_outcome(j), "interrupted");
 	json_decref(j);
 	json_decref(act(h, id, "resume", NULL, 200));
 	json_decref(h_wait_state(h, id, 2, H_WAIT_TIMEOUT_MS));
@@ -210,6 +223,9 @@ static void test_cancel_running(void **state)
 	json_decref(act(h, id, "cancel", NULL, 200));
 	json_decref(wait_status(h, id, 32));
 	assert_true(h_mono_ms() - t0 < 10000); /* the plug-in was interrupted */
+	json_t *j = h_job(h, id);
+	assert_string_equal(last_outcome(j), "canceled");
+	json_decref(j);
 	h_stop(h);
 }
 
@@ -274,6 +290,88 @@ static void test_delete(void **state)
 	h_stop(h);
 }
 
+/* SPEC 1: ids are never reused, after deleting the newest job, nor after a restart */
+static void test_ids_never_reused(void **state)
+{
+	struct harness *h = *state;
+	char path[64];
+
+	h_register_samples(h);
+	submit_type(h, "samples.noop", NULL);
+	int64_t newest = submit_type(h, "samples.noop", NULL);
+	json_decref(wait_status(h, newest, 30));
+	h_path(path, sizeof(path), "/api/v1/jobs/%lld", (long long)newest);
+	assert_null(h_call(h, "DELETE", path, NULL, 204));
+	int64_t next = submit_type(h, "samples.noop", NULL);
+	assert_true(next > newest);
+	json_decref(wait_status(h, next, 30));
+	h_path(path, sizeof(path), "/api/v1/jobs/%lld", (long long)next);
+	assert_null(h_call(h, "DELETE", path, NULL, 204));
+	h_stop(h);
+	h_restart(h);
+	assert_true(submit_type(h, "samples.noop", NULL) > next);
+	h_stop(h);
+}
+
+/* A refused raise_event leaves its reason in the trace (the plug-in's own -1 says nothing) */
+static void test_raise_event_refusal_is_traced(void **state)
+{
+	struct harness *h = *state;
+
+	h_register_samples(h);
+	int64_t bad = submit_type(h, "samples.raise", json_pack("{s:s}", "event", "{not json"));
+	int64_t odd = submit_type(h, "samples.raise", json_pack("{s:{s:s}}", "event", "x", "y"));
+	json_t *j = wait_status(h, bad, 31);
+	if (!strstr(h_str(j, "trace"), "raise_event refused: the event is not valid JSON"))
+		fail_msg("no reason in the trace: %s", h_str(j, "trace"));
+	json_decref(j);
+	j = wait_status(h, odd, 31);
+	if (!strstr(h_str(j, "trace"), "raise_event refused: the event must be a JSON object"))
+		fail_msg("no reason in the trace: %s", h_str(j, "trace"));
+	json_decref(j);
+	h_stop(h);
+}
+
+/* SPEC 1: a job keeps a bounded history of its runs (the trace of each, not only the last),
+ * in its own answer and asyncctl job show, not in listings */
+static void test_attempt_history(void **state)
+{
+	struct harness *h = *state;
+	struct h_cmd c;
+	char id_text[32];
+
+	h_register_samples(h);
+	fast_retries(h);
+	int64_t id =
+	    h_submit(h, json_pack("{s:s,s:{s:i,s:i},s:i}", "plugin_type", "samples.flaky", "data",
+				  "fail_times", 11, "delay_ms", 10, "max_retries", 11));
+	json_t *j = wait_status(h, id, 30);
+	json_t *a = json_object_get(j, "attempts");
+	assert_int_equal(json_array_size(a), 10);
+	assert_int_equal(h_int(json_array_get(a, 0), "attempt"), 3);
+	json_t *first = json_array_get(a, 0), *last = json_array_get(a, 9);
+	assert_string_equal(h_str(first, "outcome"), "transient");
+	assert_non_null(strstr(h_str(first, "message"), "attempt 3"));
+	assert_non_null(h_str(first, "error_code"));
+	assert_true(h_parse_time(json_object_get(first, "started_on")) > 0);
+	assert_true(h_parse_time(json_object_get(first, "ended_on")) > 0);
+	assert_non_null(h_str(first, "host_id"));
+	assert_int_equal(h_int(last, "attempt"), 12);
+	assert_string_equal(h_str(last, "outcome"), "succeeded");
+	json_decref(j);
+	json_t *list = h_get(h, "/api/v1/jobs", 200);
+	assert_null(json_object_get(json_array_get(json_object_get(list, "jobs"), 0), "attempts"));
+	json_decref(list);
+	snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+	h_ctl(h, &c, "job", "show", id_text, NULL);
+	assert_int_equal(c.status, 0);
+	if (!strstr(c.out, "attempts:") || !strstr(c.out, "attempt 12 succeeded") ||
+	    !strstr(c.out, "attempt 11 transient"))
+		fail_msg("asyncctl job show does not list the attempts: %s", c.out);
+	h_cmd_done(&c);
+	h_stop(h);
+}
+
 static json_t *keyed_job(const char *key)
 {
 	return json_pack("{s:s,s:s}", "plugin_type", "samples.noop", "idempotency_key", key);
@@ -295,6 +393,67 @@ static void test_idempotency_key(void **state)
 	json_decref(c);
 	h_wait_all(h, H_WAIT_TIMEOUT_MS, NULL);
 	assert_int_equal(h_count(h, -1), 2);
+	h_stop(h);
+}
+
+/* POST a job with key, wanting want; returns the answer */
+static json_t *post_keyed(struct harness *h, json_t *spec, const char *key, long want)
+{
+	json_object_set_new(spec, "idempotency_key", json_string(key));
+	return h_call(h, "POST", "/api/v1/jobs", spec, want);
+}
+
+static void assert_key_conflict(json_t *a, int64_t id)
+{
+	char want[32];
+	json_t *err = json_object_get(a, "error");
+
+	assert_string_equal(h_error_code(a), "conflict");
+	assert_int_equal(h_int(err, "existing_id"), id);
+	snprintf(want, sizeof(want), "job %lld", (long long)id);
+	if (!strstr(h_str(err, "message"), want))
+		fail_msg("the conflict does not name %s: %s", want, h_str(err, "message"));
+	json_decref(a);
+}
+
+/* SPEC 1: a key reused with other content is a 409 naming the job; the same content (data
+ * compared as JSON: member order does not count) is the existing job */
+static void test_idempotency_key_other_content(void **state)
+{
+	struct harness *h = *state;
+
+	h_register_samples(h);
+	json_t *a = post_keyed(
+	    h,
+	    json_pack("{s:s,s:{s:i,s:s}}", "plugin_type", "samples.echo", "data", "n", 1, "s", "x"),
+	    "k1", 201);
+	int64_t id = h_int(a, "id");
+	json_decref(a);
+	json_t *b = post_keyed(
+	    h,
+	    json_pack("{s:s,s:{s:s,s:i}}", "plugin_type", "samples.echo", "data", "s", "x", "n", 1),
+	    "k1", 200);
+	assert_int_equal(h_int(b, "id"), id);
+	assert_true(json_is_true(json_object_get(b, "existing")));
+	json_decref(b);
+	assert_key_conflict(post_keyed(h,
+				       json_pack("{s:s,s:{s:i,s:s}}", "plugin_type", "samples.echo",
+						 "data", "n", 2, "s", "x"),
+				       "k1", 409),
+			    id);
+	assert_key_conflict(post_keyed(h,
+				       json_pack("{s:s,s:{s:i,s:s}}", "plugin_type", "samples.noop",
+						 "data", "n", 1, "s", "x"),
+				       "k1", 409),
+			    id);
+	assert_key_conflict(
+	    post_keyed(h,
+		       json_pack("{s:s,s:{s:i,s:s},s:i}", "plugin_type", "samples.echo", "data",
+				 "n", 1, "s", "x", "priority", 1),
+		       "k1", 409),
+	    id);
+	h_wait_all(h, H_WAIT_TIMEOUT_MS, NULL);
+	assert_int_equal(h_count(h, -1), 1);
 	h_stop(h);
 }
 
@@ -458,6 +617,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refused_actions, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_delete, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_idempotency_key, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_idempotency_key_other_content, h_setup,
+					    h_teardown),
+	    cmocka_unit_test_setup_teardown(test_ids_never_reused, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_attempt_history, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_raise_event_refusal_is_traced, h_setup,
+					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_dependency_token_serializes, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_list_filters_and_paging, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_priority_orders_due_jobs, h_setup, h_teardown),

@@ -337,6 +337,18 @@ static void test_raised_events_and_output_travel_back(void **state)
 	json_decref(all);
 }
 
+/* A refused raise_event's reason travels back with the worker's trace */
+static void test_raise_event_refusal_is_traced(void **state)
+{
+	struct harness *h = *state;
+	register_samples(h);
+	int64_t id = submit(h, "samples.raise", json_pack("{s:s}", "event", "[1"), 0);
+	json_t *j = wait_status(h, id, 31);
+	expect_text(h_str(j, "trace"), "raise_event refused: the event is not valid JSON",
+		    "the refusal's reason");
+	json_decref(j);
+}
+
 static void test_depth_guard(void **state)
 {
 	struct harness *h = *state;
@@ -544,6 +556,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_exit_is_worker_crashed, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_libraries_refused, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_raised_events_and_output_travel_back, h_setup,
+					    h_teardown),
+	    cmocka_unit_test_setup_teardown(test_raise_event_refusal_is_traced, h_setup,
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_depth_guard, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_kills_a_run_that_ignores_stop, h_setup,

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "common/error.h"
+#include "store/schema_sqlite.h"
 #include "store/store.h"
 
 struct fixture {
@@ -320,6 +322,171 @@ static void host_crashes_are_fenced_and_counted(void **state)
 	job_done(&jobs[1]);
 }
 
+static int64_t insert_one(struct store *s)
+{
+	struct job j = make_job("a.x", 5);
+	insert(s, &j, 1);
+	int64_t id = j.id;
+	job_done(&j);
+	return id;
+}
+
+static void delete_job(struct store *s, int64_t id)
+{
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_job_delete(s, id), 0);
+	assert_int_equal(store_commit(s), 0);
+}
+
+/* VACUUM on a connection of its own, as an administrator would run it */
+static void vacuum(const char *url)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(url + strlen("sqlite:"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "VACUUM", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* SPEC 1: an id is never given again, not after a delete of the newest job, a restart (a new
+ * connection) or a VACUUM */
+static void job_ids_are_never_reused(void **state)
+{
+	struct fixture *f = *state;
+	insert_one(f->s);
+	int64_t newest = insert_one(f->s);
+	delete_job(f->s, newest);
+	int64_t next = insert_one(f->s);
+	assert_true(next > newest);
+	delete_job(f->s, next);
+	store_close(f->s);
+	vacuum(f->url);
+	assert_int_equal(store_open(f->url, &f->s), 0);
+	assert_int_equal(store_migrate(f->s), 0);
+	int64_t after_restart = insert_one(f->s);
+	assert_true(after_restart > next);
+}
+
+/* One run of job id: claimed, then recorded as a transient failure and made Ready again. */
+static void run_transient(struct store *s, int64_t id, int64_t now)
+{
+	struct job *got;
+	size_t n;
+	claim(s, 1, &got, &n);
+	assert_int_equal(n, 1);
+	struct job_completion c = {.id = id,
+				   .host_id = "h1",
+				   .attempt = got[0].attempt,
+				   .next = {.state = JOB_SUSPENDED,
+					    .status = JOB_ST_WAITING,
+					    .postpone_until = now,
+					    .error_code = "plugin_failed"},
+				   .message = "try again",
+				   .trace = "a line",
+				   .started_on = now - 5,
+				   .completed_on = now};
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_jobs_complete(s, &c, 1), 0);
+	assert_true(c.applied);
+	assert_int_equal(store_jobs_promote_due(s, now, NULL), 0);
+	assert_int_equal(store_commit(s), 0);
+	job_array_free(got, n);
+}
+
+/* The attempt history keeps the last STORE_ATTEMPTS_KEPT runs, oldest first, and goes with its
+ * job */
+static void attempt_history_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = insert_one(f->s);
+	struct job_attempt *a;
+	size_t n;
+	for (int i = 1; i <= STORE_ATTEMPTS_KEPT + 2; i++)
+		run_transient(f->s, id, 3000 + i);
+	assert_int_equal(store_job_attempts(f->s, id, &a, &n), 0);
+	assert_int_equal(n, STORE_ATTEMPTS_KEPT);
+	assert_int_equal(a[0].attempt, 3);
+	assert_int_equal(a[n - 1].attempt, STORE_ATTEMPTS_KEPT + 2);
+	assert_string_equal(a[n - 1].outcome, "transient");
+	assert_string_equal(a[n - 1].error_code, "plugin_failed");
+	assert_string_equal(a[n - 1].message, "try again");
+	assert_string_equal(a[n - 1].trace, "a line");
+	assert_string_equal(a[n - 1].host_id, "h1");
+	assert_int_equal(a[n - 1].ended_on, 3000 + STORE_ATTEMPTS_KEPT + 2);
+	assert_int_equal(a[n - 1].started_on, 3000 + STORE_ATTEMPTS_KEPT + 2 - 5);
+	job_attempts_free(a, n);
+	delete_job(f->s, id);
+	assert_int_equal(store_job_attempts(f->s, id, &a, &n), 0);
+	assert_int_equal(n, 0);
+	job_attempts_free(a, n);
+}
+
+/* A database at version 4 (before ids were kept from reuse) with jobs 1 and 7: migrations 5 and
+ * 6 keep its rows, make every index of jobs again, and ids go on above 7. */
+static void make_v4_database(const char *url)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(url + strlen("sqlite:"), &db), SQLITE_OK);
+	for (int v = 0; v < 4; v++)
+		assert_int_equal(sqlite3_exec(db, sqlite_migrations[v], NULL, NULL, NULL),
+				 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO jobs(id, name, operation_type, state, status,"
+				      " plugin_type, max_retries, created_on, modified_on,"
+				      " host_crashes, idempotency_key) VALUES"
+				      " (1, 'a', 54, 0, 0, 'a.x', 3, 1, 1, 0, 'k1'),"
+				      " (7, 'b', 54, 3, 30, 'a.x', 3, 1, 1, 2, NULL);"
+				      "PRAGMA user_version = 4;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int count_job_indexes(const char *url)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+	assert_int_equal(sqlite3_open(url + strlen("sqlite:"), &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+			       " AND tbl_name = 'jobs' AND sql IS NOT NULL",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void migration_keeps_jobs_and_indexes(void **state)
+{
+	struct fixture *f = *state;
+	char url[160];
+	struct store *s;
+	struct job back;
+	int64_t id;
+	snprintf(url, sizeof(url), "sqlite:%s/v4.db", f->dir);
+	make_v4_database(url);
+	assert_int_equal(store_open(url, &s), 0);
+	assert_int_equal(store_migrate(s), 0);
+	assert_int_equal(store_job_get(s, 7, &back), 0);
+	assert_int_equal(back.status, JOB_ST_SUCCEEDED);
+	job_done(&back);
+	assert_int_equal(store_job_find_idempotent(s, "k1", &id), 0);
+	assert_int_equal(id, 1);
+	struct job *got;
+	size_t n;
+	claim(s, 5, &got, &n); /* through jobs_ready */
+	assert_int_equal(n, 1);
+	assert_int_equal(got[0].id, 1);
+	job_array_free(got, n);
+	assert_true(insert_one(s) > 7);
+	store_close(s);
+	assert_int_equal(count_job_indexes(url), 6);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -335,6 +502,9 @@ int main(void)
 	    T(settings_tokens_users),
 	    T(fault_injection_fails_the_nth_call),
 	    T(host_crashes_are_fenced_and_counted),
+	    T(job_ids_are_never_reused),
+	    T(attempt_history_is_bounded),
+	    T(migration_keeps_jobs_and_indexes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
