@@ -89,9 +89,17 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 	" WHEN status = 32 THEN 'canceled' WHEN error_code IS 'paused' THEN 'interrupted'"
 	" WHEN state = 1 AND postpone_until IS NULL THEN 'needs_attention'"
 	" WHEN state = 1 THEN 'transient' ELSE 'interrupted' END,"
-	" error_code, message, trace FROM jobs WHERE id = ?1",
-    [SQ_ATTEMPTS_LIST] = "SELECT attempt, host_id, started_on, ended_on, outcome, error_code,"
-			 " message, trace FROM job_attempts WHERE job_id = ?1 ORDER BY attempt",
+	" error_code, message, trace FROM jobs WHERE id = ?1"
+	/* a first run that succeeded is the job row itself: no row of history to write */
+	" AND NOT (status = 30 AND attempt = 1)",
+    [SQ_ATTEMPTS_LIST] =
+	"SELECT attempt, host_id, started_on, ended_on, outcome, error_code,"
+	" message, trace FROM job_attempts WHERE job_id = ?1"
+	" UNION ALL SELECT attempt, host_id, started_on, completed_on, 'succeeded',"
+	" error_code, message, trace FROM jobs WHERE id = ?1 AND status = 30"
+	" AND attempt = 1"
+	" AND NOT EXISTS (SELECT 1 FROM job_attempts WHERE job_id = ?1)"
+	" ORDER BY 1",
 };
 
 int sq_fail(struct store *s, const char *what)

@@ -420,6 +420,38 @@ static void attempt_history_is_bounded(void **state)
 	job_attempts_free(a, n);
 }
 
+/* A first run that succeeds writes no history row (the job row is that attempt), yet it reads
+ * as one attempt, succeeded. */
+static void first_success_is_its_own_history(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = insert_one(f->s);
+	struct job *got;
+	struct job_attempt *a;
+	size_t n;
+	claim(f->s, 1, &got, &n);
+	assert_int_equal(n, 1);
+	struct job_completion c = {.id = id,
+				   .host_id = "h1",
+				   .attempt = got[0].attempt,
+				   .next = {.state = JOB_COMPLETED, .status = JOB_ST_SUCCEEDED},
+				   .message = "done",
+				   .trace = "ran",
+				   .started_on = 100,
+				   .completed_on = 105};
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_jobs_complete(f->s, &c, 1), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	job_array_free(got, 1);
+	assert_int_equal(store_job_attempts(f->s, id, &a, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(a[0].attempt, 1);
+	assert_string_equal(a[0].outcome, "succeeded");
+	assert_string_equal(a[0].trace, "ran");
+	assert_int_equal(a[0].ended_on, 105);
+	job_attempts_free(a, n);
+}
+
 /* A database at version 4 (before ids were kept from reuse) with jobs 1 and 7: migrations 5 and
  * 6 keep its rows, make every index of jobs again, and ids go on above 7. */
 static void make_v4_database(const char *url)
@@ -504,6 +536,7 @@ int main(void)
 	    T(host_crashes_are_fenced_and_counted),
 	    T(job_ids_are_never_reused),
 	    T(attempt_history_is_bounded),
+	    T(first_success_is_its_own_history),
 	    T(migration_keeps_jobs_and_indexes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
