@@ -49,6 +49,7 @@ static const struct jfield step_fields[] = {
 };
 
 static const struct jfield step_patch_fields[] = {{"enabled", JF_BOOL, true}};
+static const struct jfield assembly_patch_fields[] = {{"isolation", JF_STR, true}};
 static const struct jfield user_fields[] = {
     {"name", JF_STR, true}, {"roles", JF_ARR, true}, {"password", JF_STR, false}};
 static const struct jfield token_fields[] = {{"user", JF_STR, true}, {"name", JF_STR, false}};
@@ -192,6 +193,7 @@ static const struct body_def defs[BODY_KIND_COUNT_] = {
     [BODY_POSTPONE] = DEF(postpone_fields, postpone_extra),
     [BODY_JOB_ACTION] = {NULL, 0, NULL, false},
     [BODY_SERVICE] = DEF(service_fields, NULL),
+    [BODY_ASSEMBLY_PATCH] = DEF(assembly_patch_fields, NULL),
 };
 #undef DEF
 

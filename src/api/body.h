@@ -12,17 +12,18 @@
 #define BODY_EVENT_MAX_LINE (2u << 20)
 
 enum body_kind {
-	BODY_EVENT,	 /* POST /api/v1/events (one event, also one NDJSON line) */
-	BODY_JOB,	 /* POST /api/v1/jobs */
-	BODY_STEP,	 /* POST /api/v1/steps */
-	BODY_STEP_PATCH, /* PATCH /api/v1/steps/ID */
-	BODY_SETTINGS,	 /* PATCH /api/v1/settings */
-	BODY_USER,	 /* POST /api/v1/users */
-	BODY_TOKEN,	 /* POST /api/v1/tokens */
-	BODY_LOGIN,	 /* POST /api/v1/login */
-	BODY_POSTPONE,	 /* POST /api/v1/jobs/ID/postpone */
-	BODY_JOB_ACTION, /* POST /api/v1/jobs/ID/{cancel,pause,resume,retry}: nothing or {} */
-	BODY_SERVICE,	 /* PATCH /api/v1/hosts/H/services/NAME */
+	BODY_EVENT,	     /* POST /api/v1/events (one event, also one NDJSON line) */
+	BODY_JOB,	     /* POST /api/v1/jobs */
+	BODY_STEP,	     /* POST /api/v1/steps */
+	BODY_STEP_PATCH,     /* PATCH /api/v1/steps/ID */
+	BODY_SETTINGS,	     /* PATCH /api/v1/settings */
+	BODY_USER,	     /* POST /api/v1/users */
+	BODY_TOKEN,	     /* POST /api/v1/tokens */
+	BODY_LOGIN,	     /* POST /api/v1/login */
+	BODY_POSTPONE,	     /* POST /api/v1/jobs/ID/postpone */
+	BODY_JOB_ACTION,     /* POST /api/v1/jobs/ID/{cancel,pause,resume,retry}: nothing or {} */
+	BODY_SERVICE,	     /* PATCH /api/v1/hosts/H/services/NAME */
+	BODY_ASSEMBLY_PATCH, /* PATCH /api/v1/assemblies/ID */
 	BODY_KIND_COUNT_
 };
 

@@ -6,10 +6,12 @@
 
 #include "api/handlers.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "exec/engine.h"
 #include "exec/writer.h"
 #include "host/drain.h"
 #include "plugin/lifecycle.h"
+#include "plugin/registry.h"
 #include "store/store.h"
 
 static const char *kind_name(enum lc_kind k)
@@ -64,6 +66,18 @@ static int answer(struct api_req *r, enum lc_kind kind, int64_t id, struct lc_re
 				   counts_json(&res->counts)));
 }
 
+/* The registry shows the delete or the drain before the answer, so that a request sent after it
+ * binds no new job to what is going (a type resolves to an assembly that is not draining). */
+static void publish(struct api_req *r)
+{
+	struct store *s = api_reader(r);
+	if (registry_reload(s) < 0)
+		log_error("api", "a delete was stored but the registry could not be reloaded; the "
+				 "drain thread tries again within 0.5 s");
+	api_reader_put(s);
+	drain_kick();
+}
+
 static int safe_delete(struct api_req *r, enum lc_kind kind)
 {
 	struct lc_delete d = {.kind = kind};
@@ -77,7 +91,7 @@ static int safe_delete(struct api_req *r, enum lc_kind kind)
 	d.mode = (enum lc_mode)mode;
 	rc = writer_call(r->api->w, lifecycle_delete_fn, &d);
 	if (rc == 0)
-		drain_kick();
+		publish(r);
 	int64_t id = d.id;
 	struct lc_result *res = &d.res;
 	rc = answer(r, kind, id, res, rc);

@@ -242,6 +242,20 @@ static void reload_registry(struct api_req *r)
 			  asyncd_strerror(rc));
 }
 
+/* {"id", "assembly":{"id","name","version"}}: which assembly the type name bound to. */
+static json_t *step_created_json(const struct step *st)
+{
+	struct registry_snap *snap = registry_get();
+	const struct assembly *a = registry_assembly(snap, st->assembly_id);
+	json_t *o = json_pack("{s:I}", "id", (json_int_t)st->id);
+	if (o && a)
+		json_object_set_new(o, "assembly",
+				    json_pack("{s:I,s:s,s:s}", "id", (json_int_t)a->id, "name",
+					      a->name, "version", a->version));
+	registry_put(snap);
+	return o;
+}
+
 int h_steps_create(struct api_req *r)
 {
 	struct step st = {0};
@@ -262,7 +276,7 @@ int h_steps_create(struct api_req *r)
 	json_decref(body);
 	if (rc == 0) {
 		reload_registry(r);
-		api_reply(r, 201, json_pack("{s:I}", "id", (json_int_t)st.id));
+		api_reply(r, 201, step_created_json(&st));
 	}
 	api_audit(r, "step.create", st.name, rc < 0 ? "refused" : "ok", st.plugin_type);
 	step_done(&st);

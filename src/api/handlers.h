@@ -31,6 +31,7 @@ int h_step_get(struct api_req *r);
 int h_step_secure_config(struct api_req *r);
 int h_assembly_delete(struct api_req *r);
 int h_assembly_get(struct api_req *r);
+int h_assembly_patch(struct api_req *r);
 
 int h_settings_get(struct api_req *r);
 int h_settings_patch(struct api_req *r);

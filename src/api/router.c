@@ -49,6 +49,7 @@ static const struct route routes[] = {
     {"GET", "/api/v1/steps/*/secure-configuration", ADMIN, 0, h_step_secure_config},
     {"GET", "/api/v1/assemblies/*", READ, 0, h_assembly_get},
     {"DELETE", "/api/v1/assemblies/*", ADMIN, 0, h_assembly_delete},
+    {"PATCH", "/api/v1/assemblies/*", ADMIN, 4 * KiB, h_assembly_patch},
     {"GET", "/api/v1/settings", READ, 0, h_settings_get},
     {"PATCH", "/api/v1/settings", ADMIN, 64 * KiB, h_settings_patch},
     {"GET", "/api/v1/audit", ADMIN, 0, h_audit_list},

@@ -31,7 +31,8 @@ static char *fmt_types(const json_t *row, const char *key)
 	return cli_str_steal(&s);
 }
 
-static const char *const shown[] = {"id", "name", "version", "isolation", "sha256", NULL};
+static const char *const shown[] = {"outcome",	 "id",	   "name", "version",
+				    "isolation", "sha256", NULL};
 
 static int show_registered(const struct cli_ctx *ctx, const json_t *answer)
 {
@@ -91,6 +92,8 @@ static int assembly_register(struct cli_ctx *ctx, const struct cli_args *a)
 		return r;
 	cli_str_add(&path, "/api/v1/assemblies");
 	cli_str_add_query(&path, "isolation", cli_opt(a, "isolation"));
+	if (cli_flag(a, "allow-downgrade"))
+		cli_str_add_query(&path, "allow_downgrade", "true");
 	r = path.oom ? cli_oom()
 		     : cli_http_call(ctx, "POST", path.buf, "application/octet-stream", data, len,
 				     &answer);
@@ -99,6 +102,29 @@ static int assembly_register(struct cli_ctx *ctx, const struct cli_args *a)
 	json_decref(answer);
 	cli_str_done(&path);
 	free(data);
+	return r;
+}
+
+static int assembly_set(struct cli_ctx *ctx, const struct cli_args *a)
+{
+	struct cli_str path = {0};
+	json_t *body, *answer = NULL;
+	int r = cli_opt_choice(a, "isolation", isolations);
+
+	if (r == 0 && !cli_opt(a, "isolation"))
+		r = cli_usage(a, "--isolation is required");
+	if (r == 0 && !cli_is_id(a->args[0]))
+		r = cli_usage(a, "ID must be an assembly id");
+	if (r < 0)
+		return r;
+	body = json_pack("{s:s}", "isolation", cli_opt(a, "isolation"));
+	cli_str_addf(&path, "/api/v1/assemblies/%s", a->args[0]);
+	r = !body || path.oom ? cli_oom() : cli_http_json(ctx, "PATCH", path.buf, body, &answer);
+	if (r == 0)
+		r = show_registered(ctx, answer);
+	json_decref(body);
+	json_decref(answer);
+	cli_str_done(&path);
 	return r;
 }
 
@@ -148,12 +174,18 @@ static int assembly_delete(struct cli_ctx *ctx, const struct cli_args *a)
 }
 
 const struct cli_verb cli_assembly_verbs[] = {
-    {"assembly", "register", assembly_register, "isolation=", 1, 1,
-     "FILE [--isolation none|sandbox]",
+    {"assembly", "register", assembly_register, "isolation=,allow-downgrade", 1, 1,
+     "FILE [--isolation none|sandbox] [--allow-downgrade]",
      "Register a plug-in assembly (a shared library built against asyncd/plugin.h), or "
-     "upgrade it in place when only its build or revision changed.",
+     "upgrade it in place when only its build or revision changed; prints the outcome "
+     "(registered, unchanged, upgraded, downgraded, isolation_changed) or why it was refused.",
      "  --isolation none|sandbox   run its jobs inside the host or in a worker process\n"
+     "                             (default: sandbox; an upgrade keeps the registered one)\n"
+     "  --allow-downgrade          accept a lower build or revision than the registered one\n"
      "  FILE is uploaded as it is (at most 64 MiB; \"-\" reads stdin)\n"},
+    {"assembly", "set", assembly_set, "isolation=", 1, 1, "ID --isolation none|sandbox",
+     "Change a registered assembly's isolation.",
+     "  --isolation none|sandbox   run its jobs inside the host or in a worker process\n"},
     {"assembly", "list", assembly_list, "", 0, 0, "",
      "List the registered assemblies and their plug-in types.", NULL},
     {"assembly", "delete", assembly_delete, "mode=", 1, 1, "ID [--mode refuse|drain|cancel]",

@@ -114,6 +114,16 @@ static int step_body(const struct cli_args *a, json_t *body)
 	return r;
 }
 
+/* Which assembly the type bound to, on stderr (stdout keeps only the id for scripts). */
+static void print_bound(const json_t *asm_)
+{
+	const char *name = json_string_value(json_object_get(asm_, "name"));
+	const char *version = json_string_value(json_object_get(asm_, "version"));
+	if (name && version)
+		fprintf(stderr, "bound to assembly %s %s (id %lld)\n", name, version,
+			(long long)json_integer_value(json_object_get(asm_, "id")));
+}
+
 static int step_add(struct cli_ctx *ctx, const struct cli_args *a)
 {
 	json_t *body, *answer = NULL;
@@ -134,6 +144,7 @@ static int step_add(struct cli_ctx *ctx, const struct cli_args *a)
 		id = cli_text(json_object_get(answer, "id"));
 		printf("%s\n", id ? id : "?");
 		free(id);
+		print_bound(json_object_get(answer, "assembly"));
 	}
 	json_decref(body);
 	json_decref(answer);
@@ -224,8 +235,9 @@ const struct cli_verb cli_step_verbs[] = {
      "[--secure-config S|-] [--auto-delete] [--image pre|post:ALIAS[:a,b]]... [--name N] "
      "[--user U]",
      "Add an asynchronous step: message M on entity E runs plug-in type ASSEMBLY.TYPE; "
-     "prints its id.",
-     "  --type T              the plug-in type, e.g. samples.echo\n"
+     "prints its id (and on stderr the assembly it bound).",
+     "  --type T              the plug-in type, e.g. samples.echo; samples@1.echo or\n"
+     "                        samples@1.2.echo pick the assembly's major or major.minor\n"
      "  --message M           Create, Update, Delete, Assign, SetState or a custom message\n"
      "  --entity E            the primary entity (default: any)\n"
      "  --rank N              order among the steps of one event\n"

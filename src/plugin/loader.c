@@ -86,6 +86,17 @@ int plugin_version_parse(const char *s, uint32_t ret[4])
 	return 0;
 }
 
+int plugin_version_cmp(const char *x, const char *y)
+{
+	uint32_t a[4] = {0}, b[4] = {0};
+	plugin_version_parse(x, a);
+	plugin_version_parse(y, b);
+	for (int i = 0; i < 4; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
 /* Length of a UTF-8 sequence starting with lead byte c, or 0 if c cannot start one. */
 static size_t utf8_seq_len(unsigned char c)
 {

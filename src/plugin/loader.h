@@ -52,5 +52,7 @@ bool plugin_name_valid(const char *s);
  * spaces or leading zeros (so that one version has one spelling). 0 and ret[0..3] set, or
  * AE_INVAL. */
 int plugin_version_parse(const char *s, uint32_t ret[4]);
+/* Compare two versions part by part: <0, 0 or >0 (an unparsable one counts as 0.0.0.0). */
+int plugin_version_cmp(const char *x, const char *y);
 
 #endif

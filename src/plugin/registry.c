@@ -1,5 +1,6 @@
 /* Snapshot building and publication for the registry (see registry.h). */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -138,17 +139,61 @@ const struct reg_step *registry_step(const struct registry_snap *r, int64_t id)
 	return NULL;
 }
 
+/* "1" or "1.2" after the '@': the major, or the major and minor, without signs or leading
+ * zeros. The number of parts, or AE_INVAL. */
+static int parse_line(const char *s, uint32_t ret[2])
+{
+	char full[32];
+	uint32_t v[4];
+	int dots = 0;
+	for (const char *p = s; *p; p++)
+		dots += *p == '.';
+	if (dots > 1 ||
+	    snprintf(full, sizeof(full), "%s%s", s, dots ? ".0.0" : ".0.0.0") >= (int)sizeof(full))
+		return AE_INVAL;
+	if (plugin_version_parse(full, v) < 0)
+		return AE_INVAL;
+	ret[0] = v[0];
+	ret[1] = v[1];
+	return dots + 1;
+}
+
+int registry_parse_type(const char *full_name, struct reg_type_ref *ret)
+{
+	char an[PLUGIN_NAME_MAX + 40];
+	const char *dot = full_name ? strrchr(full_name, '.') : NULL;
+	memset(ret, 0, sizeof(*ret));
+	/* the type follows the last dot; "name@1.2" before it may hold dots of its own */
+	if (!dot || dot == full_name || (size_t)(dot - full_name) >= sizeof(an) ||
+	    strlen(dot + 1) >= sizeof(ret->type))
+		return AE_INVAL;
+	memcpy(an, full_name, (size_t)(dot - full_name));
+	an[dot - full_name] = 0;
+	strcpy(ret->type, dot + 1);
+	char *at = strchr(an, '@');
+	if (at) {
+		*at = 0;
+		int parts = parse_line(at + 1, ret->line);
+		if (parts < 0)
+			return AE_INVAL;
+		ret->n_line = parts;
+	}
+	if (strlen(an) >= sizeof(ret->assembly) || !plugin_name_valid(an) ||
+	    !plugin_name_valid(ret->type))
+		return AE_INVAL;
+	strcpy(ret->assembly, an);
+	return 0;
+}
+
 int registry_split_type(const char *full_name, char *ret_assembly, size_t an, char *ret_type,
 			size_t tn)
 {
-	const char *dot = full_name ? strrchr(full_name, '.') : NULL;
-	if (!dot || dot == full_name || (size_t)(dot - full_name) >= an || strlen(dot + 1) >= tn)
+	struct reg_type_ref t;
+	if (registry_parse_type(full_name, &t) < 0 || strlen(t.assembly) >= an ||
+	    strlen(t.type) >= tn)
 		return AE_INVAL;
-	memcpy(ret_assembly, full_name, (size_t)(dot - full_name));
-	ret_assembly[dot - full_name] = 0;
-	strcpy(ret_type, dot + 1);
-	if (!plugin_name_valid(ret_assembly) || !plugin_name_valid(ret_type))
-		return AE_INVAL;
+	strcpy(ret_assembly, t.assembly);
+	strcpy(ret_type, t.type);
 	return 0;
 }
 
@@ -160,28 +205,37 @@ static bool exports(const struct assembly *a, const char *type)
 	return false;
 }
 
-static int version_cmp(const char *x, const char *y)
+/* Whether a is of the name, in the line asked for (if any), and exports the type. */
+static bool fits(const struct assembly *a, const struct reg_type_ref *t)
 {
-	uint32_t a[4] = {0}, b[4] = {0};
-	plugin_version_parse(x, a);
-	plugin_version_parse(y, b);
-	for (int i = 0; i < 4; i++)
-		if (a[i] != b[i])
-			return a[i] < b[i] ? -1 : 1;
-	return 0;
+	uint32_t v[4];
+	if (strcmp(a->name, t->assembly) || !exports(a, t->type))
+		return false;
+	if (!t->n_line)
+		return true;
+	if (plugin_version_parse(a->version, v) < 0 || v[0] != t->line[0])
+		return false;
+	return t->n_line < 2 || v[1] == t->line[1];
+}
+
+/* Better: not draining over draining (a draining assembly takes no new jobs), then higher. */
+static bool better(const struct assembly *a, const struct assembly *best)
+{
+	if (!best)
+		return true;
+	if (a->draining != best->draining)
+		return !a->draining;
+	return plugin_version_cmp(a->version, best->version) > 0;
 }
 
 const struct assembly *registry_resolve_type(const struct registry_snap *r, const char *full_name)
 {
-	char an[PLUGIN_NAME_MAX + 1], tn[PLUGIN_NAME_MAX + 1];
+	struct reg_type_ref t;
 	const struct assembly *best = NULL;
-	if (!r || registry_split_type(full_name, an, sizeof(an), tn, sizeof(tn)) < 0)
+	if (!r || registry_parse_type(full_name, &t) < 0)
 		return NULL;
-	for (size_t i = 0; i < r->n_assemblies; i++) {
-		const struct assembly *a = &r->assemblies[i];
-		if (!strcmp(a->name, an) && exports(a, tn) &&
-		    (!best || version_cmp(a->version, best->version) > 0))
-			best = a;
-	}
+	for (size_t i = 0; i < r->n_assemblies; i++)
+		if (fits(&r->assemblies[i], &t) && better(&r->assemblies[i], best))
+			best = &r->assemblies[i];
 	return best;
 }

@@ -35,9 +35,22 @@ void registry_shutdown(void);
 
 const struct assembly *registry_assembly(const struct registry_snap *r, int64_t id);
 const struct reg_step *registry_step(const struct registry_snap *r, int64_t id);
-/* The assembly that runs "ASSEMBLY.TYPE": the highest version of that name exporting the type. */
+/* A plug-in type as a step or job names it: "ASSEMBLY.TYPE", or with the assembly's major
+ * ("ASSEMBLY@1.TYPE") or major.minor ("ASSEMBLY@1.2.TYPE"). */
+struct reg_type_ref {
+	char assembly[65];
+	char type[65];
+	uint32_t line[2]; /* major, minor */
+	int n_line;	  /* 0: any version; 1: major given; 2: major and minor given */
+};
+
+/* Parse a type name as above; 0 or AE_INVAL. */
+int registry_parse_type(const char *full_name, struct reg_type_ref *ret);
+/* The assembly that runs a type name (any of the forms above): of those of that name (and
+ * version, if given) exporting the type, the highest version that is not draining; only when
+ * all are draining, the highest draining one (which takes no new jobs). NULL when none. */
 const struct assembly *registry_resolve_type(const struct registry_snap *r, const char *full_name);
-/* Split "ASSEMBLY.TYPE"; 0 or AE_INVAL. */
+/* Split a type name into the assembly's name (without "@version") and the type; 0 or AE_INVAL. */
 int registry_split_type(const char *full_name, char *ret_assembly, size_t an, char *ret_type,
 			size_t tn);
 

@@ -118,6 +118,21 @@ static int sq_assembly_insert(struct store *s, struct assembly *a, const void *b
 	return replace_types(s, a);
 }
 
+static int sq_assembly_set_isolation(struct store *s, int64_t id, int isolation, int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc =
+	    prep(s, "UPDATE assemblies SET isolation = ?1, modified_on = ?2 WHERE id = ?3", &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, isolation);
+	sq_bind_i64(st, 2, now);
+	sq_bind_i64(st, 3, id);
+	if ((rc = step_once(s, st, "change assembly isolation")) < 0)
+		return rc;
+	return sqlite3_changes(s->db) ? 0 : AE_NOTFOUND;
+}
+
 static int get_assembly_where(struct store *s, const char *where, int64_t id, const char *text,
 			      struct assembly *ret)
 {
@@ -614,4 +629,5 @@ const struct store_ops sqlite_store_ops = {
     .job_count_host_crash = sq_job_count_host_crash,
     .job_fail_locked = sq_job_fail_locked,
     .job_attempts = sq_job_attempts,
+    .assembly_set_isolation = sq_assembly_set_isolation,
 };

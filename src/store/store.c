@@ -149,6 +149,8 @@ WRAP(row_state,
      (struct store * s, enum store_owner owner, int64_t id, bool *ret_exists, bool *ret_draining),
      (s, owner, id, ret_exists, ret_draining))
 WRAP(assembly_delete, (struct store * s, int64_t id), (s, id))
+WRAP(assembly_set_isolation, (struct store * s, int64_t id, int isolation, int64_t now),
+     (s, id, isolation, now))
 WRAP(jobs_cancel_for,
      (struct store * s, enum store_owner owner, int64_t id, int64_t now, const char *error_code,
       const char *message, int64_t **ret_locked, size_t *ret_n_locked),

@@ -249,6 +249,7 @@ struct store_ops {
 	int (*job_fail_locked)(struct store *s, int64_t id, int64_t attempt, int64_t now,
 			       const char *error_code, const char *message);
 	int (*job_attempts)(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
+	int (*assembly_set_isolation)(struct store *s, int64_t id, int isolation, int64_t now);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -346,6 +347,8 @@ int store_set_draining(struct store *s, enum store_owner owner, int64_t id);
 int store_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 		    bool *ret_draining);
 int store_assembly_delete(struct store *s, int64_t id);
+/* Change an assembly's isolation (ISOLATION_*); AE_NOTFOUND when it does not exist. */
+int store_assembly_set_isolation(struct store *s, int64_t id, int isolation, int64_t now);
 /* Cancel the unfinished jobs of the step or assembly id: Ready and
  * Suspended ones become Completed/Canceled with error_code and message; Locked ones become
  * Locked/Canceling and their ids are returned so that their runs can be interrupted. */
