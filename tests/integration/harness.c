@@ -589,23 +589,30 @@ int h_teardown(void **state)
 
 /* ---- the API ---- */
 
-json_t *h_upload(struct harness *h, const char *relpath, const char *isolation, long want)
+json_t *h_upload_query(struct harness *h, const char *relpath, const char *query, long want)
 {
-	char path[1200], url[128];
+	char path[1200], url[160];
 	size_t len;
 	long status;
 
 	snprintf(path, sizeof(path), "%s/%s", h->build, relpath);
-	snprintf(url, sizeof(url), "/api/v1/assemblies?isolation=%s", isolation);
+	snprintf(url, sizeof(url), "/api/v1/assemblies%s", query);
 	char *bytes = h_read_file(path, &len);
 	if (!bytes)
 		fail_msg("cannot read %s", path);
 	json_t *a = h_request(h, "POST", url, "application/octet-stream", bytes, len, &status);
 	free(bytes);
 	if (status != want)
-		fail_msg("uploading %s: HTTP %ld instead of %ld: %s", relpath, status, want,
-			 h_client_last(h->client));
+		fail_msg("uploading %s%s: HTTP %ld instead of %ld: %s", relpath, query, status,
+			 want, h_client_last(h->client));
 	return a;
+}
+
+json_t *h_upload(struct harness *h, const char *relpath, const char *isolation, long want)
+{
+	char query[64];
+	snprintf(query, sizeof(query), "?isolation=%s", isolation);
+	return h_upload_query(h, relpath, query, want);
 }
 
 size_t h_register_samples(struct harness *h)
@@ -1105,4 +1112,16 @@ void h_launch_only(struct harness *h)
 	dir_file(h, path, sizeof(path), "asyncd.url");
 	unlink(path);
 	spawn_server(h);
+}
+
+void h_expect_text(const char *text, const char *want, const char *what)
+{
+	if (!text || !strstr(text, want))
+		fail_msg("%s: \"%s\" not in: %s", what, want, text ? text : "(null)");
+}
+
+void h_expect_no_text(const char *text, const char *unwanted, const char *what)
+{
+	if (text && strstr(text, unwanted))
+		fail_msg("%s: \"%s\" found in: %s", what, unwanted, text);
 }

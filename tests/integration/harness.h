@@ -103,6 +103,8 @@ const char *h_error_code(json_t *answer);
 /* POST the library at build-dir/relpath to /api/v1/assemblies?isolation=…; fails the test unless
  * the status is want. Returns the answer (caller decrefs). */
 json_t *h_upload(struct harness *h, const char *relpath, const char *isolation, long want);
+/* h_upload with the query string given whole ("" for none, else "?a=b&c=d"). */
+json_t *h_upload_query(struct harness *h, const char *relpath, const char *query, long want);
 size_t h_register_samples(struct harness *h);
 /* POST /api/v1/steps with spec (stolen); returns the step's id. */
 int64_t h_add_step(struct harness *h, json_t *spec);
@@ -138,6 +140,9 @@ void h_ctl_bare(struct harness *h, struct h_cmd *ret, ...);
 void h_cmd_done(struct h_cmd *c);
 
 /* ---- small tools ---- */
+/* Fail the test unless text contains want / does not contain unwanted; what names the text. */
+void h_expect_text(const char *text, const char *want, const char *what);
+void h_expect_no_text(const char *text, const char *unwanted, const char *what);
 
 int64_t h_now_ms(void);	 /* wall clock */
 int64_t h_mono_ms(void); /* monotonic clock */

@@ -25,12 +25,6 @@ static void expect_exit(const struct h_cmd *c, int status, const char *what)
 	fail_msg("%s: exit %d instead of %d", what, c->status, status);
 }
 
-static void expect_text(const char *text, const char *want, const char *what)
-{
-	if (!strstr(text, want))
-		fail_msg("%s: \"%s\" not in: %s", what, want, text);
-}
-
 /* The id a creating verb prints alone on stdout. */
 static int64_t printed_id(const struct h_cmd *c)
 {
@@ -52,8 +46,8 @@ static void ctl_register_samples(struct harness *h)
 	snprintf(path, sizeof(path), "%s/plugins/samples/samples.so", h->build);
 	h_ctl(h, &c, "assembly", "register", path, NULL);
 	expect_exit(&c, 0, "assembly register");
-	expect_text(c.out, "samples", "assembly register");
-	expect_text(c.out, "1.0.0.0", "assembly register");
+	h_expect_text(c.out, "samples", "assembly register");
+	h_expect_text(c.out, "1.0.0.0", "assembly register");
 	h_cmd_done(&c);
 }
 
@@ -79,7 +73,7 @@ static void test_cli_raise_and_wait(void **state)
 	h_ctl(h, &c, "event", "raise", "--message", "Create", "--entity", "account", "--id", "42",
 	      "--target", "{\"name\":\"Contoso\"}", "--wait", NULL);
 	expect_exit(&c, 0, "event raise --wait");
-	expect_text(c.out, "Succeeded", "event raise --wait");
+	h_expect_text(c.out, "Succeeded", "event raise --wait");
 	h_cmd_done(&c);
 	json_t *all = h_all_jobs(h);
 	assert_int_equal(json_array_size(all), 1);
@@ -121,7 +115,7 @@ static void test_cli_job_json(void **state)
 	assert_int_equal(h_int(j, "id"), id);
 	assert_int_equal(h_int(j, "status"), 30);
 	assert_string_equal(h_str(json_object_get(j, "output"), "k"), "v");
-	expect_text(h_str(j, "trace"), "samples version 1.0.0.0", "job show trace");
+	h_expect_text(h_str(j, "trace"), "samples version 1.0.0.0", "job show trace");
 	json_decref(j);
 	h_cmd_done(&c);
 	h_ctl(h, &c, "--json", "job", "list", NULL);
@@ -142,15 +136,15 @@ static void test_cli_refusals_exit_1(void **state)
 	h_ctl(h, &c, "job", "submit", "samples.fail", "--data", "{\"message\":\"no luck\"}",
 	      "--wait", NULL);
 	expect_exit(&c, 1, "job submit samples.fail --wait");
-	expect_text(c.out, "Failed", "job submit samples.fail --wait");
+	h_expect_text(c.out, "Failed", "job submit samples.fail --wait");
 	h_cmd_done(&c);
 	h_ctl(h, &c, "job", "show", "999999", NULL);
 	expect_exit(&c, 1, "job show of a missing job");
-	expect_text(c.err, "not_found", "job show of a missing job");
+	h_expect_text(c.err, "not_found", "job show of a missing job");
 	h_cmd_done(&c);
 	h_ctl(h, &c, "job", "resume", "1", NULL);
 	expect_exit(&c, 1, "job resume of a Completed job");
-	expect_text(c.err, "conflict", "job resume of a Completed job");
+	h_expect_text(c.err, "conflict", "job resume of a Completed job");
 	h_cmd_done(&c);
 	h_ctl(h, &c, "step", "add", "--type", "samples.nope", "--message", "Create", NULL);
 	expect_exit(&c, 1, "step add of an unknown type");
@@ -165,7 +159,7 @@ static void test_cli_usage_exit_2(void **state)
 
 	h_ctl(h, &c, "job", "list", "--bogus", NULL);
 	expect_exit(&c, 2, "job list --bogus");
-	expect_text(c.err, "usage", "job list --bogus");
+	h_expect_text(c.err, "usage", "job list --bogus");
 	h_cmd_done(&c);
 	h_ctl(h, &c, "job", "frobnicate", NULL);
 	expect_exit(&c, 2, "job frobnicate");
@@ -236,7 +230,7 @@ static void test_cli_event_file(void **state)
 	h_ctl(h, &c, "event", "raise", "--file", path, NULL);
 	expect_exit(&c, 0, "event raise --file");
 	snprintf(want, sizeof(want), "%d events raised, %d jobs created", FILE_EVENTS, FILE_EVENTS);
-	expect_text(c.out, want, "event raise --file");
+	h_expect_text(c.out, want, "event raise --file");
 	h_cmd_done(&c);
 	json_t *stats;
 	h_wait_all(h, H_WAIT_TIMEOUT_MS, &stats);

@@ -18,42 +18,9 @@
 #define V101 "tests/plugins/versioned-1.0.1.0.so"
 #define SAMPLES1 "samples version 1.0.0.0"
 
-static void expect_text(const char *text, const char *want, const char *what)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("%s: '%s' not in '%s'", what, want, text ? text : "(null)");
-}
-
-static void expect_no_text(const char *text, const char *unwanted, const char *what)
-{
-	if (text && strstr(text, unwanted))
-		fail_msg("%s: '%s' should not be in '%s'", what, unwanted, text);
-}
-
 static const char *error_message(json_t *a)
 {
 	return h_str(json_object_get(a, "error"), "message");
-}
-
-/* POST build-dir/relpath to /api/v1/assemblies + query ("" for none); fails the test unless the
- * status is want. */
-static json_t *upload_q(struct harness *h, const char *relpath, const char *query, long want)
-{
-	char path[1200], url[160];
-	size_t len;
-	long status;
-
-	snprintf(path, sizeof(path), "%s/%s", h->build, relpath);
-	snprintf(url, sizeof(url), "/api/v1/assemblies%s", query);
-	char *bytes = h_read_file(path, &len);
-	if (!bytes)
-		fail_msg("cannot read %s", path);
-	json_t *a = h_request(h, "POST", url, "application/octet-stream", bytes, len, &status);
-	free(bytes);
-	if (status != want)
-		fail_msg("uploading %s%s: HTTP %ld instead of %ld: %s", relpath, query, status,
-			 want, h_client_last(h->client));
-	return a;
 }
 
 static json_t *get_assembly(struct harness *h, int64_t id)
@@ -81,17 +48,17 @@ static void drain(struct harness *h, int64_t id)
 static void test_upgrade_refused_while_draining(void **state)
 {
 	struct harness *h = *state;
-	json_t *a = upload_q(h, V100, "?isolation=none", 201);
+	json_t *a = h_upload_query(h, V100, "?isolation=none", 201);
 	int64_t id = h_int(a, "id");
 	json_decref(a);
 	submit_later(h, "versioned.slow");
 	drain(h, id);
-	a = upload_q(h, V101, "?isolation=none", 409);
+	a = h_upload_query(h, V101, "?isolation=none", 409);
 	assert_string_equal(h_error_code(a), "conflict");
-	expect_text(error_message(a), "draining", "refused upload");
-	expect_text(error_message(a), "mode=cancel", "refused upload");
+	h_expect_text(error_message(a), "draining", "refused upload");
+	h_expect_text(error_message(a), "mode=cancel", "refused upload");
 	json_decref(a);
-	a = upload_q(h, V100, "?isolation=none", 409); /* the same bytes too */
+	a = h_upload_query(h, V100, "?isolation=none", 409); /* the same bytes too */
 	json_decref(a);
 	a = get_assembly(h, id);
 	assert_string_equal(h_str(a, "version"), "1.0.0.0");
@@ -103,17 +70,17 @@ static void test_upgrade_refused_while_draining(void **state)
 static void test_isolation_kept_and_changed(void **state)
 {
 	struct harness *h = *state;
-	json_t *a = upload_q(h, V100, "?isolation=none", 201);
+	json_t *a = h_upload_query(h, V100, "?isolation=none", 201);
 	int64_t id = h_int(a, "id");
 	json_decref(a);
-	a = upload_q(h, V101, "", 201);
+	a = h_upload_query(h, V101, "", 201);
 	assert_string_equal(h_str(a, "outcome"), "upgraded");
 	assert_string_equal(h_str(a, "isolation"), "none");
 	json_decref(a);
-	a = upload_q(h, V101, "", 200);
+	a = h_upload_query(h, V101, "", 200);
 	assert_string_equal(h_str(a, "outcome"), "unchanged");
 	json_decref(a);
-	a = upload_q(h, V101, "?isolation=sandbox", 201);
+	a = h_upload_query(h, V101, "?isolation=sandbox", 201);
 	assert_string_equal(h_str(a, "outcome"), "isolation_changed");
 	assert_string_equal(h_str(a, "isolation"), "sandbox");
 	json_decref(a);
@@ -127,8 +94,8 @@ static void test_isolation_kept_and_changed(void **state)
 			   json_pack("{s:s}", "isolation", "none"), 404));
 	a = h_get(h, "/api/v1/audit?limit=50", 200);
 	char *text = json_dumps(a, 0);
-	expect_text(text, "isolation_changed", "audit");
-	expect_text(text, "assembly.isolation", "audit");
+	h_expect_text(text, "isolation_changed", "audit");
+	h_expect_text(text, "assembly.isolation", "audit");
 	free(text);
 	json_decref(a);
 	h_stop(h);
@@ -138,21 +105,21 @@ static void test_isolation_kept_and_changed(void **state)
 static void test_downgrade(void **state)
 {
 	struct harness *h = *state;
-	json_decref(upload_q(h, V101, "?isolation=none", 201));
-	json_t *a = upload_q(h, V100, "", 409);
+	json_decref(h_upload_query(h, V101, "?isolation=none", 201));
+	json_t *a = h_upload_query(h, V100, "", 409);
 	assert_string_equal(h_error_code(a), "conflict");
-	expect_text(error_message(a), "1.0.0.0", "downgrade");
-	expect_text(error_message(a), "1.0.1.0", "downgrade");
-	expect_text(error_message(a), "allow_downgrade=true", "downgrade");
+	h_expect_text(error_message(a), "1.0.0.0", "downgrade");
+	h_expect_text(error_message(a), "1.0.1.0", "downgrade");
+	h_expect_text(error_message(a), "allow_downgrade=true", "downgrade");
 	json_decref(a);
-	a = upload_q(h, V100, "?allow_downgrade=true", 201);
+	a = h_upload_query(h, V100, "?allow_downgrade=true", 201);
 	assert_string_equal(h_str(a, "outcome"), "downgraded");
 	assert_string_equal(h_str(a, "version"), "1.0.0.0");
 	assert_string_equal(h_str(a, "isolation"), "none");
 	json_decref(a);
 	a = h_get(h, "/api/v1/audit?limit=50", 200);
 	char *text = json_dumps(a, 0);
-	expect_text(text, "downgraded from 1.0.1.0", "audit");
+	h_expect_text(text, "downgraded from 1.0.1.0", "audit");
 	free(text);
 	json_decref(a);
 	h_stop(h);
@@ -162,7 +129,7 @@ static json_t *wait_trace(struct harness *h, int64_t id, const char *want)
 {
 	json_t *j = h_wait_job(h, id, H_WAIT_TIMEOUT_MS);
 	assert_int_equal(h_int(j, "status"), 30);
-	expect_text(h_str(j, "trace"), want, "trace");
+	h_expect_text(h_str(j, "trace"), want, "trace");
 	return j;
 }
 
@@ -179,7 +146,7 @@ static void test_two_majors(void **state)
 {
 	struct harness *h = *state;
 	h_register_samples(h);
-	json_t *a = upload_q(h, "plugins/samples/samples-2.0.0.0.so", "?isolation=none", 201);
+	json_t *a = h_upload_query(h, "plugins/samples/samples-2.0.0.0.so", "?isolation=none", 201);
 	int64_t v2 = h_int(a, "id");
 	json_decref(a);
 	submit_later(h, "samples.noop"); /* binds the newest, 2.0 */
@@ -203,7 +170,7 @@ static void test_two_majors(void **state)
 	struct h_cmd c;
 	h_ctl(h, &c, "step", "add", "--type", "samples@1.0.echo", "--message", "Update", NULL);
 	assert_int_equal(c.status, 0);
-	expect_text(c.err, "bound to assembly samples 1.0.0.0", "asyncctl step add");
+	h_expect_text(c.err, "bound to assembly samples 1.0.0.0", "asyncctl step add");
 	h_cmd_done(&c);
 	h_stop(h);
 }
@@ -212,15 +179,15 @@ static void test_two_majors(void **state)
 static void test_refusal_names_the_upload(void **state)
 {
 	struct harness *h = *state;
-	json_t *a = upload_q(h, "tests/plugins/not_a_library.so", "", 422);
+	json_t *a = h_upload_query(h, "tests/plugins/not_a_library.so", "", 422);
 	assert_string_equal(h_error_code(a), "invalid_assembly");
-	expect_text(error_message(a), "the uploaded library", "not a library");
-	expect_text(error_message(a), "invalid ELF header", "not a library");
-	expect_no_text(error_message(a), "cache/assemblies", "not a library");
+	h_expect_text(error_message(a), "the uploaded library", "not a library");
+	h_expect_text(error_message(a), "invalid ELF header", "not a library");
+	h_expect_no_text(error_message(a), "cache/assemblies", "not a library");
 	json_decref(a);
-	a = upload_q(h, "tests/plugins/no_entry.so", "", 422);
-	expect_text(error_message(a), "the uploaded library", "no entry");
-	expect_no_text(error_message(a), "cache/assemblies", "no entry");
+	a = h_upload_query(h, "tests/plugins/no_entry.so", "", 422);
+	h_expect_text(error_message(a), "the uploaded library", "no entry");
+	h_expect_no_text(error_message(a), "cache/assemblies", "no entry");
 	json_decref(a);
 	h_stop(h);
 }
@@ -234,14 +201,14 @@ static void test_ctl_outcomes(void **state)
 	snprintf(path, sizeof(path), "%s/%s", h->build, V100);
 	h_ctl(h, &c, "assembly", "register", path, "--isolation", "none", NULL);
 	assert_int_equal(c.status, 0);
-	expect_text(c.out, "registered", "first register");
+	h_expect_text(c.out, "registered", "first register");
 	h_cmd_done(&c);
 	h_ctl(h, &c, "assembly", "register", path, NULL);
-	expect_text(c.out, "unchanged", "second register");
+	h_expect_text(c.out, "unchanged", "second register");
 	h_cmd_done(&c);
 	snprintf(path, sizeof(path), "%s/%s", h->build, V101);
 	h_ctl(h, &c, "assembly", "register", path, NULL);
-	expect_text(c.out, "upgraded", "upgrade");
+	h_expect_text(c.out, "upgraded", "upgrade");
 	h_cmd_done(&c);
 	json_t *list = h_get(h, "/api/v1/assemblies", 200);
 	char id[32];
@@ -250,7 +217,7 @@ static void test_ctl_outcomes(void **state)
 	json_decref(list);
 	h_ctl(h, &c, "assembly", "set", id, "--isolation", "sandbox", NULL);
 	assert_int_equal(c.status, 0);
-	expect_text(c.out, "sandbox", "set");
+	h_expect_text(c.out, "sandbox", "set");
 	h_cmd_done(&c);
 	h_stop(h);
 }

@@ -37,18 +37,6 @@
 
 /* ---- small tools ---- */
 
-static void expect_text(const char *text, const char *want, const char *what)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("%s: \"%s\" not in: %s", what, want, text ? text : "(null)");
-}
-
-static void expect_no_text(const char *text, const char *unwanted, const char *what)
-{
-	if (text && strstr(text, unwanted))
-		fail_msg("%s: \"%s\" found in: %s", what, unwanted, text);
-}
-
 static json_t *event(const char *message, const char *entity, const char *id, json_t *target)
 {
 	return json_pack("{s:s,s:s,s:s,s:o}", "message", message, "entity", entity, "entity_id", id,
@@ -154,8 +142,8 @@ static void expect_refused_with_counts(json_t *a, int64_t ready, int64_t suspend
 
 	assert_string_equal(h_error_code(a), "conflict");
 	assert_counts(json_object_get(err, "counts"), ready, suspended, locked);
-	expect_text(h_str(err, "message"), "drain", "the refusal");
-	expect_text(h_str(err, "message"), "cancel", "the refusal");
+	h_expect_text(h_str(err, "message"), "drain", "the refusal");
+	h_expect_text(h_str(err, "message"), "cancel", "the refusal");
 }
 
 static bool listed(struct harness *h, const char *kind, int64_t id)
@@ -209,7 +197,7 @@ static void expect_trace(struct harness *h, int64_t id, const char *want)
 	char what[64];
 
 	snprintf(what, sizeof(what), "the trace of job %lld", (long long)id);
-	expect_text(h_str(j, "trace"), want, what);
+	h_expect_text(h_str(j, "trace"), want, what);
 	json_decref(j);
 }
 
@@ -528,8 +516,8 @@ static void test_running_job_finishes_on_old_code(void **state)
 	    h, json_pack("{s:s,s:{s:i}}", "plugin_type", "versioned.slow", "data", "ms", 0));
 	expect_trace(h, young, "versioned version 1.0.1.0");
 	j = wait_succeeded(h, old);
-	expect_text(h_str(j, "trace"), "versioned version 1.0.0.0", "the job run across");
-	expect_text(h_str(j, "message"), "1.0.0.0", "the job run across");
+	h_expect_text(h_str(j, "trace"), "versioned version 1.0.0.0", "the job run across");
+	h_expect_text(h_str(j, "message"), "1.0.0.0", "the job run across");
 	assert_int_equal(h_int(j, "retry_count"), 0);
 	json_decref(j);
 	h_stop(h);
@@ -628,7 +616,7 @@ static void test_images_and_filtering_attributes(void **state)
 	expect_json(json_object_get(images, "after"),
 		    json_pack("{s:i,s:s}", "total", 5, "name", "A"), "the post image");
 	expect_json(json_object_get(j, "output"), json_pack("{s:i}", "total", 5), "the output");
-	expect_text(h_str(j, "trace"), "\"total\":5", "the trace of the input");
+	h_expect_text(h_str(j, "trace"), "\"total\":5", "the trace of the input");
 	json_decref(j);
 	none = h_raise(h, event("Create", "invoice", "7", json_pack("{s:i}", "total", 5)));
 	assert_int_equal(json_array_size(none), 0); /* the step is on Update */
@@ -656,7 +644,7 @@ static void expect_hidden(json_t *step, const char *text, const char *what)
 	assert_null(json_object_get(step, "secure_configuration"));
 	assert_true(json_is_true(json_object_get(step, "has_secure_configuration")));
 	assert_string_equal(h_str(step, "configuration"), "plain-config");
-	expect_no_text(text, SECRET, what);
+	h_expect_no_text(text, SECRET, what);
 }
 
 static void check_hidden_from(struct harness *h, const char *token, int64_t step, int64_t job)
@@ -675,7 +663,7 @@ static void check_hidden_from(struct harness *h, const char *token, int64_t step
 	free(text);
 	text =
 	    read_as(h, token, h_path(path, sizeof(path), "/api/v1/jobs/%lld", (long long)job), &a);
-	expect_no_text(text, SECRET, "GET /api/v1/jobs/ID");
+	h_expect_no_text(text, SECRET, "GET /api/v1/jobs/ID");
 	json_decref(a);
 	free(text);
 }
@@ -731,12 +719,12 @@ static void test_secure_configuration_hidden(void **state)
 	check_secure_endpoint(h, step, operator);
 	json_t *audit = h_get(h, "/api/v1/audit?limit=500", 200);
 	char *text = json_dumps(audit, JSON_COMPACT);
-	expect_no_text(text, SECRET, "the audit log");
+	h_expect_no_text(text, SECRET, "the audit log");
 	free(text);
 	json_decref(audit);
 	h_stop(h);
 	text = h_read_file(h_path(path, sizeof(path), "%s/asyncd.log", h->dir), NULL);
-	expect_no_text(text, SECRET, "asyncd.log");
+	h_expect_no_text(text, SECRET, "asyncd.log");
 	free(text);
 }
 
@@ -773,7 +761,7 @@ static void test_plugin_from_the_guide(void **state)
 	snprintf(so, sizeof(so), "%s/examples/greeter.so", h->build);
 	h_ctl(h, &c, "assembly", "register", so, NULL);
 	expect_exit(&c, 0, "assembly register greeter.so");
-	expect_text(c.out, "greeter", "assembly register");
+	h_expect_text(c.out, "greeter", "assembly register");
 	h_cmd_done(&c);
 	h_ctl(h, &c, "step", "add", "--type", "greeter.greet", "--message", "Create", "--entity",
 	      "contact", "--config", "Good morning", NULL);
@@ -784,17 +772,17 @@ static void test_plugin_from_the_guide(void **state)
 	h_ctl(h, &c, "event", "raise", "--message", "Create", "--entity", "contact", "--id", "7",
 	      "--target", "{\"name\":\"Ada\"}", "--wait", NULL);
 	expect_exit(&c, 0, "event raise --wait");
-	expect_text(c.out, "Succeeded", "event raise --wait");
+	h_expect_text(c.out, "Succeeded", "event raise --wait");
 	h_cmd_done(&c);
 	json_t *j = job_of_step(h, step);
 	expect_json(json_object_get(j, "output"),
 		    json_pack("{s:s}", "greeting", "Good morning, Ada!"), "the greeting");
-	expect_text(h_str(j, "trace"), "greeting Ada", "the greeter's trace");
+	h_expect_text(h_str(j, "trace"), "greeting Ada", "the greeter's trace");
 	json_decref(j);
 	h_ctl(h, &c, "event", "raise", "--message", "Create", "--entity", "contact", "--id", "8",
 	      "--target", "{}", "--wait", NULL);
 	expect_exit(&c, 1, "event raise without a name"); /* a permanent failure */
-	expect_text(c.out, "name", "event raise without a name");
+	h_expect_text(c.out, "name", "event raise without a name");
 	h_cmd_done(&c);
 	h_stop(h);
 }
@@ -812,8 +800,8 @@ static void test_ctl_step_delete_drain(void **state)
 	snprintf(id, sizeof(id), "%lld", (long long)step);
 	h_ctl(h, &c, "step", "delete", id, "--mode", "drain", NULL);
 	expect_exit(&c, 0, "step delete --mode drain");
-	expect_text(c.err, "draining step", "the drain's progress");
-	expect_text(c.out, "drained and deleted", "step delete --mode drain");
+	h_expect_text(c.err, "draining step", "the drain's progress");
+	h_expect_text(c.out, "drained and deleted", "step delete --mode drain");
 	h_cmd_done(&c);
 	json_decref(get_item(h, "steps", step, 404));
 	json_t *stats;

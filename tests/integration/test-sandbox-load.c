@@ -57,12 +57,6 @@ static json_t *wait_all(struct harness *h)
 	return stats;
 }
 
-static void expect_text(const char *text, const char *want, const char *what)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("%s: \"%s\" does not contain \"%s\"", what, text ? text : "(null)", want);
-}
-
 /* ---- the "done means" ---- */
 
 static void check_done_means_job(json_t *j)
@@ -79,10 +73,10 @@ static void check_done_means_job(json_t *j)
 	assert_int_equal(h_int(j, "retry_count"), 1);
 	if (!strcmp(type, "samples.crash")) {
 		assert_string_equal(h_str(j, "error_code"), "worker_crashed");
-		expect_text(h_str(j, "message"), "SIGSEGV", "crash");
+		h_expect_text(h_str(j, "message"), "SIGSEGV", "crash");
 	} else {
 		assert_string_equal(h_str(j, "error_code"), "timeout");
-		expect_text(h_str(j, "message"), "sandbox.timeout", "sleep");
+		h_expect_text(h_str(j, "message"), "sandbox.timeout", "sleep");
 	}
 }
 

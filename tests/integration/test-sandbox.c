@@ -76,19 +76,13 @@ static json_t *wait_status(struct harness *h, int64_t id, int status)
 	return j;
 }
 
-static void expect_text(const char *text, const char *want, const char *what)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("%s: \"%s\" does not contain \"%s\"", what, text ? text : "(null)", want);
-}
-
 /* Run type to completion with status and check its error_code and message. */
 static void expect_failure(struct harness *h, const char *type, json_t *data, const char *code,
 			   const char *msg_part)
 {
 	json_t *j = wait_status(h, submit(h, type, data, 0), 31);
 	assert_string_equal(h_str(j, "error_code"), code);
-	expect_text(h_str(j, "message"), msg_part, type);
+	h_expect_text(h_str(j, "message"), msg_part, type);
 	json_decref(j);
 }
 
@@ -214,7 +208,7 @@ static void test_fork_and_friends_refused(void **state)
 	static const char *const refused[] = {"fork",  "ptrace", "unshare",
 					      "mount", "chroot", "execve"};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-		expect_text(h_str(o, refused[i]), "Operation not permitted", refused[i]);
+		h_expect_text(h_str(o, refused[i]), "Operation not permitted", refused[i]);
 	json_decref(j);
 }
 
@@ -253,12 +247,12 @@ static void test_output_captured(void **state)
 	register_probe(h);
 	json_t *j =
 	    wait_status(h, submit(h, "probe.print", json_pack("{s:s}", "text", "hi"), 0), 30);
-	expect_text(h_str(j, "trace"), "output: hi from stdout", "trace");
-	expect_text(h_str(j, "trace"), "output: hi from stderr", "trace");
+	h_expect_text(h_str(j, "trace"), "output: hi from stdout", "trace");
+	h_expect_text(h_str(j, "trace"), "output: hi from stderr", "trace");
 	json_decref(j);
 	/* bounded: a flood is cut, the job still succeeds and the trace stays small */
 	j = wait_status(h, submit(h, "probe.print", json_pack("{s:i}", "bytes", 1 << 20), 0), 30);
-	expect_text(h_str(j, "trace"), "were not kept", "trace");
+	h_expect_text(h_str(j, "trace"), "were not kept", "trace");
 	assert_true(strlen(h_str(j, "trace")) < 70000 + 4096);
 	json_decref(j);
 	/* and nothing of it leaks into the next job's trace */
@@ -283,7 +277,7 @@ static void expect_refused(struct harness *h, const char *rel, const char *msg_p
 	if (status != 422)
 		fail_msg("%s: HTTP %ld, not 422: %s", rel, status, h_client_last(h->client));
 	assert_string_equal(h_error_code(a), "invalid_assembly");
-	expect_text(h_str(json_object_get(a, "error"), "message"), msg_part, rel);
+	h_expect_text(h_str(json_object_get(a, "error"), "message"), msg_part, rel);
 	json_decref(a);
 }
 
@@ -332,7 +326,7 @@ static void test_raised_events_and_output_travel_back(void **state)
 	assert_int_equal(h_int(child, "status"), 30);
 	assert_int_equal(h_int(json_object_get(child, "output"), "n"), 7);
 	json_t *full = h_job(h, h_int(child, "id"));
-	expect_text(h_str(full, "trace"), "samples version 1.0.0.0", "echo trace");
+	h_expect_text(h_str(full, "trace"), "samples version 1.0.0.0", "echo trace");
 	json_decref(full);
 	json_decref(all);
 }
@@ -344,8 +338,8 @@ static void test_raise_event_refusal_is_traced(void **state)
 	register_samples(h);
 	int64_t id = submit(h, "samples.raise", json_pack("{s:s}", "event", "[1"), 0);
 	json_t *j = wait_status(h, id, 31);
-	expect_text(h_str(j, "trace"), "raise_event refused: the event is not valid JSON",
-		    "the refusal's reason");
+	h_expect_text(h_str(j, "trace"), "raise_event refused: the event is not valid JSON",
+		      "the refusal's reason");
 	json_decref(j);
 }
 
@@ -433,11 +427,11 @@ static void test_upgrade_unloads_the_old_version(void **state)
 	wait_sandbox_prop(h, "workers_ready", 1);
 	register_samples(h);
 	json_t *j = wait_status(h, submit(h, "samples.echo", NULL, 0), 30);
-	expect_text(h_str(j, "message"), "samples version 1.0.0.0", "v1");
+	h_expect_text(h_str(j, "message"), "samples version 1.0.0.0", "v1");
 	json_decref(j);
 	register_lib(h, "plugins/samples/samples-1.0.1.0.so");
 	j = wait_status(h, submit(h, "samples.echo", NULL, 0), 30);
-	expect_text(h_str(j, "message"), "samples version 1.0.1.0", "v2");
+	h_expect_text(h_str(j, "message"), "samples version 1.0.1.0", "v2");
 	json_decref(j);
 	wait_sandbox_prop(h, "libraries_loaded", 1);
 }
@@ -519,7 +513,7 @@ static void test_silent_worker_is_killed(void **state)
 	assert_int_equal(kill(pid, SIGSTOP), 0);
 	json_t *j = wait_status(h, id, 31);
 	assert_string_equal(h_str(j, "error_code"), "worker_unresponsive");
-	expect_text(h_str(j, "message"), "did not answer a ping", "unresponsive");
+	h_expect_text(h_str(j, "message"), "did not answer a ping", "unresponsive");
 	json_decref(j);
 	expect_success(h, "samples.noop", NULL);
 }

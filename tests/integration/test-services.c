@@ -123,12 +123,6 @@ static int64_t locked_count(struct harness *h)
 	return n;
 }
 
-static void expect_text(const char *text, const char *want, const char *what)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("%s: \"%s\" not in: %s", what, want, text ? text : "(null)");
-}
-
 /* ---- who may ---- */
 
 /* The newest entries of the audit log (the caller owns them). */
@@ -197,7 +191,7 @@ static void expect_forbidden(struct harness *h, const char *token, const char *a
 	if (status != 403)
 		fail_msg("%s as a non-administrator: HTTP %ld: %s", path, status, h_client_last(c));
 	assert_string_equal(h_error_code(a), "forbidden");
-	expect_text(h_str(json_object_get(a, "error"), "message"), "System Administrator", path);
+	h_expect_text(h_str(json_object_get(a, "error"), "message"), "System Administrator", path);
 	json_decref(a);
 	h_client_free(c);
 }
@@ -599,7 +593,7 @@ static void test_disabled_refuses_start(void **state)
 	json_decref(h_wait_service(h, "async", "stopped", STOP_LIMIT_MS));
 	json_t *a = h_service_act(h, "async", "start", 409);
 	assert_string_equal(h_error_code(a), "conflict");
-	expect_text(h_str(json_object_get(a, "error"), "message"), "disabled", "start refused");
+	h_expect_text(h_str(json_object_get(a, "error"), "message"), "disabled", "start refused");
 	json_decref(a);
 	json_decref(h_service_act(h, "async", "restart", 409));
 	expect_audited(h, "admin", "service.start", "async", "refused");
@@ -800,8 +794,8 @@ static void session_cookie(const char *headers, char *buf, size_t n)
 	const char *eol = c + strcspn(c, "\r\n");
 	char line[512];
 	snprintf(line, sizeof(line), "%.*s", (int)(eol - c), c);
-	expect_text(line, "HttpOnly", "the session cookie");
-	expect_text(line, "SameSite=Strict", "the session cookie");
+	h_expect_text(line, "HttpOnly", "the session cookie");
+	h_expect_text(line, "SameSite=Strict", "the session cookie");
 	snprintf(buf, n, "%.*s", (int)strcspn(c, ";\r\n"), c);
 }
 
@@ -928,7 +922,7 @@ static void test_local_socket_as_root(void **state)
 	h_request_ex(h, &who, &a);
 	assert_int_equal(a.status, 200);
 	assert_true(has_role(a.json, "System Administrator"));
-	expect_text(h_str(a.json, "name"), "root", "whoami over the local socket");
+	h_expect_text(h_str(a.json, "name"), "root", "whoami over the local socket");
 	h_answer_done(&a);
 	struct h_req stop = {.method = "POST",
 			     .path = "/api/v1/hosts/local/services/async/stop",
@@ -969,17 +963,17 @@ static void test_ctl_service_stop_shows_progress(void **state)
 	wait_all_locked(h, ids, 2);
 	h_ctl(h, &c, "service", "stop", "async", NULL);
 	expect_exit(&c, 0, "service stop");
-	expect_text(c.err, "stop_pending", "service stop progress");
-	expect_text(c.err, "2 jobs running", "service stop progress");
-	expect_text(c.err, "s left", "service stop progress");
+	h_expect_text(c.err, "stop_pending", "service stop progress");
+	h_expect_text(c.err, "2 jobs running", "service stop progress");
+	h_expect_text(c.err, "s left", "service stop progress");
 	h_cmd_done(&c);
 	json_t *svc = h_service(h, "async");
 	assert_string_equal(h_str(svc, "status"), "stopped");
 	json_decref(svc);
 	h_ctl(h, &c, "service", "list", NULL);
 	expect_exit(&c, 0, "service list");
-	expect_text(c.out, "stopped", "service list");
-	expect_text(c.out, "async-maintenance", "service list");
+	h_expect_text(c.out, "stopped", "service list");
+	h_expect_text(c.out, "async-maintenance", "service list");
 	h_cmd_done(&c);
 	h_ctl(h, &c, "service", "start", "async", NULL);
 	expect_exit(&c, 0, "service start");
@@ -987,7 +981,7 @@ static void test_ctl_service_stop_shows_progress(void **state)
 	json_decref(h_wait_service(h, "async", "running", STOP_LIMIT_MS));
 	h_ctl(h, &c, "--json", "audit", "list", NULL);
 	expect_exit(&c, 0, "audit list");
-	expect_text(c.out, "service.stop", "audit list");
+	h_expect_text(c.out, "service.stop", "audit list");
 	h_cmd_done(&c);
 	for (int i = 0; i < 2; i++)
 		cancel_and_wait(h, ids[i]);
