@@ -5,6 +5,7 @@
 #include "api/connwatch.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -26,9 +27,10 @@ struct connwatch {
 	pthread_cond_t cond;
 	struct watched *head;
 	bool stopping;
-	uint64_t cut;
 	pthread_t thread;
 };
+
+static atomic_ullong cut_total; /* every watcher of the process */
 
 static void cut_overdue(struct connwatch *w, int64_t now)
 {
@@ -36,7 +38,7 @@ static void cut_overdue(struct connwatch *w, int64_t now)
 		if (c->deadline && c->deadline <= now && c->fd >= 0) {
 			shutdown(c->fd, SHUT_RDWR);
 			c->deadline = 0;
-			w->cut++;
+			atomic_fetch_add(&cut_total, 1);
 		}
 }
 
@@ -139,10 +141,7 @@ void connwatch_remove(struct connwatch *w, struct watched *c)
 	free(c);
 }
 
-uint64_t connwatch_cut(struct connwatch *w)
+unsigned long long connwatch_cut_total(void)
 {
-	pthread_mutex_lock(&w->lock);
-	uint64_t n = w->cut;
-	pthread_mutex_unlock(&w->lock);
-	return n;
+	return atomic_load(&cut_total);
 }

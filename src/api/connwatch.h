@@ -21,7 +21,7 @@ struct watched *connwatch_add(struct connwatch *w, int fd, int64_t after_ms);
 void connwatch_set(struct connwatch *w, struct watched *c, int64_t after_ms);
 /* Forget c before its descriptor is closed. Accepts NULL. */
 void connwatch_remove(struct connwatch *w, struct watched *c);
-/* How many connections were cut at their deadline so far. */
-uint64_t connwatch_cut(struct connwatch *w);
+/* How many connections the process cut at their deadline so far (every server). */
+unsigned long long connwatch_cut_total(void);
 
 #endif

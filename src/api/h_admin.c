@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/body.h"
+#include "api/connwatch.h"
 #include "api/handlers.h"
 #include "api/job_json.h"
 #include "common/clock.h"
@@ -47,9 +48,13 @@ int h_metrics(struct api_req *r)
 		   "# TYPE asyncd_jobs_running gauge\nasyncd_jobs_running %d\n"
 		   "# TYPE asyncd_store_commits_total counter\nasyncd_store_commits_total %llu\n"
 		   "# TYPE asyncd_store_writes_total counter\nasyncd_store_writes_total %llu\n"
-		   "# TYPE asyncd_uptime_seconds gauge\nasyncd_uptime_seconds %lld\n",
+		   "# TYPE asyncd_uptime_seconds gauge\nasyncd_uptime_seconds %lld\n"
+		   "# TYPE asyncd_http_connections_cut_total counter\n"
+		   "asyncd_http_connections_cut_total %llu\n"
+		   "# TYPE asyncd_audit_dropped_total counter\nasyncd_audit_dropped_total %llu\n",
 		   es.processed, es.claimed, es.held, es.running, groups, ops,
-		   (long long)((clock_now_ms() - r->api->started_on) / 1000));
+		   (long long)((clock_now_ms() - r->api->started_on) / 1000), connwatch_cut_total(),
+		   api_audit_dropped());
 	r->status = 200;
 	r->text = buf_steal(&b);
 	r->text_type = "text/plain; version=0.0.4";

@@ -194,9 +194,11 @@ int router_authorize(const struct route *rt, struct api_req *r)
 
 enum api_start router_start(const struct route *rt, struct api_req *r)
 {
+	if (!rt->start)
+		return API_BLOCKING; /* router_dispatch checks the type */
 	if (!router_body_type_ok(rt, r, r->body.len > 0))
 		return API_DONE;
-	return rt->start ? rt->start(r) : API_BLOCKING;
+	return rt->start(r);
 }
 
 void router_dispatch(const struct route *rt, struct api_req *r)

@@ -560,8 +560,3 @@ void server_stop(struct server *s)
 		unlink(s->path);
 	server_free(s);
 }
-
-uint64_t server_cut_connections(const struct server *s)
-{
-	return s ? connwatch_cut(s->watch) : 0;
-}

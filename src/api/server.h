@@ -32,7 +32,5 @@ int server_start_unix(struct api_ctx *api, const char *path, struct server **ret
 		      size_t errlen);
 /* Stop accepting, let the queued requests finish, close every connection. Accepts NULL. */
 void server_stop(struct server *s);
-/* How many connections were cut at their header or body deadline. */
-uint64_t server_cut_connections(const struct server *s);
 
 #endif
