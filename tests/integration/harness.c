@@ -1125,3 +1125,15 @@ void h_expect_no_text(const char *text, const char *unwanted, const char *what)
 	if (text && strstr(text, unwanted))
 		fail_msg("%s: \"%s\" found in: %s", what, unwanted, text);
 }
+
+long long h_metric(struct harness *h, const char *name)
+{
+	char key[128];
+	long status;
+	json_decref(h_request(h, "GET", "/metrics", NULL, NULL, 0, &status));
+	snprintf(key, sizeof(key), "\n%s ", name);
+	const char *at = status == 200 ? strstr(h_client_last(h->client), key) : NULL;
+	if (!at)
+		fail_msg("/metrics has no %s (HTTP %ld)", name, status);
+	return atoll(at + strlen(key));
+}

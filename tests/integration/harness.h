@@ -143,6 +143,8 @@ void h_cmd_done(struct h_cmd *c);
 /* Fail the test unless text contains want / does not contain unwanted; what names the text. */
 void h_expect_text(const char *text, const char *want, const char *what);
 void h_expect_no_text(const char *text, const char *unwanted, const char *what);
+/* The value of the counter or gauge name in GET /metrics; fails the test when it is missing. */
+long long h_metric(struct harness *h, const char *name);
 
 int64_t h_now_ms(void);	 /* wall clock */
 int64_t h_mono_ms(void); /* monotonic clock */

@@ -17,18 +17,6 @@
 #define QUIET_WINDOW_MS 1000 /* a rate is measured over a window: this one, bounded */
 #define QUIET_MAX_COMMITS 20 /* the drain thread's two passes a second, and a little more */
 
-/* asyncd_store_commits_total from /metrics. */
-static long long commits(struct harness *h)
-{
-	long status;
-	json_t *none = h_request(h, "GET", "/metrics", NULL, NULL, 0, &status);
-	json_decref(none);
-	const char *text = h_client_last(h->client);
-	const char *at = text ? strstr(text, "\nasyncd_store_commits_total ") : NULL;
-	assert_non_null(at);
-	return atoll(at + strlen("\nasyncd_store_commits_total "));
-}
-
 static void test_waiting_drain_is_quiet(void **state)
 {
 	struct harness *h = *state;
@@ -47,11 +35,11 @@ static void test_waiting_drain_is_quiet(void **state)
 	h_path(path, sizeof(path), "/api/v1/steps/%lld?mode=drain", (long long)step);
 	json_decref(h_call(h, "DELETE", path, NULL, 202));
 
-	long long before = commits(h);
+	long long before = h_metric(h, "asyncd_store_commits_total");
 	int64_t t0 = h_mono_ms();
 	while (h_mono_ms() < t0 + QUIET_WINDOW_MS)
 		h_sleep_ms(H_POLL_MS);
-	long long n = commits(h) - before;
+	long long n = h_metric(h, "asyncd_store_commits_total") - before;
 	if (n > QUIET_MAX_COMMITS)
 		fail_msg("%lld store commits in %d ms while a drain waited for one postponed job",
 			 n, QUIET_WINDOW_MS);
