@@ -205,22 +205,53 @@ static int64_t env_int(const char *name, int64_t dflt)
 
 /* ---- requests ---- */
 
+/* An answer, from HTTP or from asyncctl --json (then status is the HTTP status the exit and
+ * output imply: 0 and JSON printed or nothing, or CLI_REFUSED for exit 1 with a reason on
+ * stderr, which stands for any 4xx). */
+#define CLI_REFUSED 499
 struct ans {
 	long status;
 	json_t *json;
 	int64_t t_send, t_ack;
+	char *cli_err; /* asyncctl's stderr, NULL for HTTP */
 };
 
 static void ans_done(struct ans *a)
 {
 	json_decref(a->json);
 	a->json = NULL;
+	free(a->cli_err);
+	a->cli_err = NULL;
+}
+
+/* Run asyncctl --json ARGS (at most 10, NULL-terminated) into a; ok_status is the status a
+ * success stands for when it printed a JSON answer, empty_status when it printed nothing. */
+static void ctl(struct model *m, struct ans *a, long ok_status, long empty_status,
+		const char *const *args)
+{
+	const char *v[11] = {"--json"};
+	for (int i = 0; i < 10 && args[i]; i++)
+		v[i + 1] = args[i];
+	struct h_cmd c;
+	a->t_send = h_now_ms();
+	h_ctl(m->h, &c, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], NULL);
+	a->t_ack = h_now_ms();
+	a->json = c.out && *c.out ? json_loads(c.out, JSON_DECODE_ANY, NULL) : NULL;
+	a->cli_err = strdup(c.err ? c.err : "");
+	if (c.status == 0)
+		a->status = a->json ? ok_status : empty_status;
+	else if (c.status == 1)
+		a->status = CLI_REFUSED;
+	else
+		mfail(m, "asyncctl %s %s exited %d: %s", v[1], v[2], c.status, c.err);
+	h_cmd_done(&c);
 }
 
 static void req(struct model *m, struct ans *a, const char *method, const char *path, json_t *body)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
+	a->cli_err = NULL;
 	a->t_send = h_now_ms();
 	a->json = h_request(m->h, method, path, text ? "application/json" : NULL, text,
 			    text ? strlen(text) : 0, &a->status);
@@ -236,6 +267,12 @@ static void req(struct model *m, struct ans *a, const char *method, const char *
 /* A refusal carries a code and a message a person can act on. */
 static void expect_reason(struct model *m, struct ans *a, const char *what)
 {
+	if (a->cli_err) {
+		if (strlen(a->cli_err) < 8)
+			mfail(m, "%s: asyncctl refused without a reason on stderr", what);
+		m->refusals++;
+		return;
+	}
 	json_t *e = json_object_get(a->json, "error");
 	const char *msg = h_str(e, "message");
 	if (!h_str(e, "code") || !msg || strlen(msg) < 8)
@@ -249,7 +286,8 @@ static void expect_status(struct model *m, struct ans *a, const char *what, int 
 	va_list ap;
 	va_start(ap, n);
 	for (int i = 0; i < n; i++) {
-		if (va_arg(ap, int) == a->status) {
+		int want = va_arg(ap, int);
+		if (want == a->status || (a->cli_err && want >= 400 && a->status == CLI_REFUSED)) {
 			va_end(ap);
 			if (a->status >= 400)
 				expect_reason(m, a, what);
@@ -257,7 +295,8 @@ static void expect_status(struct model *m, struct ans *a, const char *what, int 
 		}
 	}
 	va_end(ap);
-	mfail(m, "%s: unexpected HTTP %ld: %s", what, a->status, h_client_last(m->h->client));
+	mfail(m, "%s: unexpected HTTP %ld: %s", what, a->status,
+	      a->cli_err ? a->cli_err : h_client_last(m->h->client));
 }
 
 static int64_t ans_id(struct model *m, struct ans *a, const char *what)
@@ -423,15 +462,37 @@ static void act_upload(struct model *m)
 	char *bytes = h_read_file(file, &len);
 	if (!bytes)
 		mfail(m, "cannot read %s", file);
-	struct ans a;
-	a.t_send = h_now_ms();
-	a.json = h_request(m->h, "POST", url, "application/octet-stream", bytes, len, &a.status);
-	a.t_ack = h_now_ms();
-	free(bytes);
-	mlog(m, "upload %s %s -> %ld", versions[v], url, a.status);
-	if (a.status == 0 || a.status >= 500)
-		mfail(m, "upload %s: HTTP %ld: %s", versions[v], a.status,
-		      h_client_last(m->h->client));
+	struct ans a = {0};
+	if (chance(m, 30)) { /* asyncctl assembly register */
+		free(bytes);
+		const char *args[8] = {"assembly", "register", file};
+		int n = 3;
+		if (iso) {
+			args[n++] = "--isolation";
+			args[n++] = iso == 1 ? "none" : "sandbox";
+		}
+		if (allow)
+			args[n++] = "--allow-downgrade";
+		ctl(m, &a, 201, 201, args);
+		const char *out = h_str(a.json, "outcome");
+		if (a.status == 201 && out && !strcmp(out, "unchanged"))
+			a.status = 200;
+		mlog(m, "asyncctl assembly register %s%s%s -> %ld", versions[v],
+		     iso == 1	? " --isolation none"
+		     : iso == 2 ? " --isolation sandbox"
+				: "",
+		     allow ? " --allow-downgrade" : "", a.status);
+	} else {
+		a.t_send = h_now_ms();
+		a.json =
+		    h_request(m->h, "POST", url, "application/octet-stream", bytes, len, &a.status);
+		a.t_ack = h_now_ms();
+		free(bytes);
+		mlog(m, "upload %s %s -> %ld", versions[v], url, a.status);
+		if (a.status == 0 || a.status >= 500)
+			mfail(m, "upload %s: HTTP %ld: %s", versions[v], a.status,
+			      h_client_last(m->h->client));
+	}
 	const char *what = "upload";
 	if (m->live < 0) {
 		expect_status(m, &a, what, 1, 201);
@@ -653,21 +714,41 @@ static void act_step_delete(struct model *m)
 		return;
 	int mode = rnd(m, 3);
 	char p[96];
-	struct ans a;
-	req(m, &a, "DELETE",
-	    h_path(p, sizeof(p), "/api/v1/steps/%lld?mode=%s", (long long)s->id, modes[mode]),
-	    NULL);
-	mlog(m, "delete step %lld mode=%s -> %ld", (long long)s->id, modes[mode], a.status);
+	struct ans a = {0};
+	if (chance(m, 30)) { /* asyncctl step delete (--json: it does not follow a drain) */
+		h_path(p, sizeof(p), "%lld", (long long)s->id);
+		const char *args[] = {"step", "delete", p, "--mode", modes[mode], NULL};
+		ctl(m, &a, 202, 204, args);
+		mlog(m, "asyncctl step delete %lld --mode %s -> %ld", (long long)s->id, modes[mode],
+		     a.status);
+	} else {
+		req(m, &a, "DELETE",
+		    h_path(p, sizeof(p), "/api/v1/steps/%lld?mode=%s", (long long)s->id,
+			   modes[mode]),
+		    NULL);
+		mlog(m, "delete step %lld mode=%s -> %ld", (long long)s->id, modes[mode], a.status);
+	}
 	if (s->deleted) {
 		expect_status(m, &a, "delete of a deleted step", 1, 404);
 		ans_done(&a);
 		return;
 	}
-	if (s->draining && a.status == 404) { /* its drain ended meanwhile */
-		step_gone(s, a.t_ack);
-		expect_jobs_done(m, s->id, -1, false, "its step drained");
-		ans_done(&a);
-		return;
+	if (s->draining && (a.status == 404 || a.status == CLI_REFUSED)) {
+		/* its drain ended meanwhile (asyncctl's refusal: it must be gone) */
+		long st;
+		char q[64];
+		json_decref(h_request(m->h, "GET",
+				      h_path(q, sizeof(q), "/api/v1/steps/%lld", (long long)s->id),
+				      NULL, NULL, 0, &st));
+		if (st == 404) {
+			step_gone(s, a.t_ack);
+			expect_jobs_done(m, s->id, -1, false, "its step drained");
+			ans_done(&a);
+			return;
+		}
+		if (a.status == 404)
+			mfail(m, "deleting draining step %lld answered 404, and it is still there",
+			      (long long)s->id);
 	}
 	if (mode == 0)
 		expect_status(m, &a, "step delete mode=refuse", 2, 204, 409);
@@ -675,7 +756,8 @@ static void act_step_delete(struct model *m)
 		expect_status(m, &a, "step delete mode=drain", 2, 202, 204);
 	else
 		expect_status(m, &a, "step delete mode=cancel", 1, 204);
-	if (a.status == 409 && !json_object_get(json_object_get(a.json, "error"), "counts"))
+	if (a.status == 409 && !a.cli_err &&
+	    !json_object_get(json_object_get(a.json, "error"), "counts"))
 		mfail(m, "a refused step delete gives no counts: %s", h_client_last(m->h->client));
 	if (a.status == 204) {
 		step_gone(s, a.t_ack);
@@ -1189,6 +1271,11 @@ static void one_step(struct model *m)
 	size_t i = 0;
 	while (r >= actions[i].weight)
 		r -= actions[i++].weight;
+	/* an empty server gets its assembly and steps sooner */
+	if (m->live < 0 && chance(m, 40))
+		i = 0;
+	else if (m->live >= 0 && !steps_of_live(m) && chance(m, 30))
+		i = 3;
 	m->by_kind[i]++;
 	m->actions++;
 	actions[i].fn(m);
