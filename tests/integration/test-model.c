@@ -40,7 +40,7 @@
 #define LOG_LINES 40
 #define LOG_LEN 200
 
-#define MODEL_SLACK_MS 500     /* around an upload, either build may run a job that starts */
+#define MODEL_SLACK_MS 1000    /* around an upload, either build may run a job that starts */
 #define SETTLE_MS 90000	       /* the work of a sequence settles within this (sanitizers) */
 #define SERVICE_WAIT_MS 60000  /* a service action ends within this */
 #define IDLE_MIN_MS 1000       /* an idle interval lasts at least this ... */
@@ -809,8 +809,13 @@ static void act_service(struct model *m)
 
 static void act_restart(struct model *m)
 {
-	mlog(m, "restart the host");
-	h_stop(m->h); /* fails the test unless it exits 0 in time */
+	if (chance(m, 30)) {
+		mlog(m, "kill -9 the host and start it again");
+		h_kill(m->h);
+	} else {
+		mlog(m, "restart the host");
+		h_stop(m->h); /* fails the test unless it exits 0 in time */
+	}
 	h_restart(m->h);
 }
 
@@ -1090,10 +1095,7 @@ static void check_run(struct model *m, const struct mjob *j, int64_t started, in
 		 versions[v], cur >= 0 ? versions[in->ch[cur].version] : "(none)",
 		 cur >= 0 ? (long long)in->ch[cur].t_ack : 0LL,
 		 cur >= 0 ? (long long)(started - in->ch[cur].t_ack) : 0LL);
-	if (in->sandbox || cur < 0)
-		known_bug(m, "issue 9 item 3", "%s", msg);
-	else
-		mfail(m, "%s", msg);
+	mfail(m, "%s", msg);
 }
 
 static void check_runs(struct model *m, const struct mjob *j)
@@ -1145,6 +1147,11 @@ static void check_all(struct model *m, json_t *all, bool final)
 			      "job %lld is %lld/%lld after every step and assembly was deleted "
 			      "with mode=cancel",
 			      (long long)id, (long long)state, (long long)status);
+		const char *code = h_str(o, "error_code");
+		if (code && (!strcmp(code, "plugin_missing") || !strcmp(code, "type_missing") ||
+			     !strcmp(code, "plugin_load_failed")))
+			mfail(m, "job %lld ended %s: its code disappeared under it (%s)",
+			      (long long)id, code, h_str(o, "message"));
 		if (h_int(o, "attempt") > 0)
 			check_runs(m, j);
 	}
