@@ -81,6 +81,7 @@ struct mstep {
 	int64_t id;
 	int inc;
 	int type, msg, entity; /* entity -1: any */
+	int filter; /* filtering attributes: 0 none, 1 ["ms"] (every event has it), 2 ["name"] */
 	bool enabled, draining, deleted;
 	int64_t t_deleted;
 };
@@ -653,6 +654,13 @@ static struct mstep *pick_step(struct model *m, bool any)
 	return n ? &m->steps[cand[rnd(m, n)]] : NULL;
 }
 
+static json_t *filter_json(int filter)
+{
+	return filter == 1   ? json_pack("[s]", "ms")
+	       : filter == 2 ? json_pack("[s]", "name")
+			     : json_null();
+}
+
 static void act_step_add(struct model *m)
 {
 	int type = rnd(m, NTYPES), msg = rnd(m, 2), entity = rnd(m, 3) - 1;
@@ -663,6 +671,9 @@ static void act_step_add(struct model *m)
 				 "enabled", enabled);
 	if (entity >= 0)
 		json_object_set_new(body, "entity", json_string(entities[entity]));
+	int filter = chance(m, 30) ? 1 + rnd(m, 2) : 0;
+	if (filter)
+		json_object_set_new(body, "filtering_attributes", filter_json(filter));
 	struct ans a;
 	req(m, &a, "POST", "/api/v1/steps", body);
 	mlog(m, "step add %s %s %s%s -> %ld", t, messages[msg],
@@ -684,32 +695,73 @@ static void act_step_add(struct model *m)
 						       .type = type,
 						       .msg = msg,
 						       .entity = entity,
+						       .filter = filter,
 						       .enabled = enabled};
 	}
 	ans_done(&a);
 }
 
+/* PATCH some of enabled, message, entity, filtering_attributes, rank, configuration. */
 static void act_step_patch(struct model *m)
 {
 	struct mstep *s = pick_step(m, chance(m, 10));
 	if (!s)
 		return;
-	bool en = chance(m, 50);
+	struct mstep want = *s;
+	json_t *body = json_object();
+	char what[160] = "";
+	if (chance(m, 60)) {
+		want.enabled = chance(m, 50);
+		json_object_set_new(body, "enabled", json_boolean(want.enabled));
+		strcat(what, want.enabled ? " enabled" : " disabled");
+	}
+	if (chance(m, 25)) {
+		want.msg = rnd(m, 2);
+		json_object_set_new(body, "message", json_string(messages[want.msg]));
+		strcat(what, want.msg ? " Update" : " Create");
+	}
+	if (chance(m, 25)) {
+		want.entity = rnd(m, 3) - 1;
+		json_object_set_new(body, "entity",
+				    want.entity < 0 ? json_null()
+						    : json_string(entities[want.entity]));
+		strcat(what, want.entity < 0 ? " any-entity"
+			     : want.entity   ? " contact"
+					     : " account");
+	}
+	if (chance(m, 25)) {
+		want.filter = rnd(m, 3);
+		json_object_set_new(body, "filtering_attributes", filter_json(want.filter));
+		strcat(what, want.filter == 0	? " no-filter"
+			     : want.filter == 1 ? " filter-ms"
+						: " filter-name");
+	}
+	if (chance(m, 20)) {
+		json_object_set_new(body, "rank", json_integer(1 + rnd(m, 5)));
+		strcat(what, " rank");
+	}
+	if (chance(m, 20) || !json_object_size(body)) {
+		json_object_set_new(body, "configuration", json_pack("{s:i}", "n", m->step));
+		strcat(what, " configuration");
+	}
 	char p[64];
 	struct ans a;
-	req(m, &a, "PATCH", h_path(p, sizeof(p), "/api/v1/steps/%lld", (long long)s->id),
-	    json_pack("{s:b}", "enabled", en));
-	mlog(m, "step %lld enabled=%d -> %ld", (long long)s->id, en, a.status);
+	req(m, &a, "PATCH", h_path(p, sizeof(p), "/api/v1/steps/%lld", (long long)s->id), body);
+	mlog(m, "step %lld patch%s -> %ld", (long long)s->id, what, a.status);
 	if (s->deleted)
 		expect_status(m, &a, "patch of a deleted step", 1, 404);
 	else if (s->draining) /* it may have ended meanwhile */
-		expect_status(m, &a, "patch of a draining step", 3, 200, 404, 409);
+		expect_status(m, &a, "patch of a draining step", 2, 404, 409);
 	else
 		expect_status(m, &a, "step patch", 1, 200);
-	if (a.status == 200)
-		s->enabled = en;
-	else if (a.status == 404 && !s->deleted)
+	if (a.status == 200) {
+		*s = want;
+		if (h_int(a.json, "id") != s->id)
+			mfail(m, "PATCH of step %lld answered another step", (long long)s->id);
+	} else if (a.status == 404 && !s->deleted) {
 		step_gone(s, a.t_ack);
+		expect_jobs_done(m, s->id, -1, false, "its step drained");
+	}
 	ans_done(&a);
 }
 
@@ -830,7 +882,8 @@ static void act_restart(struct model *m)
 static bool step_matches(const struct model *m, const struct mstep *s, int msg, int entity)
 {
 	return !s->deleted && !s->draining && s->enabled && s->msg == msg &&
-	       (s->entity < 0 || s->entity == entity) && !m->incs[s->inc].draining;
+	       (s->entity < 0 || s->entity == entity) && !m->incs[s->inc].draining &&
+	       !(msg == 1 && s->filter == 2); /* an Update needs a filtering attribute it has */
 }
 
 static void act_event(struct model *m)
@@ -1124,7 +1177,8 @@ static void check_runs(struct model *m, const struct mjob *j)
 	bool last_listed = false; /* the job's own run is also its last attempt */
 	json_array_foreach(att, i, a)
 	{
-		last_listed |= h_int(a, "attempt") == h_int(o, "attempt");
+		last_listed |= h_parse_time(json_object_get(a, "started_on")) ==
+			       h_parse_time(json_object_get(o, "started_on"));
 		int v = traced_build(h_str(a, "trace"));
 		int64_t started = h_parse_time(json_object_get(a, "started_on"));
 		if (v != -1 && started > 0)
