@@ -400,6 +400,9 @@ static void poll_drains(struct model *m)
 		struct ans a;
 		req(m, &a, "GET", h_path(p, sizeof(p), "/api/v1/steps/%lld", (long long)s->id),
 		    NULL);
+		if (a.status == 200 && !json_is_true(json_object_get(a.json, "draining")))
+			mfail(m, "step %lld was drained (202) and does not say it drains",
+			      (long long)s->id);
 		ans_done(&a);
 		if (a.status == 404) {
 			mlog(m, "step %lld drained and gone", (long long)s->id);
@@ -814,9 +817,15 @@ static void act_step_delete(struct model *m)
 		expect_status(m, &a, "step delete mode=drain", 2, 202, 204);
 	else
 		expect_status(m, &a, "step delete mode=cancel", 1, 204);
-	if (a.status == 409 && !a.cli_err &&
-	    !json_object_get(json_object_get(a.json, "error"), "counts"))
-		mfail(m, "a refused step delete gives no counts: %s", h_client_last(m->h->client));
+	if (a.status == 409 && !a.cli_err) {
+		json_t *c = json_object_get(json_object_get(a.json, "error"), "counts");
+		if (json_integer_value(json_object_get(c, "ready")) +
+			json_integer_value(json_object_get(c, "suspended")) +
+			json_integer_value(json_object_get(c, "locked")) <=
+		    0)
+			mfail(m, "a refused step delete names no unfinished job: %s",
+			      h_client_last(m->h->client));
+	}
 	if (a.status == 204) {
 		step_gone(s, a.t_ack);
 		expect_jobs_done(m, s->id, -1, mode == 2, "its step was deleted");
@@ -1291,11 +1300,81 @@ static void cleanup(struct model *m)
 	mlog(m, "deleted every step and the assembly with mode=cancel");
 }
 
+static const struct mstep *model_step(const struct model *m, int64_t id)
+{
+	for (int i = 0; i < m->nsteps; i++)
+		if (m->steps[i].id == id)
+			return &m->steps[i];
+	return NULL;
+}
+
+static int filter_of(json_t *f)
+{
+	const char *first = json_string_value(json_array_get(f, 0));
+	return !first ? 0 : !strcmp(first, "ms") ? 1 : 2;
+}
+
+static bool step_as_modelled(const struct model *m, const struct mstep *s, json_t *o)
+{
+	const char *ent = h_str(o, "entity"), *msg = h_str(o, "message");
+	return json_is_true(json_object_get(o, "enabled")) == s->enabled && msg &&
+	       !strcmp(msg, messages[s->msg]) &&
+	       (s->entity < 0 ? ent == NULL : ent && !strcmp(ent, entities[s->entity])) &&
+	       filter_of(json_object_get(o, "filtering_attributes")) == s->filter &&
+	       h_int(o, "assembly_id") == m->incs[s->inc].id;
+}
+
+/* The steps and the assembly are what the model says: nothing changed silently. */
+static void check_registry(struct model *m)
+{
+	json_t *list = h_get(m->h, "/api/v1/steps", 200), *o;
+	size_t i;
+	int listed = 0, want = 0;
+	json_array_foreach(json_object_get(list, "steps"), i, o)
+	{
+		int64_t id = h_int(o, "id");
+		const struct mstep *s = model_step(m, id);
+		if (!s || s->deleted)
+			mfail(m, "step %lld is listed, the model %s", (long long)id,
+			      s ? "saw it deleted" : "never added it");
+		if (!step_as_modelled(m, s, o))
+			mfail(m, "step %lld is not as the model has it: %s", (long long)id,
+			      json_dumps(o, JSON_COMPACT));
+		listed++;
+	}
+	json_decref(list);
+	for (int k = 0; k < m->nsteps; k++)
+		want += !m->steps[k].deleted;
+	if (listed != want) { /* only a drain that ended meanwhile may explain it */
+		poll_drains(m);
+		want = 0;
+		for (int k = 0; k < m->nsteps; k++)
+			want += !m->steps[k].deleted;
+		if (listed != want)
+			mfail(m, "%d steps are listed, the model has %d", listed, want);
+	}
+	if (m->live < 0)
+		return;
+	char p[64];
+	const struct inc *in = &m->incs[m->live];
+	json_t *a =
+	    h_get(m->h, h_path(p, sizeof(p), "/api/v1/assemblies/%lld", (long long)in->id), 200);
+	const char *v = h_str(a, "version"), *iso = h_str(a, "isolation");
+	if (!v || strcmp(v, versions[in->version]) || !iso ||
+	    strcmp(iso, in->sandbox ? "sandbox" : "none") ||
+	    json_is_true(json_object_get(a, "draining")) != in->draining)
+		mfail(m, "assembly %lld is not as the model has it (%s, %s%s): %s",
+		      (long long)in->id, versions[in->version], in->sandbox ? "sandbox" : "none",
+		      in->draining ? ", draining" : "", json_dumps(a, JSON_COMPACT));
+	json_decref(a);
+}
+
 static void end_of_sequence(struct model *m)
 {
 	m->step = -1;
 	ensure_running(m);
 	json_t *all = settle(m);
+	check_registry(m);
 	check_all(m, all, false);
 	json_decref(all);
 	check_idle(m, "with the work settled");
