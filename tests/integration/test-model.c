@@ -17,8 +17,9 @@
  *     after the work has settled) stay under a small bound.
  * Environment: ASYNCD_MODEL_SEED (default: from the time; printed at the start and with every
  * failure), ASYNCD_MODEL_SECONDS (run length, default 40), ASYNCD_MODEL_STEPS (actions per
- * sequence, default 60), ASYNCD_MODEL_VERBOSE=1 prints every action. Sequence i of a run uses
- * seed SEED + i: ASYNCD_MODEL_SEED=<the failing sequence's seed> replays it first (the answers of
+ * sequence on average, default 60: from half to one and a half times that), ASYNCD_MODEL_VERBOSE=1
+ * prints every action. Sequence i of a run uses seed SEED + i:
+ * ASYNCD_MODEL_SEED=<the failing sequence's seed> replays it first (the answers of
  * a live server can still differ in timing). docs/testing.md describes it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1442,6 +1443,7 @@ static void one_step(struct model *m)
 static void run_sequence(struct model *m, uint64_t seed, int steps)
 {
 	m->seed = m->rng = seed;
+	steps = steps / 2 + rnd(m, steps + 1); /* from half to one and a half times as long */
 	m->ninc = m->nsteps = m->njobs = m->nkeys = m->nlog = 0;
 	m->live = -1;
 	m->max_id = 0;
