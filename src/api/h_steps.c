@@ -44,6 +44,8 @@ static json_t *step_json(const struct step *s)
 	    time_json(s->created_on), "modified_on", time_json(s->modified_on));
 	json_object_set_new(o, "has_secure_configuration", json_boolean(s->secure_configuration));
 	json_object_set_new(o, "draining", json_boolean(s->draining));
+	if (s->draining)
+		json_object_set_new(o, "drain_deadline", time_json(s->drain_deadline));
 	return o;
 }
 
