@@ -994,6 +994,58 @@ static void act_event(struct model *m)
 	ans_done(&a);
 }
 
+/* 1-8 events in one NDJSON request: the answer counts the jobs; the newest jobs listed are
+ * them, one per matching step and event. */
+static void act_bulk(struct model *m)
+{
+	int n = 1 + rnd(m, 8), want = 0, per_step[MAX_STEPS] = {0};
+	size_t len = 0;
+	char body[8 * 160];
+	for (int e = 0; e < n; e++) {
+		int msg = rnd(m, 2), entity = rnd(m, 2);
+		len +=
+		    (size_t)snprintf(body + len, sizeof(body) - len,
+				     "{\"message\":\"%s\",\"entity\":\"%s\",\"entity_id\":\"%d\","
+				     "\"target\":{\"ms\":%d}}\n",
+				     messages[msg], entities[entity], e, 50 + rnd(m, 800));
+		for (int i = 0; i < m->nsteps; i++)
+			if (step_matches(m, &m->steps[i], msg, entity)) {
+				per_step[i]++;
+				want++;
+			}
+	}
+	struct ans a = {0};
+	a.json =
+	    h_request(m->h, "POST", "/api/v1/events", "application/x-ndjson", body, len, &a.status);
+	mlog(m, "%d events as NDJSON -> %ld, %lld jobs", n, a.status,
+	     (long long)json_integer_value(json_object_get(a.json, "jobs")));
+	expect_status(m, &a, "NDJSON events", 1, 201);
+	if (json_integer_value(json_object_get(a.json, "jobs")) != want ||
+	    json_integer_value(json_object_get(a.json, "events")) != n)
+		mfail(m, "%d NDJSON events: %s, the model wants %d jobs", n,
+		      h_client_last(m->h->client), want);
+	ans_done(&a);
+	if (!want)
+		return;
+	char p[64];
+	json_t *list = h_get(m->h, h_path(p, sizeof(p), "/api/v1/jobs?limit=%d", want), 200), *o;
+	size_t i;
+	int64_t before = m->max_id;
+	json_array_foreach(json_object_get(list, "jobs"), i, o)
+	{
+		int64_t id = h_int(o, "id"), sid = h_int(o, "step_id");
+		int k = 0;
+		while (k < m->nsteps && m->steps[k].id != sid)
+			k++;
+		if (id <= before || k == m->nsteps || per_step[k]-- <= 0)
+			mfail(m,
+			      "job %lld of step %lld is not one of the %d the NDJSON events made",
+			      (long long)id, (long long)sid, want);
+		new_job_id(m, id, m->steps[k].inc, sid, m->steps[k].type);
+	}
+	json_decref(list);
+}
+
 static void act_submit(struct model *m)
 {
 	int type = rnd(m, NTYPES), ms = 50 + rnd(m, 1200);
@@ -1509,7 +1561,8 @@ static const struct action actions[] = {
     {"step-delete", 5, act_step_delete},
     {"service", 4, act_service},
     {"restart", 1, act_restart},
-    {"event", 20, act_event},
+    {"event", 17, act_event},
+    {"ndjson", 4, act_bulk},
     {"submit", 18, act_submit},
     {"job-action", 16, act_job_action},
     {"wait", 6, act_wait},
