@@ -924,11 +924,11 @@ static void wait_service_settled(struct model *m, const char *name)
 
 static void act_service(struct model *m)
 {
-	static const char *const async_acts[] = {"stop", "start", "pause", "continue"};
+	static const char *const async_acts[] = {"stop", "start", "pause", "continue", "restart"};
 	static const char *const sandbox_acts[] = {"stop", "start"};
 	bool sandbox = chance(m, 30);
 	const char *name = sandbox ? "sandbox" : "async";
-	const char *act = sandbox ? sandbox_acts[rnd(m, 2)] : async_acts[rnd(m, 4)];
+	const char *act = sandbox ? sandbox_acts[rnd(m, 2)] : async_acts[rnd(m, 5)];
 	char p[128];
 	struct ans a;
 	req(m, &a, "POST", h_path(p, sizeof(p), "/api/v1/hosts/local/services/%s/%s", name, act),
@@ -1044,6 +1044,31 @@ static void act_bulk(struct model *m)
 		new_job_id(m, id, m->steps[k].inc, sid, m->steps[k].type);
 	}
 	json_decref(list);
+}
+
+/* 5-30 jobs of one type at once, so that jobs queue for the pool and the sandbox's workers. */
+static void act_burst(struct model *m)
+{
+	int type = rnd(m, NTYPES), n = 5 + rnd(m, 26), made = 0;
+	char t[64];
+	snprintf(t, sizeof(t), "model.%s", types[type]);
+	for (int i = 0; i < n; i++) {
+		struct ans a;
+		req(m, &a, "POST", "/api/v1/jobs",
+		    json_pack("{s:s,s:{s:i}}", "plugin_type", t, "data", "ms", 20 + rnd(m, 400)));
+		if (m->live < 0)
+			expect_status(m, &a, "submit without an assembly", 1, 404);
+		else if (m->incs[m->live].draining)
+			expect_status(m, &a, "submit while the assembly drains", 1, 409);
+		else
+			expect_status(m, &a, "submit", 1, 201);
+		if (a.status == 201) {
+			new_job_id(m, ans_id(m, &a, "submit"), m->live, 0, type);
+			made++;
+		}
+		ans_done(&a);
+	}
+	mlog(m, "burst of %d %s jobs: %d made", n, t, made);
 }
 
 static void act_submit(struct model *m)
@@ -1563,6 +1588,7 @@ static const struct action actions[] = {
     {"restart", 1, act_restart},
     {"event", 17, act_event},
     {"ndjson", 4, act_bulk},
+    {"burst", 3, act_burst},
     {"submit", 18, act_submit},
     {"job-action", 16, act_job_action},
     {"wait", 6, act_wait},
