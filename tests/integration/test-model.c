@@ -311,6 +311,16 @@ static void expect_status(struct model *m, struct ans *a, const char *what, int 
 	      a->cli_err ? a->cli_err : h_client_last(m->h->client));
 }
 
+/* A refusal's reason (the answer's message, or asyncctl's stderr) names want. */
+static void expect_in_reason(struct model *m, struct ans *a, const char *want, const char *what)
+{
+	const char *msg =
+	    a->cli_err ? a->cli_err : h_str(json_object_get(a->json, "error"), "message");
+	if (!msg || !strstr(msg, want))
+		mfail(m, "%s: the refusal does not say \"%s\": %s", what, want,
+		      msg ? msg : "(none)");
+}
+
 static int64_t ans_id(struct model *m, struct ans *a, const char *what)
 {
 	json_t *v = json_object_get(a->json, "id");
@@ -562,6 +572,7 @@ static void act_upload(struct model *m)
 		bool want_sandbox = iso == 0 ? in->sandbox : iso == 2;
 		if (in->draining) {
 			expect_status(m, &a, what, 1, 409);
+			expect_in_reason(m, &a, "mode=cancel", "upload while draining");
 		} else if (v == in->version) {
 			want = want_sandbox == in->sandbox ? "unchanged" : "isolation_changed";
 			expect_status(m, &a, what, 1, want_sandbox == in->sandbox ? 200 : 201);
@@ -570,6 +581,7 @@ static void act_upload(struct model *m)
 			expect_status(m, &a, what, 1, 201);
 		} else {
 			expect_status(m, &a, what, 1, 409);
+			expect_in_reason(m, &a, "allow_downgrade", "downgrade");
 		}
 		if (want) {
 			const char *out = h_str(a.json, "outcome");
