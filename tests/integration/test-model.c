@@ -92,6 +92,7 @@ struct mstep {
 	int type, msg, entity; /* entity -1: any */
 	int filter; /* filtering attributes: 0 none, 1 ["ms"] (every event has it), 2 ["name"] */
 	bool enabled, draining, deleted;
+	bool auto_delete; /* async_auto_delete: its jobs go when they succeed */
 	int64_t t_deleted;
 	int64_t deadline; /* of its drain (test's clock, ms), 0 when none or not certain */
 };
@@ -103,6 +104,7 @@ struct mjob {
 	int type;
 	bool deleted;	   /* by the test */
 	bool cancel_acked; /* a cancel answered 200 */
+	bool may_vanish;   /* its step had async_auto_delete: it goes if it succeeds */
 };
 
 struct key {
@@ -129,7 +131,7 @@ struct model {
 	int nlog;
 	bool verbose;
 	/* what a run did, for its summary */
-	long actions, refusals, runs_checked, known_bugs;
+	long actions, refusals, runs_checked, known_bugs, vanished;
 	long by_kind[16];
 };
 
@@ -342,7 +344,12 @@ static void new_job_id(struct model *m, int64_t id, int inc, int64_t step, int t
 				      (long long)id, m->jobs[i].deleted ? ", deleted since" : "");
 	if (m->njobs >= MAX_JOBS)
 		mfail(m, "more than %d jobs in one sequence", MAX_JOBS);
-	m->jobs[m->njobs++] = (struct mjob){.id = id, .inc = inc, .step = step, .type = type};
+	bool vanish = false;
+	for (int i = 0; step && i < m->nsteps; i++)
+		if (m->steps[i].id == step)
+			vanish = m->steps[i].auto_delete;
+	m->jobs[m->njobs++] =
+	    (struct mjob){.id = id, .inc = inc, .step = step, .type = type, .may_vanish = vanish};
 	if (id > m->max_id)
 		m->max_id = id;
 }
@@ -381,6 +388,11 @@ static void expect_jobs_done(struct model *m, int64_t step, int inc, bool cancel
 			continue;
 		long st;
 		json_t *o = get_job(m, j->id, &st);
+		if (st == 404 && j->may_vanish) { /* succeeded, auto-deleted */
+			j->deleted = true;
+			m->vanished++;
+			continue;
+		}
 		if (st != 200)
 			mfail(m,
 			      "job %lld (%s) is gone (HTTP %ld) though the test never deleted it",
@@ -479,6 +491,26 @@ static void poll_drains(struct model *m)
 }
 
 /* The cheap check after every action: the server holds as many jobs as the model. */
+/* Jobs of auto-delete steps that are gone succeeded and went: the model forgets them. Any other
+ * job the server does not list is lost. */
+static void reconcile(struct model *m, json_t *all)
+{
+	size_t i;
+	json_t *o;
+	for (int k = 0; k < m->njobs; k++) {
+		struct mjob *j = &m->jobs[k];
+		bool listed = false;
+		json_array_foreach(all, i, o) listed |= h_int(o, "id") == j->id;
+		if (j->deleted || listed)
+			continue;
+		if (!j->may_vanish)
+			mfail(m, "job %lld was acknowledged and is lost", (long long)j->id);
+		mlog(m, "job %lld of an auto-delete step succeeded and went", (long long)j->id);
+		j->deleted = true;
+		m->vanished++;
+	}
+}
+
 static void check_cheap(struct model *m)
 {
 	struct ans a;
@@ -487,6 +519,11 @@ static void check_cheap(struct model *m)
 		mfail(m, "GET /jobs/stats: HTTP %ld", a.status);
 	int64_t total = h_int(a.json, "total");
 	ans_done(&a);
+	if (total < live_jobs(m)) {
+		json_t *all = h_all_jobs(m->h);
+		reconcile(m, all);
+		json_decref(all);
+	}
 	if (total != live_jobs(m))
 		mfail(m, "the server has %lld jobs, the model %d (acknowledged and not deleted)",
 		      (long long)total, live_jobs(m));
@@ -738,6 +775,9 @@ static void act_step_add(struct model *m)
 	int filter = chance(m, 30) ? 1 + rnd(m, 2) : 0;
 	if (filter)
 		json_object_set_new(body, "filtering_attributes", filter_json(filter));
+	bool auto_delete = chance(m, 15);
+	if (auto_delete)
+		json_object_set_new(body, "async_auto_delete", json_true());
 	struct ans a;
 	req(m, &a, "POST", "/api/v1/steps", body);
 	mlog(m, "step add %s %s %s%s -> %ld", t, messages[msg],
@@ -760,6 +800,7 @@ static void act_step_add(struct model *m)
 						       .msg = msg,
 						       .entity = entity,
 						       .filter = filter,
+						       .auto_delete = auto_delete,
 						       .enabled = enabled};
 	}
 	ans_done(&a);
@@ -800,6 +841,11 @@ static void act_step_patch(struct model *m)
 			     : want.filter == 1 ? " filter-ms"
 						: " filter-name");
 	}
+	if (chance(m, 10)) {
+		want.auto_delete = chance(m, 50);
+		json_object_set_new(body, "async_auto_delete", json_boolean(want.auto_delete));
+		strcat(what, want.auto_delete ? " auto-delete" : " keep");
+	}
 	if (chance(m, 20)) {
 		json_object_set_new(body, "rank", json_integer(1 + rnd(m, 5)));
 		strcat(what, " rank");
@@ -820,6 +866,8 @@ static void act_step_patch(struct model *m)
 		expect_status(m, &a, "step patch", 1, 200);
 	if (a.status == 200) {
 		*s = want;
+		for (int i = 0; s->auto_delete && i < m->njobs; i++)
+			m->jobs[i].may_vanish |= m->jobs[i].step == s->id;
 		if (h_int(a.json, "id") != s->id)
 			mfail(m, "PATCH of step %lld answered another step", (long long)s->id);
 	} else if (a.status == 404 && !s->deleted) {
@@ -1186,6 +1234,16 @@ static void act_job_action(struct model *m)
 				   : NULL);
 		mlog(m, "job %lld %s -> %ld", (long long)j->id, acts[k], a.status);
 	}
+	if (!j->deleted && j->may_vanish && (a.status == 404 || a.status == CLI_REFUSED)) {
+		long st; /* it may have succeeded and gone */
+		json_decref(get_job(m, j->id, &st));
+		if (st == 404) {
+			j->deleted = true;
+			m->vanished++;
+			ans_done(&a);
+			return;
+		}
+	}
 	if (j->deleted) {
 		expect_status(m, &a, "action on a deleted job", 1, 404);
 	} else if (k == 5) {
@@ -1422,13 +1480,7 @@ static void check_all(struct model *m, json_t *all, bool final)
 			check_runs(m, j);
 	}
 	if (seen != live_jobs(m))
-		for (int k = 0; k < m->njobs; k++) {
-			bool listed = false;
-			json_array_foreach(all, i, o) listed |= h_int(o, "id") == m->jobs[k].id;
-			if (!m->jobs[k].deleted && !listed)
-				mfail(m, "job %lld was acknowledged and is lost",
-				      (long long)m->jobs[k].id);
-		}
+		reconcile(m, all);
 }
 
 /* No busy loop: after the work settled, the store commits only a little across two dispatcher
@@ -1507,6 +1559,7 @@ static bool step_as_modelled(const struct model *m, const struct mstep *s, json_
 	       !strcmp(msg, messages[s->msg]) &&
 	       (s->entity < 0 ? ent == NULL : ent && !strcmp(ent, entities[s->entity])) &&
 	       filter_of(json_object_get(o, "filtering_attributes")) == s->filter &&
+	       json_is_true(json_object_get(o, "async_auto_delete")) == s->auto_delete &&
 	       h_int(o, "assembly_id") == m->incs[s->inc].id;
 }
 
@@ -1668,9 +1721,9 @@ static void test_model(void **state)
 	for (m->seq = 0; m->seq == 0 || h_mono_ms() < end; m->seq++)
 		run_sequence(m, seed + (uint64_t)m->seq, steps);
 	fprintf(stderr,
-		"# model: %d sequences, %ld actions, %ld refusals, %ld runs checked, %ld known "
-		"bugs seen; seed %llu\n",
-		m->seq, m->actions, m->refusals, m->runs_checked, m->known_bugs,
+		"# model: %d sequences, %ld actions, %ld refusals, %ld runs checked, %ld jobs "
+		"auto-deleted, %ld known bugs seen; seed %llu\n",
+		m->seq, m->actions, m->refusals, m->runs_checked, m->vanished, m->known_bugs,
 		(unsigned long long)seed);
 	for (size_t i = 0; i < NACTIONS; i++)
 		fprintf(stderr, "#   %-16s %ld\n", actions[i].name, m->by_kind[i]);
