@@ -565,6 +565,16 @@ static bool stop_step(struct sandbox *sb, int64_t now)
 	return workers_alive(sb) == 0;
 }
 
+/* The registry published a new generation: wake the supervisor to recall stale queued runs. */
+static void registry_changed(void *arg)
+{
+	struct sandbox *sb = arg;
+	pthread_mutex_lock(&sb->lock);
+	if (sb->running && !sb->stopping)
+		wake(sb);
+	pthread_mutex_unlock(&sb->lock);
+}
+
 static void *supervisor_main(void *arg)
 {
 	struct sandbox *sb = arg;
@@ -575,6 +585,7 @@ static void *supervisor_main(void *arg)
 		handle_events(sb, sb_watch_timeout(sb, now));
 		now = clock_mono_ms();
 		take_incoming(sb, now);
+		sb_watch_recall_stale(sb);
 		sb_watch_tick(sb, now);
 		sb_watch_respawn(sb, now);
 		if (sb->start_failures >= SB_START_FAILURES_FATAL)
@@ -642,6 +653,7 @@ void sandbox_free(struct sandbox *sb)
 {
 	if (!sb)
 		return;
+	registry_on_change(NULL, NULL);
 	json_decref(sb->workers_json);
 	pthread_mutex_destroy(&sb->lock);
 	pthread_cond_destroy(&sb->stopped);
@@ -700,6 +712,8 @@ int sandbox_start(struct sandbox *sb, const char *worker_path, const char *state
 	}
 	if (rc < 0)
 		close_loop(sb);
+	else
+		registry_on_change(registry_changed, sb);
 	return rc;
 }
 

@@ -220,6 +220,17 @@ static void test_waiting_job_runs_newest_build(void **state)
 	json_t *a = h_upload_query(h, V101, "", 201);
 	assert_string_equal(h_str(a, "outcome"), "upgraded");
 	json_decref(a);
+	/* had it been queued in the busy worker behind the running job, the upgrade recalls it;
+	 * either way it waits in the supervisor's queue for the worker to be free */
+	for (int64_t end = h_mono_ms() + 60000;; h_sleep_ms(20)) {
+		json_t *sb = h_service(h, "sandbox");
+		json_int_t pending = json_integer_value(json_object_get(sb, "jobs_pending"));
+		json_decref(sb);
+		if (pending == 1)
+			break;
+		if (h_mono_ms() > end)
+			fail_msg("the waiting job never got back to the supervisor's queue");
+	}
 	json_decref(h_call(h, "POST",
 			   h_path(p, sizeof(p), "/api/v1/jobs/%lld/cancel", (long long)head), NULL,
 			   200));
