@@ -112,6 +112,22 @@ const struct route *router_match(struct api_req *r, bool *ret_path_known)
 	return NULL;
 }
 
+int router_count(void)
+{
+	return (int)ARRAY_SIZE(routes);
+}
+
+int router_index(const struct route *rt)
+{
+	return rt ? (int)(rt - routes) : -1;
+}
+
+void router_describe(int i, const char **ret_method, const char **ret_pattern)
+{
+	*ret_method = routes[i].method;
+	*ret_pattern = routes[i].pattern;
+}
+
 size_t router_max_body(const struct route *rt)
 {
 	return rt->max_body;

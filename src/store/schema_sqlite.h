@@ -141,6 +141,8 @@ static const char *const sqlite_migrations[] = {
     " started_on INTEGER, ended_on INTEGER NOT NULL, outcome TEXT NOT NULL,"
     " error_code TEXT, message TEXT, trace TEXT,"
     " PRIMARY KEY(job_id, slot)) WITHOUT ROWID;",
+    /* 7: the oldest Ready job of each plug-in type for /metrics, one index seek per type */
+    "CREATE INDEX jobs_ready_type ON jobs(plugin_type, id) WHERE state = 0;",
 };
 
 #endif

@@ -100,6 +100,8 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 	" AND attempt = 1"
 	" AND NOT EXISTS (SELECT 1 FROM job_attempts WHERE job_id = ?1)"
 	" ORDER BY 1",
+    [SQ_OLDEST_READY] = "SELECT created_on FROM jobs WHERE state = 0 AND plugin_type = ?1"
+			" ORDER BY id LIMIT 1",
 };
 
 int sq_fail(struct store *s, const char *what)
@@ -193,16 +195,21 @@ int sq_begin(struct store *s)
 
 int sq_commit(struct store *s)
 {
-	return sq_run(s, SQ_COMMIT, "commit");
+	int rc = sq_run(s, SQ_COMMIT, "commit");
+	if (rc == 0)
+		sq_watch_commit(s->watch);
+	return rc;
 }
 
 int sq_rollback(struct store *s)
 {
+	sq_watch_rollback(s->watch);
 	return sq_run(s, SQ_ROLLBACK, "rollback");
 }
 
 int sq_savepoint(struct store *s)
 {
+	sq_watch_savepoint(s->watch);
 	return sq_run(s, SQ_SAVEPOINT, "savepoint");
 }
 
@@ -213,6 +220,7 @@ int sq_release(struct store *s)
 
 int sq_rollback_to(struct store *s)
 {
+	sq_watch_rollback_to(s->watch);
 	int rc = sq_run(s, SQ_ROLLBACK_TO, "rollback to savepoint");
 	return rc < 0 ? rc : sq_run(s, SQ_RELEASE, "release");
 }
@@ -330,6 +338,7 @@ void sq_close(struct store *s)
 	for (int i = 0; i < SQ_COUNT_; i++)
 		sqlite3_finalize(s->stmts[i]);
 	sqlite3_close_v2(s->db);
+	sq_watch_free(s->watch);
 	free(s);
 }
 

@@ -32,6 +32,7 @@ enum sq_stmt {
 	SQ_ASSEMBLY_STATE,
 	SQ_ATTEMPT_INSERT,
 	SQ_ATTEMPTS_LIST,
+	SQ_OLDEST_READY,
 	SQ_COUNT_
 };
 
@@ -40,6 +41,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[SQ_COUNT_];
 	char err[512];
+	struct sq_watch *watch; /* job counts kept for metrics (sqlite_watch.c); NULL: none */
 };
 
 /* The cached statement k, reset and with bindings cleared; NULL on failure (message in s->err). */
@@ -76,6 +78,17 @@ int sq_rollback(struct store *s);
 int sq_savepoint(struct store *s);
 int sq_release(struct store *s);
 int sq_rollback_to(struct store *s);
+
+/* Job counts for metrics (sqlite_watch.c): the changes of the open transaction are kept until
+ * its commit; a rollback (or one to the savepoint) drops them. */
+struct sq_watch;
+int sq_jobs_watch(struct store *s);
+int sq_jobs_oldest_ready(struct store *s, const char *plugin_type, int64_t *ret_created_on);
+void sq_watch_free(struct sq_watch *w);
+void sq_watch_commit(struct sq_watch *w);
+void sq_watch_rollback(struct sq_watch *w);
+void sq_watch_savepoint(struct sq_watch *w);
+void sq_watch_rollback_to(struct sq_watch *w);
 
 /* Jobs (sqlite_jobs.c). */
 int sq_jobs_insert(struct store *s, struct job *jobs, size_t n);

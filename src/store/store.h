@@ -250,6 +250,13 @@ struct store_ops {
 			       const char *error_code, const char *message);
 	int (*job_attempts)(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
 	int (*assembly_set_isolation)(struct store *s, int64_t id, int isolation, int64_t now);
+
+	/* Optional (a backend may leave them NULL; the metrics then omit what they give):
+	 * keep asyncd_metrics.jobs (common/metrics.h) by plug-in type and status from every job
+	 * row this connection commits, seeded now by one grouped count (the write connection);
+	 * and the created_on of the first Ready job of a plug-in type (0: none), by an index. */
+	int (*jobs_watch)(struct store *s);
+	int (*jobs_oldest_ready)(struct store *s, const char *plugin_type, int64_t *ret_created_on);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -326,6 +333,9 @@ int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit
 
 /* Durable commits (fsync at every commit) or faster ones that a power loss may undo. Outside a
  * transaction only. */
+/* The optional operations: AE_INTERNAL when the backend has not got them. */
+int store_jobs_watch(struct store *s);
+int store_jobs_oldest_ready(struct store *s, const char *plugin_type, int64_t *ret_created_on);
 int store_set_synchronous(struct store *s, bool full);
 
 int store_service_configs(struct store *s, const char *host_id, struct service_config **ret,
