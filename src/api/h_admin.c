@@ -1,5 +1,5 @@
-/* Health, settings and the audit log (metrics: h_metrics.c). Settings are validated as a whole before any is
- * stored; they are applied in memory only after the commit. */
+/* Health, settings and the audit log (metrics: h_metrics.c). Settings are validated as a whole
+ * before any is stored; they are applied in memory only after the commit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

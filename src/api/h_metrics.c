@@ -26,7 +26,7 @@
 static const char *const kill_reasons[METRICS_KILL_REASONS] = {
     NULL, "timeout", "memory", "unresponsive", "abort", "protocol", "stop", "crash"};
 static const char *const outcome_names[METRICS_OUTCOMES] = {"succeeded", "failed", "retried",
-							     "canceled"};
+							    "canceled"};
 
 static void family(struct buf *b, const char *name, const char *type, const char *help)
 {
@@ -71,10 +71,13 @@ static void hist(struct buf *b, const char *name, const char *labels, const stru
 		cum += metrics_get(&h->n[i]);
 	size_t n = strlen(labels);
 	buf_printf(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels, (unsigned long long)cum);
-	buf_printf(b, "%s_sum{%.*s} %.6f\n", name, (int)(n ? n - 1 : 0), labels,
-		   (double)metrics_get(&h->sum) * bk->scale);
-	buf_printf(b, "%s_count{%.*s} %llu\n", name, (int)(n ? n - 1 : 0), labels,
-		   (unsigned long long)cum);
+	if (n) /* the labels without their last comma, in braces */
+		buf_printf(b, "%s_sum{%.*s} %.6f\n%s_count{%.*s} %llu\n", name, (int)n - 1, labels,
+			   (double)metrics_get(&h->sum) * bk->scale, name, (int)n - 1, labels,
+			   (unsigned long long)cum);
+	else
+		buf_printf(b, "%s_sum %.6f\n%s_count %llu\n", name,
+			   (double)metrics_get(&h->sum) * bk->scale, name, (unsigned long long)cum);
 }
 
 static void counter(struct buf *b, const char *name, const char *help, unsigned long long v)
@@ -311,10 +314,11 @@ static void services_part(struct buf *b, struct api_req *r)
 	for (int i = 0; i < SVC_COUNT; i++) {
 		enum svc_status now = service_status(&hs->svc[i]);
 		for (int st = SVC_STOPPED; st <= SVC_CONTINUE_PENDING; st++)
-			buf_printf(b,
-				   "asyncd_service_status{host=\"%s\",service=\"%s\",status=\"%s\"} "
-				   "%d\n",
-				   host, hs->svc[i].name, service_status_name(st), st == (int)now);
+			buf_printf(
+			    b,
+			    "asyncd_service_status{host=\"%s\",service=\"%s\",status=\"%s\"} "
+			    "%d\n",
+			    host, hs->svc[i].name, service_status_name(st), st == (int)now);
 	}
 }
 

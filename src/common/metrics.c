@@ -8,11 +8,11 @@
 
 struct asyncd_metrics asyncd_metrics;
 
-const struct metrics_buckets metrics_seconds = {
-    15,
-    {1000, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
-     10000000, 30000000, 60000000, 300000000},
-    1e-6};
+const struct metrics_buckets metrics_seconds = {15,
+						{1000, 5000, 10000, 25000, 50000, 100000, 250000,
+						 500000, 1000000, 2500000, 5000000, 10000000,
+						 30000000, 60000000, 300000000},
+						1e-6};
 
 const struct metrics_buckets metrics_sizes = {
     13, {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}, 1};

@@ -142,8 +142,7 @@ static void count_outcome(const struct run *r)
 	int code = metrics_code(r->c.next.error_code);
 	metrics_inc(&asyncd_metrics.processed, 1);
 	metrics_inc(&asyncd_metrics.outcomes[t][outcome_of(r->c.next.status)][code], 1);
-	metrics_observe(&asyncd_metrics.run[t], &metrics_seconds,
-			r->c.execution_time_ms * 1000);
+	metrics_observe(&asyncd_metrics.run[t], &metrics_seconds, r->c.execution_time_ms * 1000);
 	if (r->job.retry_count == 0 && r->c.started_on && r->job.created_on)
 		metrics_observe(&asyncd_metrics.wait[t], &metrics_seconds,
 				(r->c.started_on - r->job.created_on) * 1000);
