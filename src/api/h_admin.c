@@ -82,7 +82,7 @@ int h_settings_patch(struct api_req *r)
 		snprintf(detail, sizeof(detail), "%.*s",
 			 (int)(r->body.len < 511 ? r->body.len : 511),
 			 r->body.data ? r->body.data : "");
-		api_audit(r, "settings.change", "settings", "refused", detail);
+		api_audit(r, "settings.patch", "settings", "refused", detail);
 		return rc;
 	}
 	struct settings_call c = {body};
@@ -94,7 +94,7 @@ int h_settings_patch(struct api_req *r)
 			engine_notify(r->api->engine);
 	}
 	char *detail = json_dumps(body, JSON_COMPACT);
-	api_audit(r, "settings.change", "settings", rc < 0 ? "refused" : "ok", detail);
+	api_audit(r, "settings.patch", "settings", rc < 0 ? "refused" : "ok", detail);
 	free(detail);
 	json_decref(body);
 	return rc < 0 ? rc : h_settings_get(r);

@@ -137,8 +137,7 @@ static int step_type(struct api_req *r, json_t *body, struct step *st)
 {
 	const char *type = json_string_value(json_object_get(body, "plugin_type"));
 	if (!type)
-		return api_error(r, AE_INVAL,
-				 "plugin_type is required: a string such as \"samples.echo\"");
+		return api_field_error(r, body, "plugin_type", "a string such as \"samples.echo\"");
 	struct registry_snap *snap = registry_get();
 	const struct assembly *a = registry_resolve_type(snap, type);
 	if (a)
@@ -156,7 +155,7 @@ static int step_names(struct api_req *r, json_t *body, struct step *st)
 	char err[256];
 	json_t *msg = json_object_get(body, "message"), *ent = json_object_get(body, "entity");
 	if (!json_is_string(msg))
-		return api_error(r, AE_INVAL, "message is required, e.g. \"Create\"");
+		return api_field_error(r, body, "message", "a string such as \"Create\"");
 	json_t *ev = json_pack("{s:O}", "message", msg);
 	if (ent)
 		json_object_set(ev, "entity", ent);
@@ -312,7 +311,8 @@ static int run_change(struct api_req *r, struct step_change *c, const char *acti
 	int rc = writer_call(r->api->w, step_change_fn, c);
 	rc = change_answer(r, c, rc);
 	snprintf(target, sizeof(target), "step %lld", (long long)c->id);
-	api_audit(r, action, target, rc < 0 ? "refused" : "ok", NULL);
+	api_audit(r, action, target, rc < 0 ? "refused" : "ok",
+		  c->enabled ? "enabled" : "disabled");
 	return rc;
 }
 
@@ -330,7 +330,7 @@ int h_step_patch(struct api_req *r)
 					     "send {\"enabled\": true} or "
 					     "{\"enabled\": false}");
 	json_decref(body);
-	return rc < 0 ? rc : run_change(r, &c, c.enabled ? "step.enable" : "step.disable");
+	return rc < 0 ? rc : run_change(r, &c, "step.patch");
 }
 
 /* The step of id from a fresh read; AE_NOTFOUND answered. */

@@ -95,7 +95,7 @@ static void test_isolation_kept_and_changed(void **state)
 	a = h_get(h, "/api/v1/audit?limit=50", 200);
 	char *text = json_dumps(a, 0);
 	h_expect_text(text, "isolation_changed", "audit");
-	h_expect_text(text, "assembly.isolation", "audit");
+	h_expect_text(text, "assembly.patch", "audit");
 	free(text);
 	json_decref(a);
 	h_stop(h);
