@@ -154,19 +154,25 @@ static void backlog(struct buf *b, struct api_req *r)
 		   (long long)jobs_of(METRICS_TYPE_OTHER, ready));
 	family(b, "asyncd_jobs_oldest_ready_age_seconds", "gauge",
 	       "Seconds since the first-submitted Ready job of the plug-in type was created (0: "
-	       "none Ready).");
+	       "none Ready; a lower bound behind more than 2000 Ready jobs of a priority).");
+	struct ready_head *heads = NULL;
+	size_t n = 0;
 	struct store *s = api_reader(r);
+	if (s && store_jobs_ready_heads(s, &heads, &n) < 0)
+		n = 0;
+	if (s)
+		api_reader_put(s);
 	int64_t now = clock_now_ms();
 	for (int t = 0; t < end; t++) {
 		int64_t created = 0;
-		if (s && jobs_of(t, ready) > 0)
-			store_jobs_oldest_ready(s, metrics_type_name(t), &created);
+		for (size_t i = 0; jobs_of(t, ready) > 0 && i < n; i++)
+			if (!strcmp(heads[i].plugin_type, metrics_type_name(t)))
+				created = heads[i].created_on;
 		buf_printf(b, "asyncd_jobs_oldest_ready_age_seconds{plugin_type=\"%s\"} %.3f\n",
 			   esc(metrics_type_name(t), name, sizeof(name)),
 			   created && created < now ? (double)(now - created) / 1000 : 0.0);
 	}
-	if (s)
-		api_reader_put(s);
+	free(heads);
 }
 
 static void engine_part(struct buf *b, struct api_req *r)

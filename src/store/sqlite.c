@@ -58,10 +58,11 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 			   " state = CASE status WHEN 22 THEN 3 WHEN 21 THEN 1 ELSE 0 END,"
 			   " status = CASE status WHEN 22 THEN 32 WHEN 21 THEN 10 ELSE 0 END,"
 			   " completed_on = CASE status WHEN 22 THEN ?1 ELSE NULL END,"
-			   " host_id = NULL, modified_on = ?1 WHERE state IN (1, 2) AND state = 2",
+			   " host_id = NULL, modified_on = ?1 WHERE state IN (1, 2) AND state = 2"
+			   " RETURNING plugin_type, status",
     [SQ_JOB_PROMOTE] = "UPDATE jobs SET state = 0, status = 0, postpone_until = NULL,"
 		       " modified_on = ?1 WHERE state = 1 AND postpone_until IS NOT NULL"
-		       " AND postpone_until <= ?1",
+		       " AND postpone_until <= ?1 RETURNING plugin_type, status",
     [SQ_JOB_NEXT_DUE] = "SELECT min(postpone_until) FROM jobs WHERE state = 1"
 			" AND postpone_until IS NOT NULL",
     [SQ_JOB_GET] = "SELECT " SQ_JOB_COLUMNS ", trace FROM jobs WHERE id = ?1",
@@ -69,7 +70,7 @@ static const char *const stmt_sql[SQ_COUNT_] = {
     [SQ_JOB_UPDATE] = "UPDATE jobs SET state = ?2, status = ?3, postpone_until = ?4,"
 		      " retry_count = ?5, error_code = ?6, message = ?7, host_id = ?8,"
 		      " attempt = ?9, completed_on = ?10, modified_on = ?11 WHERE id = ?1",
-    [SQ_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+    [SQ_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1 RETURNING plugin_type, status",
     /* index-only: the Ready rows' index, the active rows' index and the completed rows' index,
      * never the table itself with its data and trace columns */
     [SQ_JOB_STATS] = "SELECT 0, count(*) FROM jobs INDEXED BY jobs_ready WHERE state = 0"
@@ -100,8 +101,10 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 	" AND attempt = 1"
 	" AND NOT EXISTS (SELECT 1 FROM job_attempts WHERE job_id = ?1)"
 	" ORDER BY 1",
-    [SQ_OLDEST_READY] = "SELECT created_on FROM jobs WHERE state = 0 AND plugin_type = ?1"
-			" ORDER BY id LIMIT 1",
+    [SQ_JOB_STATUS] = "SELECT status, plugin_type FROM jobs WHERE id = ?1",
+    [SQ_READY_LEVEL] = "SELECT id, plugin_type FROM jobs INDEXED BY jobs_ready"
+		       " WHERE state = 0 AND priority = ?1 ORDER BY id LIMIT ?2",
+    [SQ_JOB_CREATED] = "SELECT created_on FROM jobs WHERE id = ?1",
 };
 
 int sq_fail(struct store *s, const char *what)

@@ -32,7 +32,9 @@ enum sq_stmt {
 	SQ_ASSEMBLY_STATE,
 	SQ_ATTEMPT_INSERT,
 	SQ_ATTEMPTS_LIST,
-	SQ_OLDEST_READY,
+	SQ_READY_LEVEL,
+	SQ_JOB_CREATED,
+	SQ_JOB_STATUS,
 	SQ_COUNT_
 };
 
@@ -83,7 +85,14 @@ int sq_rollback_to(struct store *s);
  * its commit; a rollback (or one to the savepoint) drops them. */
 struct sq_watch;
 int sq_jobs_watch(struct store *s);
-int sq_jobs_oldest_ready(struct store *s, const char *plugin_type, int64_t *ret_created_on);
+/* A job of type went from old_status to new_status (-1: it was inserted / deleted) in the open
+ * transaction; nothing when the connection keeps no counts. Every statement of the backend
+ * that inserts or deletes jobs or changes their status must say so here. */
+void sq_count(struct store *s, const char *type, int old_status, int new_status);
+bool sq_watching(const struct store *s);
+/* The status and plug-in type of job id (-1 and "" when there is none), for sq_count. */
+int sq_job_status(struct store *s, int64_t id, int *ret_status, char *type, size_t n);
+int sq_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n);
 void sq_watch_free(struct sq_watch *w);
 void sq_watch_commit(struct sq_watch *w);
 void sq_watch_rollback(struct sq_watch *w);

@@ -631,5 +631,5 @@ const struct store_ops sqlite_store_ops = {
     .job_attempts = sq_job_attempts,
     .assembly_set_isolation = sq_assembly_set_isolation,
     .jobs_watch = sq_jobs_watch,
-    .jobs_oldest_ready = sq_jobs_oldest_ready,
+    .jobs_ready_heads = sq_jobs_ready_heads,
 };

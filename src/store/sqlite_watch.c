@@ -1,15 +1,21 @@
-/* Job counts by plug-in type and status for metrics, kept on the write connection: temporary
- * triggers (this connection's only) call asyncd_job_count() for every row that is inserted,
- * deleted or changes status, whatever statement did it; the changes wait in a log until the
- * transaction commits (a rollback drops them, one to the savepoint drops those after it), then
- * go to asyncd_metrics.jobs. The counts are seeded by one grouped count when the watch starts, so
- * a scrape reads memory and never counts rows. */
+/* Job counts by plug-in type and status for metrics, kept on the write connection: each
+ * operation of the backend that inserts, deletes or changes the status of jobs says so with
+ * sq_count() (it knows the rows: the jobs it inserts, the rows its RETURNING gives, or a look-up
+ * by primary key before a fenced update); the changes wait in a log until the transaction
+ * commits (a rollback drops them, one to the savepoint drops those after it), then go to
+ * asyncd_metrics.jobs. The counts are seeded by one grouped count when the watch starts, so a
+ * scrape reads memory and never counts rows. SQLite's triggers and pre-update hook would see
+ * every row without help but cost 15-35% more CPU per claim and outcome (measured; see
+ * docs/metrics.md), so the few statements that change jobs count explicitly. */
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "common/metrics.h"
+#include "job/job.h"
 #include "store/sqlite_int.h"
 
 struct change {
@@ -41,33 +47,38 @@ static void add(struct sq_watch *w, int type, int slot, int64_t delta)
 	w->v[w->n++] = (struct change){type, slot, delta};
 }
 
-static int type_of(sqlite3_value *v)
+void sq_count(struct store *s, const char *type, int old_status, int new_status)
 {
-	return metrics_type((const char *)sqlite3_value_text(v));
+	if (!s->watch || old_status == new_status)
+		return;
+	int t = metrics_type(type);
+	if (old_status >= 0)
+		add(s->watch, t, metrics_status_slot(old_status), -1);
+	if (new_status >= 0)
+		add(s->watch, t, metrics_status_slot(new_status), 1);
 }
 
-/* asyncd_job_count(old_type, old_status, new_type, new_status): NULLs for an insert's old side
- * and a delete's new side. */
-static void count_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+bool sq_watching(const struct store *s)
 {
-	struct sq_watch *w = sqlite3_user_data(ctx);
-	(void)argc;
-	if (sqlite3_value_type(argv[1]) != SQLITE_NULL)
-		add(w, type_of(argv[0]), metrics_status_slot(sqlite3_value_int(argv[1])), -1);
-	if (sqlite3_value_type(argv[3]) != SQLITE_NULL)
-		add(w, type_of(argv[2]), metrics_status_slot(sqlite3_value_int(argv[3])), 1);
-	sqlite3_result_null(ctx);
+	return s->watch != NULL;
 }
 
-static const char triggers[] =
-    "CREATE TEMP TRIGGER IF NOT EXISTS asyncd_jobs_ins AFTER INSERT ON main.jobs BEGIN"
-    " SELECT asyncd_job_count(NULL, NULL, NEW.plugin_type, NEW.status); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS asyncd_jobs_del AFTER DELETE ON main.jobs BEGIN"
-    " SELECT asyncd_job_count(OLD.plugin_type, OLD.status, NULL, NULL); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS asyncd_jobs_upd AFTER UPDATE OF status, plugin_type"
-    " ON main.jobs WHEN OLD.status IS NOT NEW.status OR OLD.plugin_type IS NOT NEW.plugin_type"
-    " BEGIN SELECT asyncd_job_count(OLD.plugin_type, OLD.status, NEW.plugin_type, NEW.status);"
-    " END;";
+int sq_job_status(struct store *s, int64_t id, int *ret_status, char *type, size_t n)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_STATUS);
+	if (!st)
+		return AE_STORE;
+	sq_bind_i64(st, 1, id);
+	int rc = sqlite3_step(st);
+	*ret_status = -1;
+	type[0] = 0;
+	if (rc == SQLITE_ROW) {
+		*ret_status = sqlite3_column_int(st, 0);
+		snprintf(type, n, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, "read a job's status");
+}
 
 /* The counts now, by one grouped count (a scan of the table, once). */
 static int seed(struct store *s)
@@ -103,14 +114,9 @@ int sq_jobs_watch(struct store *s)
 	struct sq_watch *w = calloc(1, sizeof(*w));
 	if (!w)
 		return AE_NOMEM;
-	if (sqlite3_create_function(s->db, "asyncd_job_count", 4, SQLITE_UTF8, w, count_fn, NULL,
-				    NULL) != SQLITE_OK) {
-		free(w);
-		return sq_fail(s, "register the job counter");
-	}
 	int rc = sq_exec(s, "BEGIN IMMEDIATE");
-	if (rc == 0 && (rc = seed(s)) == 0)
-		rc = sq_exec(s, triggers);
+	if (rc == 0)
+		rc = seed(s);
 	if (rc == 0 && (rc = sq_exec(s, "COMMIT")) == 0) {
 		s->watch = w;
 		__atomic_store_n(&asyncd_metrics.jobs_live, 1, __ATOMIC_RELEASE);
@@ -121,16 +127,88 @@ int sq_jobs_watch(struct store *s)
 	return rc;
 }
 
-int sq_jobs_oldest_ready(struct store *s, const char *plugin_type, int64_t *ret_created_on)
+struct heads {
+	struct ready_head *v;
+	int64_t *min_id;
+	size_t n, cap;
+};
+
+static struct ready_head *head_of(struct heads *h, const char *type, int64_t **ret_min)
 {
-	sqlite3_stmt *st = sq_stmt(s, SQ_OLDEST_READY);
+	for (size_t i = 0; i < h->n; i++)
+		if (!strcmp(h->v[i].plugin_type, type)) {
+			*ret_min = &h->min_id[i];
+			return &h->v[i];
+		}
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		struct ready_head *v = realloc(h->v, cap * sizeof(*v));
+		if (v)
+			h->v = v;
+		int64_t *m = v ? realloc(h->min_id, cap * sizeof(*m)) : NULL;
+		if (!m)
+			return NULL;
+		h->min_id = m;
+		h->cap = cap;
+	}
+	struct ready_head *r = &h->v[h->n];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->plugin_type, sizeof(r->plugin_type), "%s", type);
+	h->min_id[h->n] = INT64_MAX;
+	*ret_min = &h->min_id[h->n++];
+	return r;
+}
+
+/* Scan priority level p in claim order (at most STORE_READY_SCAN index entries, from the index
+ * alone): each type's first id goes to h. */
+static int scan_level(struct store *s, int p, struct heads *h)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_READY_LEVEL);
 	if (!st)
 		return AE_STORE;
-	sq_bind_text(st, 1, plugin_type);
-	int rc = sqlite3_step(st);
-	*ret_created_on = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sq_bind_i64(st, 1, p);
+	sq_bind_i64(st, 2, STORE_READY_SCAN);
+	int rc;
+	int64_t *min;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *type = (const char *)sqlite3_column_text(st, 1);
+		if (head_of(h, type ? type : "", &min) && id < *min)
+			*min = id;
+	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, "oldest ready job");
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "scan Ready jobs");
+}
+
+static int64_t created_of(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_CREATED);
+	if (!st)
+		return 0;
+	sq_bind_i64(st, 1, id);
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return v;
+}
+
+/* Each type's first Ready job in id order over the levels (ids grow with creation); a level cut
+ * short hides only jobs younger than its last one looked at. */
+int sq_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n)
+{
+	struct heads h = {0};
+	int rc = 0;
+	for (int p = JOB_PRIORITY_MIN; rc == 0 && p <= JOB_PRIORITY_MAX; p++)
+		rc = scan_level(s, p, &h);
+	for (size_t i = 0; rc == 0 && i < h.n; i++)
+		h.v[i].created_on = created_of(s, h.min_id[i]);
+	free(h.min_id);
+	if (rc < 0) {
+		free(h.v);
+		return rc;
+	}
+	*ret = h.v;
+	*ret_n = h.n;
+	return 0;
 }
 
 void sq_watch_free(struct sq_watch *w)

@@ -226,6 +226,100 @@ static void test_job_gauges_match_the_table_and_survive_a_restart(void **state)
 	expect_gauges_match_stats(h);
 }
 
+/* Every status of the gauges against /api/v1/jobs/stats (a count of the table). */
+static void expect_all_gauges_match(struct harness *h, const char *when)
+{
+	static const int statuses[] = {0, 10, 20, 21, 22, 30, 31, 32};
+	static const char *const names[] = {"state=\"Ready\",status=\"WaitingForResources\"",
+					    "state=\"Suspended\",status=\"Waiting\"",
+					    "state=\"Locked\",status=\"InProgress\"",
+					    "state=\"Locked\",status=\"Pausing\"",
+					    "state=\"Locked\",status=\"Canceling\"",
+					    "state=\"Completed\",status=\"Succeeded\"",
+					    "state=\"Completed\",status=\"Failed\"",
+					    "state=\"Completed\",status=\"Canceled\""};
+	char key[160];
+	for (size_t i = 0; i < 8; i++) {
+		snprintf(key, sizeof(key), "asyncd_jobs{%s}", names[i]);
+		int64_t want = h_count(h, statuses[i]), got = (int64_t)series(h, key);
+		if (got != want)
+			fail_msg("%s: %s is %lld, the table has %lld", when, key, (long long)got,
+				 (long long)want);
+	}
+}
+
+static int64_t submit_sleep(struct harness *h, int ms)
+{
+	return h_submit(
+	    h, json_pack("{s:s,s:{s:i}}", "plugin_type", "samples.sleep", "data", "ms", ms));
+}
+
+static void act(struct harness *h, int64_t id, const char *action, json_t *body)
+{
+	char path[96];
+	h_path(path, sizeof(path), "/api/v1/jobs/%lld/%s", (long long)id, action);
+	json_decref(h_call(h, "POST", path, body, 200));
+}
+
+/* The gauges follow each kind of change the store makes: inserts, claims, outcomes (success,
+ * failure, retry), pause, resume, postpone and its promotion, cancel of a running job, retry of
+ * a failed one, delete, a step deleted with its jobs canceled, and the release of held jobs when
+ * async stops. */
+static void test_gauges_follow_every_change(void **state)
+{
+	struct harness *h = *state;
+	char t[H_TIME_LEN];
+	h_register_samples(h);
+	int64_t run = submit_sleep(h, 60000), pause = submit_sleep(h, 60000);
+	json_decref(h_wait_state(h, run, 2, H_WAIT_TIMEOUT_MS));
+	json_decref(h_wait_state(h, pause, 2, H_WAIT_TIMEOUT_MS));
+	expect_all_gauges_match(h, "two running");
+	act(h, pause, "pause", NULL);
+	json_decref(h_wait_state(h, pause, 1, H_WAIT_TIMEOUT_MS));
+	expect_all_gauges_match(h, "paused");
+	act(h, pause, "resume", NULL);
+	act(h, run, "cancel", NULL);
+	json_decref(h_wait_job(h, run, H_WAIT_TIMEOUT_MS));
+	json_decref(h_wait_state(h, pause, 2, H_WAIT_TIMEOUT_MS)); /* running again */
+	expect_all_gauges_match(h, "canceled and resumed");
+	/* a retry after a delay: Waiting, then promoted by the dispatcher */
+	int64_t flaky = h_submit(h, json_pack("{s:s,s:{s:i,s:i}}", "plugin_type", "samples.flaky",
+					      "data", "fail_times", 1, "delay_ms", 300));
+	json_decref(h_wait_job(h, flaky, H_WAIT_TIMEOUT_MS));
+	expect_all_gauges_match(h, "retried after a delay");
+	act(h, pause, "cancel", NULL);
+	json_decref(h_wait_job(h, pause, H_WAIT_TIMEOUT_MS));
+	int64_t failed = h_submit(h, json_pack("{s:s,s:{},s:i}", "plugin_type", "samples.fail",
+					       "data", "max_retries", 0));
+	json_decref(h_wait_job(h, failed, H_WAIT_TIMEOUT_MS));
+	expect_all_gauges_match(h, "failed");
+	act(h, failed, "retry", NULL);
+	json_decref(h_wait_job(h, failed, H_WAIT_TIMEOUT_MS));
+	h_path(t, sizeof(t), "/api/v1/jobs/%lld", (long long)failed);
+	assert_null(h_call(h, "DELETE", t, NULL, 204));
+	expect_all_gauges_match(h, "retried and deleted");
+	/* a step deleted with its jobs canceled: one running, the others Ready behind a throttle */
+	h_set_settings(h, json_pack("{s:s}", "async.throttling", "samples.sleep=1"));
+	int64_t step = h_add_simple_step(h, "samples.sleep", "Create", "account");
+	raise_n(h, "Create", 3, json_pack("{s:i}", "ms", 60000));
+	wait_series(h, "asyncd_jobs{state=\"Locked\",status=\"InProgress\"}", 3);
+	expect_all_gauges_match(h, "three held");
+	h_path(t, sizeof(t), "/api/v1/steps/%lld?mode=cancel", (long long)step);
+	assert_null(h_call(h, "DELETE", t, NULL, 204));
+	h_wait_all(h, H_WAIT_TIMEOUT_MS, NULL);
+	expect_all_gauges_match(h, "step deleted with its jobs");
+	/* held jobs released at a stop of async */
+	step = h_add_simple_step(h, "samples.sleep", "Update", "account");
+	raise_n(h, "Update", 3, json_pack("{s:i}", "ms", 300));
+	wait_series(h, "asyncd_jobs{state=\"Locked\",status=\"InProgress\"}", 3);
+	json_decref(h_service_act(h, "async", "stop", 200));
+	json_decref(h_wait_service(h, "async", "stopped", H_WAIT_TIMEOUT_MS));
+	expect_all_gauges_match(h, "released at a stop");
+	json_decref(h_service_act(h, "async", "start", 200));
+	h_wait_all(h, H_WAIT_TIMEOUT_MS, NULL);
+	expect_all_gauges_match(h, "all done");
+}
+
 static void test_backlog_and_oldest_ready_age(void **state)
 {
 	struct harness *h = *state;
@@ -281,6 +375,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_values_match_the_jobs_run, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_job_gauges_match_the_table_and_survive_a_restart,
 					    h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_gauges_follow_every_change, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_backlog_and_oldest_ready_age, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_counters_monotonic_across_async_restart, h_setup,
 					    h_teardown),

@@ -517,7 +517,7 @@ static void migration_keeps_jobs_and_indexes(void **state)
 	job_array_free(got, n);
 	assert_true(insert_one(s) > 7);
 	store_close(s);
-	assert_int_equal(count_job_indexes(url), 7); /* 6 of migration 5, jobs_ready_type of 7 */
+	assert_int_equal(count_job_indexes(url), 6);
 }
 
 /* The job counts of /metrics (jobs_watch): seeded from the table, moved by the changes of
@@ -561,9 +561,22 @@ static void job_counts_follow_commits(void **state)
 	assert_int_equal(count_of("c.one", JOB_ST_IN_PROGRESS), 2);
 	delete_job(f->s, j[0].id);
 	assert_int_equal(count_of("c.one", JOB_ST_IN_PROGRESS), 1);
-	int64_t created;
-	assert_int_equal(store_jobs_oldest_ready(f->s, "c.one", &created), 0);
-	assert_int_equal(created, 0); /* none Ready */
+	struct ready_head *heads;
+	assert_int_equal(store_jobs_ready_heads(f->s, &heads, &n), 0);
+	assert_int_equal(n, 0); /* none Ready */
+	free(heads);
+	struct job more[2] = {make_job("c.two", 7), make_job("c.one", 2)};
+	more[0].created_on = 500;
+	more[1].created_on = 700;
+	insert(f->s, more, 2);
+	assert_int_equal(store_jobs_ready_heads(f->s, &heads, &n), 0);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(heads[i].created_on,
+				 !strcmp(heads[i].plugin_type, "c.two") ? 500 : 700);
+	free(heads);
+	job_done(&more[0]);
+	job_done(&more[1]);
 	for (int i = 0; i < 3; i++)
 		job_done(&j[i]);
 }
