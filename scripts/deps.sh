@@ -17,8 +17,9 @@ set -euo pipefail
 # build: compiler, build system and the libraries the core links against
 DEPS_BUILD="meson ninja-build pkg-config gcc libsqlite3-dev libjansson-dev libmicrohttpd-dev
 libsodium-dev libcurl4-openssl-dev libseccomp-dev"
-# test: unit-test framework, the format check and curl (for scripts/run.sh and manual checks)
-DEPS_TEST="libcmocka-dev clang-format curl"
+# test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks) and
+# prometheus (its promtool checks /metrics in tests/integration/test-metrics.c)
+DEPS_TEST="libcmocka-dev clang-format curl prometheus"
 
 prog=${0##*/}
 
