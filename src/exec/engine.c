@@ -783,5 +783,6 @@ void engine_stats(struct engine *e, struct engine_stats *ret)
 	ret->processed = e->processed;
 	ret->claimed = e->claimed;
 	ret->passes = e->passes;
+	ret->dispatching = e->started && !e->stopping;
 	pthread_mutex_unlock(&e->lock);
 }
