@@ -16,9 +16,10 @@ set -euo pipefail
 
 # build: compiler, build system and the libraries the core links against
 DEPS_BUILD="meson ninja-build pkg-config gcc libsqlite3-dev libjansson-dev libmicrohttpd-dev
-libsodium-dev libcurl4-openssl-dev libseccomp-dev"
-# test: unit-test framework, the format check and curl (for scripts/run.sh and manual checks)
-DEPS_TEST="libcmocka-dev clang-format curl"
+libsodium-dev libcurl4-openssl-dev libseccomp-dev libsystemd-dev"
+# test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks) and
+# systemd (systemd-analyze verify on the installed unit)
+DEPS_TEST="libcmocka-dev clang-format curl systemd"
 
 prog=${0##*/}
 
