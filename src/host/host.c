@@ -328,6 +328,11 @@ static void block_signals(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* a shell starts background commands with SIGINT ignored, and an ignored signal never
+	 * reaches sigwait: blocked, the default action cannot end us before sigwait takes it */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 }
 

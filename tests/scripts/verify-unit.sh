@@ -43,6 +43,7 @@ for ((i = 1; i < ${#argv[@]}; i++)); do
 done
 [[ -n ${conf:-} ]] || bad "ExecStart names no --config file"
 
+# shellcheck disable=SC2013 # Documentation= holds space-separated URIs: words are wanted
 for doc in $(sed -n 's/^Documentation=//p' "$unit"); do
 	path=${doc#file://}
 	[[ $path != "$doc" ]] || continue # man: or https: pages are not ours to install
