@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "host/config.h"
 #include "host/host.h"
 
@@ -16,6 +17,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: asyncd --state-dir DIR [--store URL] [--listen ADDR:PORT] [--host-id ID]\n"
 		"              [--config FILE] [--worker PATH] [--exit-with-parent]\n"
+		"              [--log-format text|json|journal]\n"
 		"  --state-dir DIR    where the database, admin.token and caches live\n"
 		"  --store URL        sqlite:PATH (default sqlite:DIR/asyncd.db)\n"
 		"  --listen ADDR:PORT HTTP API address (default 127.0.0.1:8470; port 0 picks "
@@ -29,7 +31,9 @@ static void usage(FILE *f)
 		"                     http_body_timeout (seconds; see docs/api.md)\n"
 		"  --exit-with-parent stop cleanly (as on SIGTERM) when the process that started "
 		"asyncd\n"
-		"                     dies (for scripts such as make run; not for systemd)\n");
+		"                     dies (for scripts such as make run; not for systemd)\n"
+		"  --log-format FMT   text (default), json (one JSON object per line) or journal\n"
+		"                     (journald fields; the default when stderr is the journal)\n");
 }
 
 /* --exit-with-parent: the kernel sends SIGTERM when the parent dies; a parent that died before
@@ -99,12 +103,14 @@ int main(int argc, char **argv)
 	    {"config", required_argument, 0, 'c'},
 	    {"worker", required_argument, 0, 'w'},
 	    {"exit-with-parent", no_argument, 0, 'P'},
+	    {"log-format", required_argument, 0, 'L'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
 	struct host_options o = {0};
 	const char *config = NULL;
 	pid_t parent = getppid();
+	enum log_format fmt = log_default_format();
 	int c;
 	while ((c = getopt_long(argc, argv, "d:s:l:i:c:w:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -130,6 +136,16 @@ int main(int argc, char **argv)
 			if (exit_with_parent(parent) < 0)
 				return 1;
 			break;
+		case 'L':
+			if (log_format_parse(optarg, &fmt) < 0) {
+				fprintf(
+				    stderr,
+				    "asyncd: --log-format: '%s' is not a format: use text, json or "
+				    "journal\n",
+				    optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -147,6 +163,7 @@ int main(int argc, char **argv)
 	if (config && read_config(config, &file) < 0)
 		return 2;
 	merge(&o, &file);
+	log_set_format(fmt);
 	if (!o.state_dir) {
 		fprintf(stderr, "asyncd: --state-dir is required\n");
 		usage(stderr);

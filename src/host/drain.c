@@ -30,8 +30,10 @@ static bool finish_drain(enum lc_kind kind, int64_t id)
 	int rc = writer_call(lc_writer, lifecycle_delete_fn, &d);
 	bool deleted = rc == 0 && d.res.deleted;
 	if (deleted)
-		log_info("drain", "%s %lld drained and deleted",
-			 kind == LC_STEP ? "step" : "assembly", (long long)id);
+		log_event(LOG_LVL_INFO, "drain",
+			  LOG_FIELDS(LOG_INT(kind == LC_STEP ? "step_id" : "assembly_id", id)),
+			  "%s %lld drained and deleted", kind == LC_STEP ? "step" : "assembly",
+			  (long long)id);
 	lc_result_done(&d.res);
 	return deleted;
 }
