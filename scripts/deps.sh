@@ -3,7 +3,8 @@
 #
 # usage: scripts/deps.sh [GROUP]...
 #   build   (default) what `make`, `make run` and `make test` need: compiler, Meson, the
-#           libraries, cmocka, clang-format and curl
+#           libraries, cmocka, clang-format, curl and systemd (systemd-analyze)
+#   deb     what `make deb` needs: the build libraries, debhelper, dpkg-dev and lintian
 #
 # Quiet when everything is present. When something is missing: as root with apt-get, installs it
 # (running `apt-get update` only if the first install attempt fails); otherwise prints the
@@ -20,11 +21,13 @@ libsodium-dev libcurl4-openssl-dev libseccomp-dev libsystemd-dev"
 # test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks) and
 # systemd (systemd-analyze verify on the installed unit)
 DEPS_TEST="libcmocka-dev clang-format curl systemd"
+# deb: what `make deb` needs to build and check the Debian package (debian/)
+DEPS_DEB="debhelper dpkg-dev lintian"
 
 prog=${0##*/}
 
 die_usage() {
-	echo "usage: $prog [build]..." >&2
+	echo "usage: $prog [build|deb]..." >&2
 	exit 2
 }
 
@@ -32,6 +35,7 @@ die_usage() {
 group_packages() {
 	case "$1" in
 	build) echo "$DEPS_BUILD $DEPS_TEST" ;;
+	deb) echo "$DEPS_BUILD $DEPS_DEB" ;;
 	*)
 		echo "$prog: unknown group: $1" >&2
 		die_usage
