@@ -88,6 +88,8 @@ static void log_answer(const struct api_req *r)
 	enum log_level lvl = status >= 500   ? LOG_LVL_ERROR
 			     : status >= 400 ? LOG_LVL_INFO
 					     : LOG_LVL_DEBUG;
+	if (!log_enabled(lvl))
+		return;
 	json_t *err = json_object_get(r->out, "error");
 	const char *code = json_string_value(json_object_get(err, "code"));
 	const char *msg = json_string_value(json_object_get(err, "message"));

@@ -33,6 +33,16 @@ void log_set_format(enum log_format fmt)
 	log_format = fmt;
 }
 
+bool log_enabled(enum log_level lvl)
+{
+	return lvl <= log_level;
+}
+
+enum log_format log_get_format(void)
+{
+	return log_format;
+}
+
 int log_format_parse(const char *name, enum log_format *ret)
 {
 	static const char *const names[] = {"text", "json", "journal"};

@@ -33,6 +33,9 @@ struct log_field {
 
 void log_set_level(enum log_level lvl);
 void log_set_format(enum log_format fmt);
+enum log_format log_get_format(void);
+/* Whether a record of lvl is written (to skip building one that is not). */
+bool log_enabled(enum log_level lvl);
 /* "text", "json" or "journal"; -1 for anything else. */
 int log_format_parse(const char *name, enum log_format *ret);
 /* journal when stderr is the journal's stream (JOURNAL_STREAM names its device and inode, as

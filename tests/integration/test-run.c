@@ -60,14 +60,14 @@ static void run_start(struct run *r, bool ignore_int)
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "scripts/run.sh 2>&1 | tee %s >/dev/null", r->out);
 	const char *src = source_dir();
+	setenv("ASYNCD_STATE_DIR", r->state, 1); /* before the fork: the child only execs */
+	setenv("ASYNCD_LISTEN", "127.0.0.1:0", 1);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		setpgid(0, 0);
 		signal(SIGINT, ignore_int ? SIG_IGN : SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		setenv("ASYNCD_STATE_DIR", r->state, 1);
-		setenv("ASYNCD_LISTEN", "127.0.0.1:0", 1);
 		if (chdir(src) == 0)
 			execl("/bin/bash", "bash", "-c", cmd, (char *)NULL);
 		_exit(127);
