@@ -24,7 +24,7 @@
 
 #include "harness.h"
 
-#define WATCHDOG_USEC "400000" /* a tick every 200 ms */
+#define WATCHDOG_USEC "1000000" /* a tick every 500 ms */
 #define PINGS_WANTED 3
 #define STUCK_TICKS 5 /* ticks in a row without a ping while the writer hangs */
 #define MSG_MAX 4096
