@@ -245,6 +245,7 @@ int sbw_send_job(struct sb_worker *w, struct sb_run *r, int64_t now)
 	if (w->inflight.n == 0)
 		w->head_since = now;
 	sb_list_push(&w->inflight, r);
+	sb_head_started(w);
 	return 0;
 }
 
@@ -373,6 +374,7 @@ static void on_result(struct sandbox *sb, struct sb_worker *w, const struct ipc_
 	w->jobs++;
 	sb->stats.jobs_done++;
 	sb_complete(head, &res);
+	sb_head_started(w);
 	retire_if_idle(w, now);
 }
 
@@ -395,6 +397,7 @@ static void on_recalled(struct sandbox *sb, struct sb_worker *w, const struct ip
 	if (r == w->inflight.head)
 		w->head_since = now;
 	sb_list_remove(&w->inflight, r);
+	sb_head_started(w);
 	r->recalling = false;
 	if (r->aborted)
 		sb_fail(r, "sandbox_unavailable", "interrupted before it ran");

@@ -141,6 +141,9 @@ static const char *const sqlite_migrations[] = {
     " started_on INTEGER, ended_on INTEGER NOT NULL, outcome TEXT NOT NULL,"
     " error_code TEXT, message TEXT, trace TEXT,"
     " PRIMARY KEY(job_id, slot)) WITHOUT ROWID;",
+    /* 7: a drain may have a deadline, after which what is left is canceled (plugin_deleted) */
+    "ALTER TABLE steps ADD COLUMN drain_deadline INTEGER;"
+    "ALTER TABLE assemblies ADD COLUMN drain_deadline INTEGER;",
 };
 
 #endif

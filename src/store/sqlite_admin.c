@@ -253,16 +253,18 @@ const char *sq_owner_column(enum store_owner owner)
 	return owner == STORE_STEP ? "step_id" : "assembly_id";
 }
 
-int sq_set_draining(struct store *s, enum store_owner owner, int64_t id)
+int sq_set_draining(struct store *s, enum store_owner owner, int64_t id, int64_t deadline)
 {
-	char sql[96];
+	char sql[128];
 	sqlite3_stmt *st;
-	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1 WHERE id = ?1",
+	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1, drain_deadline = ?2 WHERE id = ?1",
 		 sq_owner_table(owner));
 	int rc = prep(s, sql, &st);
 	if (rc < 0)
 		return rc;
 	sq_bind_i64(st, 1, id);
+	if (deadline > 0)
+		sq_bind_i64(st, 2, deadline);
 	if ((rc = finish(s, st, sqlite3_step(st), "mark draining")) < 0)
 		return rc;
 	return sqlite3_changes(s->db) ? 0 : AE_NOTFOUND;
