@@ -3,7 +3,8 @@
 #
 # usage: scripts/deps.sh [GROUP]...
 #   build   (default) what `make`, `make run` and `make test` need: compiler, Meson, the
-#           libraries, cmocka, clang-format and curl
+#           libraries, Chart.js for the console, cmocka, clang-format and curl
+#   browser the console's browser tests: chromium, nodejs (and npm)
 #
 # Quiet when everything is present. When something is missing: as root with apt-get, installs it
 # (running `apt-get update` only if the first install attempt fails); otherwise prints the
@@ -16,14 +17,17 @@ set -euo pipefail
 
 # build: compiler, build system and the libraries the core links against
 DEPS_BUILD="meson ninja-build pkg-config gcc libsqlite3-dev libjansson-dev libmicrohttpd-dev
-libsodium-dev libcurl4-openssl-dev libseccomp-dev"
+libsodium-dev libcurl4-openssl-dev libseccomp-dev python3 libjs-chart.js"
+# browser: the console's tests in a real browser (tests/browser/): Debian's Chromium and Node.js;
+# npm comes with nodejs on some systems, else from Debian's npm (checked by command, not package)
+DEPS_BROWSER="chromium nodejs"
 # test: unit-test framework, the format check and curl (for scripts/run.sh and manual checks)
 DEPS_TEST="libcmocka-dev clang-format curl"
 
 prog=${0##*/}
 
 die_usage() {
-	echo "usage: $prog [build]..." >&2
+	echo "usage: $prog [build|browser]..." >&2
 	exit 2
 }
 
@@ -31,6 +35,7 @@ die_usage() {
 group_packages() {
 	case "$1" in
 	build) echo "$DEPS_BUILD $DEPS_TEST" ;;
+	browser) echo "$DEPS_BROWSER" ;;
 	*)
 		echo "$prog: unknown group: $1" >&2
 		die_usage
@@ -74,6 +79,11 @@ main() {
 			missing+=("$p")
 		fi
 	done
+	# npm: part of some nodejs builds, a package of its own in Debian's
+	if [[ " ${pkgs[*]} " == *" nodejs "* ]] && is_installed nodejs &&
+		! command -v npm >/dev/null 2>&1; then
+		missing+=(npm)
+	fi
 	if ((${#missing[@]} == 0)); then
 		return 0
 	fi
