@@ -53,7 +53,7 @@ async function login(ev) {
 }
 
 async function logout() {
-  try { await api('POST', '/api/v1/logout', {}, { quiet401: true }); } catch (e) { /* gone */ }
+  try { await api('POST', '/api/v1/logout', undefined, { quiet401: true }); } catch (e) { /* gone */ }
   setCsrf(null);
   location.hash = '#/overview';
   showLogin('You are logged out.');

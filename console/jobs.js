@@ -39,6 +39,7 @@ function list(root, ctx) {
   const pager = el('div.pager');
   const bulkBox = el('div.bulk');
   const selected = new Set();
+  const bulkResult = el('p', { role: 'status', id: 'bulk-result' });
   let cursors = [null]; // the cursor of each page seen, for Previous
   let page = 0;
   let rows = [];
@@ -134,7 +135,7 @@ function list(root, ctx) {
   function showBulk() {
     if (!ctx.can.ops) return;
     const action = select(BULK_ACTIONS, 'cancel', { 'aria-label': 'bulk action' });
-    const result = el('p', { role: 'status', id: 'bulk-result' });
+    const result = bulkResult;
     bulkBox.replaceChildren(el('div.card',
       field('Bulk action', action),
       el('button', { type: 'button', disabled: selected.size === 0,

@@ -41,7 +41,7 @@ export function clear(node) {
 export function button(label, onclick, { allowed = true, cls = '', title, danger } = {}) {
   if (!allowed) return null;
   return el('button', { type: 'button', class: (cls + (danger ? ' danger' : '')).trim() || null,
-                        title, onclick }, label);
+                        title, 'aria-label': title, onclick }, label);
 }
 
 // A table from rows: columns [{label, value: row => text|Node, sort: row => key}]
