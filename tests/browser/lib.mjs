@@ -106,7 +106,7 @@ export async function runAll(before, after) {
     const t0 = Date.now();
     try {
       await tests[i].fn(ctx);
-      console.log(`ok ${i + 1} - ${tests[i].name} # ${Date.now() - t0} ms`);
+      console.log(`ok ${i + 1} - ${tests[i].name} (${Date.now() - t0} ms)`);
     } catch (e) {
       failed++;
       console.log(`not ok ${i + 1} - ${tests[i].name}`);

@@ -230,6 +230,9 @@ test('bulk: cancel the selected jobs, and everything matching a filter (or say i
   if (/cancel:/.test(text)) {
     for (const id of ids.slice(2))
       await until(`job ${id} canceled`, async () => (await jobStatus(ctx.server, id)) === 'Canceled');
+  } else {
+    for (const id of ids.slice(2)) // this server has no bulk endpoint: leave nothing postponed
+      await ctx.server.must('POST', `/api/v1/jobs/${id}/cancel`, {});
   }
   await shot(page, 'jobs');
 });
@@ -408,6 +411,7 @@ test('no Content-Security-Policy violation and no script error on any page', asy
 // ---- setup ----
 
 async function before() {
+  fs.rmSync(SHOTS, { recursive: true, force: true });
   const server = new Server();
   await server.start();
   for (const [name, role] of Object.entries(USERS))
