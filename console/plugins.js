@@ -5,7 +5,8 @@
 // (DELETE ...?mode=refuse|drain|cancel) with the refusal's counts and a drain's live progress
 // (GET /api/v1/{assemblies,steps}/ID until 404).
 import { api } from './api.js';
-import { button, el, errorText, field, fmtTime, note, poller, select, table, toast } from './ui.js';
+import { button, el, errorText, field, fmtTime, keepFocus, note, poller, select, table,
+         toast } from './ui.js';
 
 export const title = 'Plug-ins';
 export const needs = 'read';
@@ -201,8 +202,8 @@ export function render(root, ctx) {
     try {
       const [a, s] = await Promise.all([api('GET', '/api/v1/assemblies'),
                                         api('GET', '/api/v1/steps')]);
-      showAssemblies(a.assemblies || []);
-      showSteps(s.steps || []);
+      keepFocus(asmBox, () => showAssemblies(a.assemblies || []));
+      keepFocus(stepBox, () => showSteps(s.steps || []));
       status.replaceChildren();
     } catch (e) {
       status.replaceChildren(note(errorText(e), 'error'));

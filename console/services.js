@@ -3,7 +3,8 @@
 // and Properties (PATCH /api/v1/hosts/H/services/S) for System Administrators. Refreshed every
 // 2 s, every 0.5 s while a service is pending (a stop shows its drain: jobs running, seconds left).
 import { api } from './api.js';
-import { button, el, errorText, field, fmtTime, note, poller, select, toast } from './ui.js';
+import { button, el, errorText, field, fmtTime, keepFocus, note, poller, select,
+         toast } from './ui.js';
 
 export const title = 'Services';
 export const needs = 'read';
@@ -113,7 +114,7 @@ export function render(root, ctx) {
       const r = await api('GET', '/api/v1/hosts');
       const hosts = r.hosts || [];
       pending = hosts.some((h) => (h.services || []).some((s) => s.status.endsWith('_pending')));
-      body.replaceChildren(...hosts.map(hostBlock));
+      keepFocus(body, () => body.replaceChildren(...hosts.map(hostBlock)));
       status.replaceChildren();
     } catch (e) {
       status.replaceChildren(note(errorText(e), 'error'));

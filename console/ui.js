@@ -138,3 +138,20 @@ export function poller(fn, ms) {
     },
   };
 }
+
+// Re-render container with fn() keeping the keyboard focus: a control focused inside it before is
+// looked up again afterwards (same tag and accessible name) and focused, so a refresh every 2 s
+// does not throw a keyboard user back to the top of the page.
+export function keepFocus(container, fn) {
+  const a = document.activeElement;
+  const inside = a && a !== document.body && container.contains(a);
+  const key = inside ? [a.tagName, a.getAttribute('aria-label') || a.id || a.textContent] : null;
+  fn();
+  if (!key || container.contains(a)) return;
+  for (const c of container.querySelectorAll(key[0])) {
+    if ((c.getAttribute('aria-label') || c.id || c.textContent) === key[1]) {
+      c.focus();
+      return;
+    }
+  }
+}

@@ -301,6 +301,41 @@ test('Users & tokens: create a user, a token shown once, revoke it', async (ctx)
     (await ctx.server.api('GET', '/api/v1/whoami', undefined, token)).status === 401);
 });
 
+test('keyboard: Tab reaches a service control, focus survives the refresh, Enter opens Properties', async (ctx) => {
+  const page = ctx.admin;
+  await visit(page, 'services');
+  await page.locator('#page h1').focus();
+  const focusedIs = () => page.evaluate(() => {
+    const a = document.activeElement;
+    return a && a.textContent === 'Properties' && a.closest('tr') &&
+      a.closest('tr').dataset.service === 'async';
+  });
+  let reached = false;
+  for (let i = 0; i < 60 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await focusedIs();
+  }
+  if (!reached) throw new Error('60 Tabs did not reach the Properties button of async');
+  // the table is rebuilt every 2 s: wait for the next rebuild, the focus must still be there
+  await page.evaluate(() => { window.__oldRow = document.querySelector('tr[data-service="async"]'); });
+  await until('the services table to refresh', () => page.evaluate(() => !window.__oldRow.isConnected), T);
+  if (!(await focusedIs())) throw new Error('the refresh took the focus away');
+  await page.keyboard.press('Enter');
+  await page.locator('form.props').waitFor();
+  await page.locator('form.props').getByRole('button', { name: 'Close' }).click();
+});
+
+test('a Submitter lands on its jobs, may submit, and is offered nothing else', async (ctx) => {
+  const page = await newPage(ctx, 'sam');
+  await login(page, 'sam');
+  await page.getByRole('heading', { name: 'System jobs' }).waitFor();
+  await page.locator('#jobs-table').waitFor();
+  if (await page.getByRole('link', { name: 'Services' }).isVisible()) throw new Error('Services offered');
+  const found = (await actionButtons(page)).filter((n) => n !== 'Submit');
+  if (found.length) throw new Error(`a Submitter is offered ${found.join(', ')}`);
+  await page.getByRole('button', { name: 'Submit' }).waitFor();
+});
+
 test('a Reader sees every page without action buttons, and a forced POST gets 403', async (ctx) => {
   const page = ctx.reader = await newPage(ctx, 'rita');
   await login(page, 'rita');
