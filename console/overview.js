@@ -1,6 +1,6 @@
 // Overview: live figures and charts. Every 2 s (paused while the tab is hidden): /metrics (the
-// host's counters: processed, running, held; error codes when the server has them) and
-// /api/v1/hosts. GET /api/v1/jobs/stats counts every job (a scan on servers before issue 10), so
+// host's counters: processed, running, held; error codes when the server has them),
+// /api/v1/hosts, and the last 20 succeeded jobs (queue wait and run time; one index page). GET /api/v1/jobs/stats counts every job (a scan on servers before issue 10), so
 // it is refreshed at most every 2 s and otherwise 100 times as seldom as it takes to answer.
 import { api, apiOptional, parseMetrics } from './api.js';
 import { el, errorText, fmtNum, note, poller, table } from './ui.js';
@@ -34,16 +34,38 @@ function barChart(canvas) {
   });
 }
 
-function push(chart, label, value) {
+function push(chart, label, ...values) {
   if (!chart) return;
   const d = chart.data;
   d.labels.push(label);
-  d.datasets[0].data.push(value);
+  values.forEach((v, i) => d.datasets[i].data.push(v));
   if (d.labels.length > WINDOW) {
     d.labels.shift();
-    d.datasets[0].data.shift();
+    for (const ds of d.datasets) ds.data.shift();
   }
   chart.update('none');
+}
+
+function timesChart(canvas) {
+  if (!window.Chart) return null;
+  const line = (label, color) => ({ label, data: [], borderColor: color, pointRadius: 0 });
+  return new window.Chart(canvas, {
+    type: 'line',
+    data: { labels: [], datasets: [line('queue wait (ms)', '#8a5a00'), line('run time (ms)', '#6f42c1')] },
+    options: { animation: false, responsive: true, maintainAspectRatio: false,
+               scales: { y: { beginAtZero: true } } },
+  });
+}
+
+// The mean queue wait (created -> started) and run time of the last 20 succeeded jobs: one page of
+// the completed-jobs index, newest first (20 rows whatever the table holds).
+function meanTimes(jobs) {
+  const ms = (a, b) => (a && b ? Date.parse(b) - Date.parse(a) : NaN);
+  const waits = jobs.map((j) => ms(j.created_on, j.started_on)).filter((x) => x >= 0);
+  const runs = jobs.map((j) => j.execution_time_ms ?? ms(j.started_on, j.completed_on))
+    .filter((x) => x >= 0);
+  const mean = (v) => (v.length ? Math.round(v.reduce((a, b) => a + b, 0) / v.length) : 0);
+  return [mean(waits), mean(runs)];
 }
 
 function figure(id, label) {
@@ -58,21 +80,26 @@ export function render(root, ctx) {
   const rateCanvas = canvas('chart-rate', 'jobs processed per second, live');
   const runCanvas = canvas('chart-running', 'jobs running and held, live');
   const backlogCanvas = canvas('chart-backlog', 'jobs by status');
+  const timesCanvas = canvas('chart-times', 'queue wait and run time of the last succeeded jobs');
   root.append(
     el('h1', 'Overview'), status,
     el('div.figures', figure('fig-rate', 'processed / s'), figure('fig-running', 'running'),
        figure('fig-held', 'held in memory'), figure('fig-processed', 'processed since start'),
-       figure('fig-ready', 'waiting'), figure('fig-failed', 'failed')),
+       figure('fig-ready', 'waiting'), figure('fig-failed', 'failed'),
+       figure('fig-wait', 'queue wait (last 20)')),
     el('div.charts',
        el('div.chart', el('h2', 'Processed per second'), el('div.canvas', rateCanvas)),
        el('div.chart', el('h2', 'Running'), el('div.canvas', runCanvas)),
-       el('div.chart', el('h2', 'Jobs by status'), el('div.canvas', backlogCanvas))),
+       el('div.chart', el('h2', 'Jobs by status'), el('div.canvas', backlogCanvas)),
+       el('div.chart', el('h2', 'Queue wait and run time (last 20 succeeded)'),
+          el('div.canvas', timesCanvas))),
     el('h2', 'Hosts'), hostsBox,
     el('h2', 'Failures by error code'), errorsBox);
   if (!window.Chart) status.append(note('Chart.js did not load: figures only.', 'error'));
   const rate = lineChart(rateCanvas, 'processed / s', '#2a7d4f');
   const running = lineChart(runCanvas, 'running', '#3b6ea8');
   const backlog = barChart(backlogCanvas);
+  const times = timesChart(timesCanvas);
   let last = null;
   let statsAt = 0;
   let statsEvery = 2000;
@@ -118,6 +145,13 @@ export function render(root, ctx) {
     }
   }
 
+  async function timings() {
+    const r = await api('GET', '/api/v1/jobs?state=3&status=30&limit=20');
+    const [wait, run] = meanTimes(r.jobs || []);
+    set('fig-wait', `${fmtNum(wait)} ms`);
+    push(times, new Date().toLocaleTimeString(), wait, run);
+  }
+
   async function hosts() {
     const h = await apiOptional('/api/v1/hosts');
     if (!h) return;
@@ -134,7 +168,7 @@ export function render(root, ctx) {
 
   const p = poller(async () => {
     try {
-      await Promise.all([metrics(), stats(), hosts()]);
+      await Promise.all([metrics(), stats(), hosts(), timings()]);
       status.replaceChildren();
     } catch (e) {
       status.replaceChildren(note(errorText(e), 'error'));
@@ -142,6 +176,6 @@ export function render(root, ctx) {
   }, 2000);
   return () => {
     p.stop();
-    for (const c of [rate, running, backlog]) if (c) c.destroy();
+    for (const c of [rate, running, backlog, times]) if (c) c.destroy();
   };
 }

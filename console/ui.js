@@ -9,7 +9,8 @@ export function el(spec, attrs, ...children) {
     if (part[0] === '.') node.classList.add(part.slice(1));
     else node.id = part.slice(1);
   }
-  if (attrs && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
+  if (attrs !== null && attrs !== undefined &&
+      (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
     children.unshift(attrs);
     attrs = null;
   }
