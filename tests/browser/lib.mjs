@@ -29,9 +29,11 @@ export async function until(what, cond, ms = 15000) {
 }
 
 export class Server {
-  async start() {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asyncd-btest.'));
+  // start() on a new state directory, or start(dir) again on one kept by stop({ keep: true })
+  async start(dir) {
+    this.dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'asyncd-btest.'));
     fs.chmodSync(this.dir, 0o700);
+    fs.rmSync(path.join(this.dir, 'asyncd.url'), { force: true });
     const log = fs.openSync(path.join(this.dir, 'asyncd.log'), 'a');
     this.proc = spawn(path.join(BUILD, 'src/bin/asyncd'),
                       ['--state-dir', this.dir, '--listen', '127.0.0.1:0', '--host-id', 'browser',
@@ -78,12 +80,13 @@ export class Server {
     return r.body;
   }
 
-  async stop() {
+  async stop({ keep = false } = {}) {
     if (this.proc && !this.exited) {
       this.proc.kill('SIGTERM');
       await until('asyncd to exit', () => this.exited, 60000).catch(() => this.proc.kill('SIGKILL'));
     }
-    if (this.dir && !process.env.KEEP_STATE) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir && !keep && !process.env.KEEP_STATE)
+      fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
