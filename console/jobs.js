@@ -18,6 +18,14 @@ const STATUSES = [['', 'any status'], ['0', 'Waiting For Resources'], ['10', 'Wa
                   ['30', 'Succeeded'], ['31', 'Failed'], ['32', 'Canceled']];
 const ONE_ACTIONS = ['cancel', 'pause', 'resume', 'retry'];
 const BULK_ACTIONS = ['cancel', 'retry', 'resume', 'delete'];
+// The actions a job's state allows (the API's rules, job_action_allowed): others are not offered.
+const ALLOWED = {
+  cancel: (j) => j.state !== 3,
+  pause: (j) => j.state === 2,
+  resume: (j) => j.state === 1,
+  postpone: (j) => j.state === 0 || j.state === 2,
+  retry: (j) => j.state === 3 && j.status === 31,
+};
 const PAGE_SIZES = ['25', '50', '100', '200'];
 
 export function render(root, ctx) {
@@ -255,12 +263,13 @@ function details(root, ctx, id) {
   function actions(j) {
     if (!ctx.can.ops) return null;
     const until = el('input', { type: 'datetime-local', 'aria-label': 'postpone until' });
+    const can = (a) => ALLOWED[a](j);
     return el('div.actions.card',
-      ONE_ACTIONS.map((a) => button(a[0].toUpperCase() + a.slice(1), () => act(a))),
-      until, button('Postpone', () => {
+      ONE_ACTIONS.filter(can).map((a) => button(a[0].toUpperCase() + a.slice(1), () => act(a))),
+      can('postpone') ? [until, button('Postpone', () => {
         if (!until.value) { toast('Choose a time to postpone to.', 'error'); return; }
         act('postpone', { until: new Date(until.value).toISOString().replace(/\.\d+Z$/, 'Z') });
-      }),
+      })] : null,
       button('Delete', () => act('delete'), { danger: true }));
   }
 

@@ -153,6 +153,23 @@ export function render(root, ctx) {
     return form;
   }
 
+  // PATCH /api/v1/assemblies/ID {isolation}: jobs that start afterwards run with it
+  function isolationControl(a) {
+    const sel = select(['sandbox', 'none'], modes.get(`iso ${a.id}`) || a.isolation,
+                       { 'aria-label': `isolation of assembly ${a.name}`,
+                         onchange: (ev) => modes.set(`iso ${a.id}`, ev.target.value) });
+    return el('span', sel, button('Set', async () => {
+      try {
+        await api('PATCH', `/api/v1/assemblies/${a.id}`, { isolation: sel.value });
+        toast(`assembly ${a.name}: isolation ${sel.value}`);
+      } catch (e) {
+        toast(errorText(e), 'error');
+      }
+      modes.delete(`iso ${a.id}`);
+      p.now();
+    }, { title: `Set the isolation of assembly ${a.name}` }));
+  }
+
   async function toggle(s) {
     try {
       await api('PATCH', `/api/v1/steps/${s.id}`, { enabled: !s.enabled });
@@ -170,7 +187,8 @@ export function render(root, ctx) {
     asmBox.replaceChildren(table([
       { label: 'name', value: (a) => a.name },
       { label: 'version', value: (a) => a.version },
-      { label: 'isolation', value: (a) => a.isolation },
+      { label: 'isolation', value: (a) => (ctx.can.admin && !a.draining ? isolationControl(a)
+                                                                        : a.isolation) },
       { label: 'sha256', value: (a) => el('code', { title: a.sha256 }, a.sha256.slice(0, 12)) },
       { label: 'types', value: (a) => (a.types || []).join(', ') },
       { label: 'state', value: (a) => (a.draining ? 'draining' : 'active') },

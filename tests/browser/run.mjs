@@ -141,6 +141,15 @@ test('Plug-ins: upload samples.so (registered, then unchanged) and add a step', 
   await page.getByRole('button', { name: `Disable step ${ctx.stepId}` }).click();
   await page.getByRole('button', { name: `Enable step ${ctx.stepId}` }).click();
   await page.getByRole('button', { name: `Disable step ${ctx.stepId}` }).waitFor();
+  // the isolation, changed and back
+  await page.getByLabel('isolation of assembly samples', { exact: true }).selectOption('sandbox');
+  await page.getByRole('button', { name: 'Set the isolation of assembly samples' }).click();
+  await until('isolation sandbox', async () => (await ctx.server.must('GET', '/api/v1/assemblies'))
+    .assemblies[0].isolation === 'sandbox');
+  await page.getByLabel('isolation of assembly samples', { exact: true }).selectOption('none');
+  await page.getByRole('button', { name: 'Set the isolation of assembly samples' }).click();
+  await until('isolation none', async () => (await ctx.server.must('GET', '/api/v1/assemblies'))
+    .assemblies[0].isolation === 'none');
   await shot(page, 'plugins');
 });
 
@@ -207,9 +216,12 @@ test('an action on one job: cancel a running job', async (ctx) => {
                                   { plugin_type: 'samples.sleep', data: { ms: 60000 } }, 201);
   await until('the job to run', async () => (await jobStatus(ctx.server, j.id)) === 'In Progress');
   await go(page, `#/jobs/${j.id}`);
+  await page.getByRole('button', { name: 'Pause' }).waitFor(); // offered: it runs
+  if (await page.getByRole('button', { name: 'Resume' }).count()) throw new Error('Resume offered');
   await page.getByRole('button', { name: 'Cancel' }).click();
   await until('the job to be canceled', async () => (await jobStatus(ctx.server, j.id)) === 'Canceled', T);
   await page.locator('dd', { hasText: 'Canceled' }).first().waitFor();
+  if (await page.getByRole('button', { name: 'Cancel' }).count()) throw new Error('Cancel offered when Completed');
 });
 
 test('bulk: cancel the selected jobs, and everything matching a filter (or say it needs a newer server)', async (ctx) => {
