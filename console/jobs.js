@@ -5,8 +5,8 @@
 // the server has no bulk endpoint) or on everything matching the filter (POST /api/v1/jobs/bulk
 // {action, filter}; needs a server that has it). Submitting a job: POST /api/v1/jobs.
 import { api, ApiError } from './api.js';
-import { button, clear, el, errorText, field, fmtTime, note, pre, select, table,
-         toast } from './ui.js';
+import { button, clear, el, errorText, field, fmtTime, keepFocus, note, poller, pre, select,
+         table, toast } from './ui.js';
 
 export const title = 'System jobs';
 export const needs = 'any';
@@ -244,6 +244,7 @@ function details(root, ctx, id) {
   root.append(el('p', el('a', { href: '#/jobs' }, '← all jobs')),
               el('h1', `Job ${id}`), status, body);
 
+  let untilValue = ''; // kept across the refreshes
   async function act(action, extra) {
     try {
       if (action === 'delete') {
@@ -262,7 +263,9 @@ function details(root, ctx, id) {
 
   function actions(j) {
     if (!ctx.can.ops) return null;
-    const until = el('input', { type: 'datetime-local', 'aria-label': 'postpone until' });
+    const until = el('input', { type: 'datetime-local', 'aria-label': 'postpone until',
+                                value: untilValue,
+                                oninput: (ev) => { untilValue = ev.target.value; } });
     const can = (a) => ALLOWED[a](j);
     return el('div.actions.card',
       ONE_ACTIONS.filter(can).map((a) => button(a[0].toUpperCase() + a.slice(1), () => act(a))),
@@ -276,6 +279,7 @@ function details(root, ctx, id) {
   async function load() {
     try {
       const j = await api('GET', `/api/v1/jobs/${encodeURIComponent(id)}`);
+      finished = j.state === 3;
       const facts = [['type', j.plugin_type], ['state', j.state_name], ['status', j.status_name],
         ['message', j.message_name], ['entity', j.primary_entity], ['step', j.step_id],
         ['owner', j.owner], ['host', j.host_id], ['attempt', j.attempt],
@@ -284,7 +288,7 @@ function details(root, ctx, id) {
         ['created', fmtTime(j.created_on)], ['started', fmtTime(j.started_on)],
         ['completed', fmtTime(j.completed_on)], ['postponed until', fmtTime(j.postpone_until)],
         ['run time (ms)', j.execution_time_ms], ['correlation id', j.correlation_id]];
-      body.replaceChildren(
+      keepFocus(body, () => body.replaceChildren(
         actions(j),
         el('dl.facts', facts.flatMap(([k, v]) => [el('dt', k),
                                                   el('dd', v === null || v === undefined ? '–'
@@ -299,7 +303,7 @@ function details(root, ctx, id) {
                { label: 'outcome', value: (a) => a.outcome || '' },
                { label: 'error', value: (a) => [a.error_code || '', a.message ? el('div.msg', a.message) : null] },
                { label: 'trace', value: (a) => (a.trace ? pre(a.trace) : '') }],
-              j.attempts || [], { empty: 'No earlier attempt recorded.' }));
+              j.attempts || [], { empty: 'No earlier attempt recorded.' })));
       status.replaceChildren();
     } catch (e) {
       clear(body);
@@ -307,6 +311,10 @@ function details(root, ctx, id) {
         ? `There is no job ${id} (or it is not yours).` : errorText(e), 'error'));
     }
   }
-  load();
-  return null;
+  // live while the job is unfinished (one read by id every 2 s), still once it is Completed
+  let finished = false;
+  const p = poller(async () => {
+    if (!finished && !body.querySelector('input:focus')) await load();
+  }, 2000);
+  return () => p.stop();
 }

@@ -220,7 +220,8 @@ test('an action on one job: cancel a running job', async (ctx) => {
   if (await page.getByRole('button', { name: 'Resume' }).count()) throw new Error('Resume offered');
   await page.getByRole('button', { name: 'Cancel' }).click();
   await until('the job to be canceled', async () => (await jobStatus(ctx.server, j.id)) === 'Canceled', T);
-  await page.locator('dd', { hasText: 'Canceled' }).first().waitFor();
+  await page.locator('dd', { hasText: /^Completed$/ }).waitFor(); // the details follow the job
+  await page.locator('dd', { hasText: /^Canceled$/ }).waitFor();
   if (await page.getByRole('button', { name: 'Cancel' }).count()) throw new Error('Cancel offered when Completed');
 });
 
