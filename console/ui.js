@@ -60,10 +60,14 @@ export function table(columns, rows, { caption, empty = 'nothing to show', id, o
             el('tbody', body));
 }
 
+let toastTimer = null;
+// A short message in the corner, gone after 8 s (errors after 20 s).
 export function toast(text, kind = 'ok') {
   const t = document.getElementById('toast');
   t.className = kind;
   t.textContent = text;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.textContent = ''; }, kind === 'error' ? 20000 : 8000);
 }
 
 export function errorText(e) {
