@@ -18,9 +18,10 @@ set -euo pipefail
 # build: compiler, build system and the libraries the core links against
 DEPS_BUILD="meson ninja-build pkg-config gcc libsqlite3-dev libjansson-dev libmicrohttpd-dev
 libsodium-dev libcurl4-openssl-dev libseccomp-dev libsystemd-dev"
-# test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks) and
-# systemd (systemd-analyze verify on the installed unit)
-DEPS_TEST="libcmocka-dev clang-format curl systemd"
+# test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks),
+# prometheus (its promtool checks /metrics in tests/integration/test-metrics.c) and systemd
+# (systemd-analyze verify on the installed unit)
+DEPS_TEST="libcmocka-dev clang-format curl prometheus systemd"
 # deb: what `make deb` needs to build and check the Debian package (debian/)
 DEPS_DEB="debhelper dpkg-dev lintian"
 

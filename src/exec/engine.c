@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/settings.h"
 #include "common/util.h"
 #include "exec/engine.h"
@@ -144,6 +145,33 @@ static int complete_fn(struct store *s, void *arg)
 	return store_jobs_complete(s, &r->c, 1);
 }
 
+static int outcome_of(int status)
+{
+	switch (status) {
+	case JOB_ST_SUCCEEDED:
+		return METRICS_SUCCEEDED;
+	case JOB_ST_FAILED:
+		return METRICS_FAILED;
+	case JOB_ST_CANCELED:
+		return METRICS_CANCELED;
+	default:
+		return METRICS_RETRIED;
+	}
+}
+
+/* The run's outcome, its run time and how long it waited to start, for /metrics. */
+static void count_outcome(const struct run *r)
+{
+	int t = metrics_type(r->job.plugin_type);
+	int code = metrics_code(r->c.next.error_code);
+	metrics_inc(&asyncd_metrics.processed, 1);
+	metrics_inc(&asyncd_metrics.outcomes[t][outcome_of(r->c.next.status)][code], 1);
+	metrics_observe(&asyncd_metrics.run[t], &metrics_seconds, r->c.execution_time_ms * 1000);
+	if (r->job.retry_count == 0 && r->c.started_on && r->job.created_on)
+		metrics_observe(&asyncd_metrics.wait[t], &metrics_seconds,
+				(r->c.started_on - r->job.created_on) * 1000);
+}
+
 /* A run that failed, for good or to be retried, is one record (a success is not). */
 static void log_outcome(const struct run *r, int rc)
 {
@@ -168,6 +196,7 @@ static void complete_done(void *arg, int rc)
 {
 	struct run *r = arg;
 	struct engine *e = r->e;
+	count_outcome(r);
 	log_outcome(r, rc);
 	pthread_mutex_lock(&e->lock);
 	e->completing--;
@@ -497,6 +526,7 @@ static int hold_claimed(struct engine *e, struct claim_call *c)
 		if (runs[i])
 			list_push(&e->held, runs[i]);
 	e->claimed += c->n;
+	metrics_inc(&asyncd_metrics.claimed, c->n);
 	pthread_cond_broadcast(&e->pool_wake);
 	pthread_mutex_unlock(&e->lock);
 	free(runs);

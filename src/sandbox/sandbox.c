@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "plugin/registry.h"
+#include "common/metrics.h"
 #include "sandbox/sandbox_int.h"
 
 #define MAX_EVENTS 64
@@ -468,11 +469,15 @@ static json_t *workers_json(struct sandbox *sb, int64_t now)
 static void publish(struct sandbox *sb, int64_t now, bool with_list)
 {
 	json_t *list = with_list ? workers_json(sb, now) : NULL;
-	int ready = 0, busy = 0, inflight = 0, libs = 0, flags = -1, abi = -1;
+	int ready = 0, busy = 0, inflight = 0, libs = 0, flags = -1, abi = -1, alive = 0;
+	int64_t rss = 0;
 	for (int i = 0; i < SB_MAX_WORKERS; i++) {
 		struct sb_worker *w = sb->slots[i];
 		if (!w)
 			continue;
+		alive++;
+		if (with_list)
+			rss += (int64_t)sbw_rss(w->pid);
 		ready += w->state == SB_READY;
 		busy += w->inflight.n > 0;
 		inflight += w->inflight.n;
@@ -498,6 +503,9 @@ static void publish(struct sandbox *sb, int64_t now, bool with_list)
 	snprintf(sb->network_shown, sizeof(sb->network_shown), "%s", sb->cfg.sandbox_network);
 	sb->shown = sb->stats;
 	pthread_mutex_unlock(&sb->lock);
+	metrics_set(&asyncd_metrics.sb_alive, alive);
+	if (with_list || !alive)
+		metrics_set(&asyncd_metrics.sb_rss, rss);
 }
 
 /* ---- the supervisor thread ---- */

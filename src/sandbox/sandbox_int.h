@@ -33,6 +33,7 @@ enum sb_kill {
 	SB_KILL_ABORT,
 	SB_KILL_PROTOCOL,
 	SB_KILL_STOP,
+	SB_KILL_CRASH, /* not a kill of ours: it died (metrics only) */
 };
 
 enum sb_state { SB_STARTING, SB_READY, SB_RETIRING };

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "sandbox/sandbox_int.h"
 
 #define MAX_READS 16 /* recv() calls per event, so that one worker cannot starve the others */
@@ -179,6 +180,7 @@ int sbw_spawn(struct sandbox *sb, int slot, const char *key)
 	w->spawned_at = w->heard_at = clock_mono_ms();
 	sb->slots[slot] = w;
 	sb->stats.spawned++;
+	metrics_inc(&asyncd_metrics.sb_spawned, 1);
 	return 0;
 }
 
@@ -305,6 +307,7 @@ void sbw_kill(struct sb_worker *w, enum sb_kill why)
 {
 	if (w->killed == SB_ALIVE) {
 		w->killed = why;
+		metrics_inc(&asyncd_metrics.sb_killed[why], 1);
 		w->kill_job = w->inflight.head ? w->inflight.head->job_id : 0;
 		w->kill_attempt = w->inflight.head ? w->inflight.head->attempt : 0;
 	}

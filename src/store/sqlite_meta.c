@@ -661,4 +661,6 @@ const struct store_ops sqlite_store_ops = {
     .job_fail_locked = sq_job_fail_locked,
     .job_attempts = sq_job_attempts,
     .assembly_set_isolation = sq_assembly_set_isolation,
+    .jobs_watch = sq_jobs_watch,
+    .jobs_ready_heads = sq_jobs_ready_heads,
 };

@@ -26,12 +26,13 @@ static int fault_hit(void)
 
 #define OPS(s) (((struct store_base *)(s))->ops)
 
-/* Every slot after the name is a function pointer, and a backend must fill them all. */
+/* Every slot after the name is a function pointer, and a backend must fill them all but the
+ * optional ones at the end (from jobs_watch on). */
 static bool ops_complete(const struct store_ops *o)
 {
 	typedef void (*any_fn)(void);
 	size_t first = offsetof(struct store_ops, open);
-	size_t n = (sizeof(*o) - first) / sizeof(any_fn);
+	size_t n = (offsetof(struct store_ops, jobs_watch) - first) / sizeof(any_fn);
 	for (size_t i = 0; i < n; i++) {
 		any_fn fn;
 		memcpy(&fn, (const char *)o + first + i * sizeof(fn), sizeof(fn));
@@ -71,6 +72,18 @@ const char *store_last_error(struct store *s)
 			return AE_STORE;                                                           \
 		return OPS(s)->name args;                                                          \
 	}
+
+int store_jobs_watch(struct store *s)
+{
+	return OPS(s)->jobs_watch ? OPS(s)->jobs_watch(s) : AE_INTERNAL;
+}
+
+int store_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n)
+{
+	if (!OPS(s)->jobs_ready_heads)
+		return AE_INTERNAL;
+	return OPS(s)->jobs_ready_heads(s, ret, ret_n);
+}
 
 WRAP(migrate, (struct store * s), (s))
 WRAP(begin, (struct store * s), (s))

@@ -166,6 +166,16 @@ struct store_base {
 enum store_owner { STORE_STEP, STORE_ASSEMBLY };
 
 /* After name, every member is a function pointer that a backend must fill: store_open checks. */
+/* The oldest Ready job of a plug-in type, as far as the first STORE_READY_SCAN Ready jobs of each
+ * priority in claim order show it (bounded work): created_on of the type's first one among them.
+ * Exact unless a priority level was cut short before it; then it is a lower bound of the age (a
+ * job that old is Ready), and a type not met at all is not listed. */
+#define STORE_READY_SCAN 2000
+struct ready_head {
+	char plugin_type[128];
+	int64_t created_on;
+};
+
 struct store_ops {
 	const char *name;
 	int (*open)(const char *url, struct store **ret);
@@ -257,6 +267,13 @@ struct store_ops {
 			       const char *error_code, const char *message);
 	int (*job_attempts)(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
 	int (*assembly_set_isolation)(struct store *s, int64_t id, int isolation, int64_t now);
+
+	/* Optional (a backend may leave them NULL; the metrics then omit what they give):
+	 * keep asyncd_metrics.jobs (common/metrics.h) by plug-in type and status from every job
+	 * row this connection commits, seeded now by one grouped count (the write connection);
+	 * and the first Ready job of each plug-in type, from the claim's index (bounded work). */
+	int (*jobs_watch)(struct store *s);
+	int (*jobs_ready_heads)(struct store *s, struct ready_head **ret, size_t *ret_n);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -341,6 +358,9 @@ int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit
 
 /* Durable commits (fsync at every commit) or faster ones that a power loss may undo. Outside a
  * transaction only. */
+/* The optional operations: AE_INTERNAL when the backend has not got them. */
+int store_jobs_watch(struct store *s);
+int store_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n);
 int store_set_synchronous(struct store *s, bool full);
 
 int store_service_configs(struct store *s, const char *host_id, struct service_config **ret,

@@ -95,7 +95,7 @@ static void test_isolation_kept_and_changed(void **state)
 	a = h_get(h, "/api/v1/audit?limit=50", 200);
 	char *text = json_dumps(a, 0);
 	h_expect_text(text, "isolation_changed", "audit");
-	h_expect_text(text, "assembly.isolation", "audit");
+	h_expect_text(text, "assembly.patch", "audit");
 	free(text);
 	json_decref(a);
 	h_stop(h);
@@ -210,12 +210,12 @@ static void test_waiting_job_runs_newest_build(void **state)
 	json_decref(h_upload_query(h, V100, "?isolation=sandbox", 201));
 	int64_t head = h_submit(
 	    h, json_pack("{s:s,s:{s:i}}", "plugin_type", "versioned.slow", "data", "ms", 120000));
-	json_decref(job_when(h, head, 2, "In Progress"));
+	json_decref(job_when(h, head, 2, "InProgress"));
 	int64_t behind = h_submit(
 	    h, json_pack("{s:s,s:{s:i}}", "plugin_type", "versioned.slow", "data", "ms", 0));
 	json_t *j = job_when(h, behind, 2, NULL); /* claimed, waiting for the worker */
 	assert_true(json_is_null(json_object_get(j, "started_on")));
-	assert_string_equal(h_str(j, "status_name"), "Waiting For Resources");
+	assert_string_equal(h_str(j, "status_name"), "WaitingForResources");
 	json_decref(j);
 	json_t *a = h_upload_query(h, V101, "", 201);
 	assert_string_equal(h_str(a, "outcome"), "upgraded");
