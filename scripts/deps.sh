@@ -19,6 +19,8 @@ DEPS_BUILD="meson ninja-build pkg-config gcc libsqlite3-dev libjansson-dev libmi
 libsodium-dev libcurl4-openssl-dev libseccomp-dev"
 # test: unit-test framework, the format check and curl (for scripts/run.sh and manual checks)
 DEPS_TEST="libcmocka-dev clang-format curl"
+# run: the IANA time zones of recurring jobs (read from /usr/share/zoneinfo)
+DEPS_RUN="tzdata"
 
 prog=${0##*/}
 
@@ -30,7 +32,7 @@ die_usage() {
 # group_packages GROUP: print the packages of GROUP
 group_packages() {
 	case "$1" in
-	build) echo "$DEPS_BUILD $DEPS_TEST" ;;
+	build) echo "$DEPS_BUILD $DEPS_TEST $DEPS_RUN" ;;
 	*)
 		echo "$prog: unknown group: $1" >&2
 		die_usage
