@@ -24,10 +24,16 @@ static const struct jfield event_fields[] = {
 };
 
 static const struct jfield job_fields[] = {
-    {"plugin_type", JF_STR, true},	   {"data", JF_ANY, false},
-    {"priority", JF_INT, false},	   {"postpone_until", JF_STR, false},
-    {"dependency_token", JF_STR, false},   {"idempotency_key", JF_STR, false},
-    {"recurrence_pattern", JF_STR, false}, {"max_retries", JF_INT, false},
+    {"plugin_type", JF_STR, true},
+    {"data", JF_ANY, false},
+    {"priority", JF_INT, false},
+    {"postpone_until", JF_STR, false},
+    {"dependency_token", JF_STR, false},
+    {"idempotency_key", JF_STR, false},
+    {"recurrence_pattern", JF_STR, false},
+    {"max_retries", JF_INT, false},
+    {"recurrence_start_time", JF_STR, false},
+    {"recurrence_timezone", JF_STR, false},
 };
 
 #define CONFIG_TYPES (JF_STR | JF_OBJ | JF_ARR)

@@ -9,6 +9,7 @@
 #include "api/handlers.h"
 #include "api/job_json.h"
 #include "common/clock.h"
+#include "job/rrule.h"
 #include "common/error.h"
 #include "common/settings.h"
 #include "exec/engine.h"
@@ -163,6 +164,45 @@ static int submit_type(struct api_req *r, json_t *body, struct job *j)
 	return j->plugin_type && j->name ? 0 : AE_NOMEM;
 }
 
+/* recurrence_pattern, _start_time, _timezone: checked, and the first occurrence (at or after
+ * the later of now and the start) becomes postpone_until. */
+static int submit_recurrence(struct api_req *r, json_t *body, int64_t now, struct job *j)
+{
+	char err[300];
+	int64_t first;
+	int rc;
+	if ((rc = opt_string(r, body, "recurrence_pattern", RRULE_MAX_LEN,
+			     &j->recurrence_pattern)) < 0 ||
+	    (rc = opt_time(r, body, "recurrence_start_time", &j->recurrence_start_time)) < 0 ||
+	    (rc = opt_string(r, body, "recurrence_timezone", 128, &j->recurrence_timezone)) < 0)
+		return rc;
+	if (!j->recurrence_pattern) {
+		if (j->recurrence_start_time || j->recurrence_timezone)
+			return api_error(r, AE_INVAL,
+					 "recurrence_start_time and recurrence_timezone need a "
+					 "recurrence_pattern");
+		return 0;
+	}
+	if (j->postpone_until)
+		return api_error(r, AE_INVAL,
+				 "postpone_until and recurrence_pattern: give "
+				 "recurrence_start_time for the first run of a recurring job");
+	if (!j->recurrence_start_time)
+		j->recurrence_start_time = now;
+	int64_t from = j->recurrence_start_time > now ? j->recurrence_start_time : now;
+	rc = rrule_job_next(j, from - 1, &first, err, sizeof(err));
+	if (rc == AE_NOTFOUND)
+		return api_error(r, AE_INVAL,
+				 "recurrence_pattern '%s' has no occurrence from %s on (see "
+				 "docs/recurrence.md)",
+				 j->recurrence_pattern, "its start");
+	if (rc < 0)
+		return api_error(r, AE_INVAL, "recurrence_%s: %s",
+				 strstr(err, "time zone") ? "timezone" : "pattern", err);
+	j->postpone_until = first;
+	return 0;
+}
+
 static int submit_fields(struct api_req *r, json_t *body, const struct settings *cfg, struct job *j)
 {
 	int64_t now = clock_now_ms();
@@ -180,10 +220,8 @@ static int submit_fields(struct api_req *r, json_t *body, const struct settings 
 	    (rc = opt_string(r, body, "dependency_token", TOKEN_MAX, &j->dependency_token)) < 0 ||
 	    (rc = opt_string(r, body, "idempotency_key", TOKEN_MAX, &j->idempotency_key)) < 0)
 		return rc;
-	if (json_object_get(body, "recurrence_pattern"))
-		return api_error(r, AE_INVAL,
-				 "recurrence_pattern is not supported yet by this "
-				 "asyncd; submit the job without it");
+	if ((rc = submit_recurrence(r, body, now, j)) < 0)
+		return rc;
 	char corr[37];
 	uuid_v4(corr);
 	j->correlation_id = strdup(corr);
@@ -370,6 +408,8 @@ int h_job_get(struct api_req *r)
 				 asyncd_strerror(rc));
 	json_t *o = job_to_json(&j, true);
 	json_object_set_new(o, "attempts", job_attempts_to_json(a, n));
+	json_object_set_new(o, "next_occurrences",
+			    job_next_occurrences_json(&j, clock_now_ms(), 5));
 	api_reply(r, 200, o);
 	job_attempts_free(a, n);
 	job_done(&j);

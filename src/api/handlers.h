@@ -53,6 +53,8 @@ int h_token_revoke(struct api_req *r);
 int h_login(struct api_req *r);
 int h_logout(struct api_req *r);
 int h_whoami(struct api_req *r);
+/* test-only (ASYNCD_TEST_CLOCK=1): shift the wall clock forward */
+int h_debug_clock(struct api_req *r);
 
 /* Adds "unfinished" counts of a step's or assembly's jobs to o. */
 int api_add_unfinished(struct api_req *r, json_t *o, enum lc_kind kind, int64_t id);

@@ -66,6 +66,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/login", 0, 4 * KiB, h_login},
     {"POST", "/api/v1/logout", 0, 0, h_logout},
     {"GET", "/api/v1/whoami", ROLE_ANY, 0, h_whoami},
+    {"POST", "/api/v1/debug/clock", ADMIN, 0, h_debug_clock},
 };
 
 /* Match path against pattern, copying parameters into r. */

@@ -19,6 +19,7 @@
 #include "sandbox/sandbox.h"
 #include "common/throttle.h"
 #include "exec/writer.h"
+#include "job/rrule.h"
 #include "plugin/registry.h"
 #include "store/store.h"
 
@@ -152,6 +153,7 @@ static void fill_completion(struct engine *e, struct run *r, const struct settin
 	c->host_id = e->host_id;
 	c->attempt = r->job.attempt;
 	job_next_state(&r->job, &r->res.outcome, &p, now, rand_fast(), &c->next);
+	rrule_job_after_run(&r->job, now, &c->next);
 	c->message = r->res.outcome.message;
 	c->trace = r->res.trace;
 	c->output = r->res.output;

@@ -23,6 +23,7 @@ static void free_strings(struct job *j)
 			 &j->friendly_message,
 			 &j->host_id,
 			 &j->recurrence_pattern,
+			 &j->recurrence_timezone,
 			 &j->owner,
 			 &j->idempotency_key,
 			 &j->trace,

@@ -72,6 +72,7 @@ struct job {
 	int64_t execution_time_ms;
 	char *recurrence_pattern;
 	int64_t recurrence_start_time;
+	char *recurrence_timezone; /* IANA name; NULL: UTC */
 	char *owner;
 	char *idempotency_key;
 	char *trace;  /* the trace log, text */
@@ -116,6 +117,9 @@ struct job_next {
 	int retry_count;
 	const char *error_code; /* NULL on success */
 	bool delete_row;	/* succeeded with async_auto_delete */
+	/* what the run was, for the attempt history, when the next state does not tell (a recurring
+	 * job waits for its next occurrence after any outcome); NULL: read from the next state */
+	const char *run_outcome;
 };
 
 /* The next state of job j (its retry_count, max_retries and auto_delete are read) after outcome o

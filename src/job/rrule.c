@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/tz.h"
+#include "job/job.h"
 #include "job/rrule.h"
 
 #define YEAR_S (366LL * 86400)
@@ -533,4 +534,43 @@ int rrule_next(const struct rrule *r, int64_t start_ms, const struct tz *z, int6
 		return AE_NOTFOUND;
 	*ret_ms = w.found * 1000;
 	return 0;
+}
+
+/* ---- recurring jobs ---- */
+
+int rrule_job_next(const struct job *j, int64_t after_ms, int64_t *ret_ms, char *err, size_t n_err)
+{
+	struct rrule r;
+	const struct tz *z;
+	int rc = rrule_parse(j->recurrence_pattern, &r, err, n_err);
+	if (rc < 0)
+		return rc;
+	if (tz_get(j->recurrence_timezone, &z) < 0) {
+		if (n_err)
+			snprintf(err, n_err, "'%s' is not a time zone of this system's tzdata",
+				 j->recurrence_timezone);
+		return AE_INVAL;
+	}
+	return rrule_next(&r, j->recurrence_start_time, z, after_ms, ret_ms);
+}
+
+static const char *outcome_of(const struct job_next *n)
+{
+	if (n->state == JOB_COMPLETED)
+		return n->status == JOB_ST_SUCCEEDED ? "succeeded" : "failed";
+	return n->postpone_until ? "transient" : "needs_attention";
+}
+
+void rrule_job_after_run(const struct job *j, int64_t now, struct job_next *n)
+{
+	int64_t at;
+	char err[8];
+	if (!j->recurrence_pattern || rrule_job_next(j, now, &at, err, sizeof(err)) < 0)
+		return;
+	n->run_outcome = outcome_of(n);
+	n->state = JOB_SUSPENDED;
+	n->status = JOB_ST_WAITING;
+	n->postpone_until = at;
+	n->retry_count = 0;
+	n->delete_row = false;
 }

@@ -48,4 +48,18 @@ int rrule_parse(const char *pattern, struct rrule *r, char *err, size_t n_err);
 int rrule_next(const struct rrule *r, int64_t start_ms, const struct tz *z, int64_t after_ms,
 	       int64_t *ret_ms);
 
+/* ---- recurring jobs ---- */
+struct job;
+struct job_next;
+
+/* The next occurrence of recurring job j (its recurrence_pattern, _start_time and _timezone)
+ * strictly after after_ms. AE_INVAL when its fields do not parse (err says which part),
+ * AE_NOTFOUND when it has no more. */
+int rrule_job_next(const struct job *j, int64_t after_ms, int64_t *ret_ms, char *err, size_t n_err);
+/* Where recurring job j goes after a run that ended at now with next state *n (computed by
+ * job_next_state): Suspended/Waiting until its next occurrence, retry_count 0, never deleted,
+ * the run's outcome kept in n->run_outcome for its history; *n unchanged when it has no more
+ * occurrences (the run's outcome ends it). A cancel is applied by the store over this. */
+void rrule_job_after_run(const struct job *j, int64_t now, struct job_next *n);
+
 #endif

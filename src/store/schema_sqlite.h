@@ -141,6 +141,8 @@ static const char *const sqlite_migrations[] = {
     " started_on INTEGER, ended_on INTEGER NOT NULL, outcome TEXT NOT NULL,"
     " error_code TEXT, message TEXT, trace TEXT,"
     " PRIMARY KEY(job_id, slot)) WITHOUT ROWID;",
+    /* 7: recurring jobs: the IANA zone their pattern is read in (NULL: UTC) */
+    "ALTER TABLE jobs ADD COLUMN recurrence_timezone TEXT;",
 };
 
 #endif

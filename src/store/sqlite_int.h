@@ -62,7 +62,9 @@ char *sq_col_text(sqlite3_stmt *st, int i);
 	" priority, postpone_until, retry_count, max_retries, error_code, message,"                \
 	" friendly_message, host_id, attempt, lease_expires_on, created_on, started_on,"           \
 	" completed_on, modified_on, execution_time_ms, recurrence_pattern,"                       \
-	" recurrence_start_time, owner, idempotency_key, output, auto_delete, assembly_id"
+	" recurrence_start_time, recurrence_timezone, owner, idempotency_key, output, "            \
+	"auto_delete,"                                                                             \
+	" assembly_id"
 int sq_read_job(sqlite3_stmt *st, struct job *j);
 
 /* Connection and transactions (sqlite.c). */

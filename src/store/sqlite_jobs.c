@@ -44,6 +44,7 @@ int sq_read_job(sqlite3_stmt *st, struct job *j)
 	j->execution_time_ms = sqlite3_column_int64(st, c++);
 	j->recurrence_pattern = sq_col_text(st, c++);
 	j->recurrence_start_time = sqlite3_column_int64(st, c++);
+	j->recurrence_timezone = sq_col_text(st, c++);
 	j->owner = sq_col_text(st, c++);
 	j->idempotency_key = sq_col_text(st, c++);
 	j->output = sq_col_text(st, c++);
@@ -85,6 +86,7 @@ static void bind_insert(sqlite3_stmt *st, const struct job *j)
 	sq_bind_text(st, 27, j->owner);
 	sq_bind_text(st, 28, j->idempotency_key);
 	sq_bind_i64(st, 29, j->auto_delete);
+	sq_bind_text(st, 30, j->recurrence_timezone);
 }
 
 int sq_jobs_insert(struct store *s, struct job *jobs, size_t n)
@@ -186,6 +188,7 @@ static int attempt_insert(struct store *s, const struct job_completion *c)
 	sq_bind_i64(st, 2, c->attempt);
 	sq_bind_text(st, 3, c->host_id);
 	sq_bind_i64(st, 4, STORE_ATTEMPTS_KEPT);
+	sq_bind_text(st, 5, c->next.run_outcome);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sq_fail(s, "record job attempt");
 	return 0;
