@@ -14,6 +14,7 @@
 #include "common/settings.h"
 #include "exec/engine.h"
 #include "exec/jobops.h"
+#include "exec/sysjobs.h"
 #include "exec/writer.h"
 #include "plugin/lifecycle.h"
 #include "plugin/registry.h"
@@ -320,6 +321,7 @@ static int list_filter(struct api_req *r, struct job_filter *f)
 				 "status %lld is not a job status (0, 10, 20, 21, 22, "
 				 "30, 31, 32)",
 				 status);
+	memset(f, 0, sizeof(*f));
 	f->state = (int)state;
 	f->status = (int)status;
 	f->step_id = step;
@@ -329,6 +331,14 @@ static int list_filter(struct api_req *r, struct job_filter *f)
 	f->plugin_type = api_query(r, "plugin_type");
 	if (f->plugin_type && (!*f->plugin_type || strlen(f->plugin_type) > 200))
 		f->plugin_type = NULL;
+	f->error_code = api_query(r, "error_code");
+	if (f->error_code && (!*f->error_code || strlen(f->error_code) > 200))
+		f->error_code = NULL;
+	const char *before = api_query(r, "completed_before");
+	if (before && *before && clock_parse_rfc3339(before, &f->completed_before) < 0)
+		return api_error(r, AE_INVAL,
+				 "completed_before must be an RFC 3339 time such as "
+				 "2026-01-31T00:00:00Z");
 	return 0;
 }
 
@@ -358,9 +368,11 @@ int h_jobs_list(struct api_req *r)
 int h_jobs_stats(struct api_req *r)
 {
 	static const int statuses[] = {0, 10, 20, 21, 22, 30, 31, 32};
-	int64_t by[33], total;
+	int64_t by[33], total, maintenance = 0;
 	struct store *s = api_reader(r);
 	int rc = store_jobs_stats(s, by, &total);
+	if (rc == 0)
+		rc = sysjobs_uncount_maintenance(s, by, &total, &maintenance);
 	api_reader_put(s);
 	if (rc < 0)
 		return api_error(r, rc, "cannot count jobs: %s", asyncd_strerror(rc));
@@ -371,7 +383,8 @@ int h_jobs_stats(struct api_req *r)
 		json_object_set_new(o, k, json_integer(by[statuses[i]]));
 	}
 	return api_reply(r, 200,
-			 json_pack("{s:o,s:I}", "by_status", o, "total", (json_int_t)total));
+			 json_pack("{s:o,s:I,s:I}", "by_status", o, "total", (json_int_t)total,
+				   "maintenance_jobs", (json_int_t)maintenance));
 }
 
 /* The job id and its attempt history, read on one reader connection. */
@@ -422,6 +435,13 @@ static int action_answer(struct api_req *r, struct jobop *op, int rc)
 {
 	if (rc == AE_NOTFOUND)
 		return api_error(r, rc, "job %lld does not exist", (long long)op->id);
+	if (rc == AE_CONFLICT && op->maintenance)
+		return api_error(r, rc,
+				 "cannot %s job %lld: it is a recurring maintenance job of "
+				 "async-maintenance, which cannot be canceled, paused, resumed, "
+				 "postponed or deleted; a System Administrator may change its "
+				 "schedule (PATCH /api/v1/jobs/%lld with recurrence_pattern)",
+				 job_action_name(op->act), (long long)op->id, (long long)op->id);
 	if (rc == AE_CONFLICT)
 		return api_error(r, rc, "cannot %s job %lld: it is %s/%s", job_action_name(op->act),
 				 (long long)op->id, job_state_name(op->job.state),

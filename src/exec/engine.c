@@ -18,6 +18,7 @@
 #include "exec/runner.h"
 #include "sandbox/sandbox.h"
 #include "common/throttle.h"
+#include "exec/sysjobs.h"
 #include "exec/writer.h"
 #include "job/rrule.h"
 #include "plugin/registry.h"
@@ -263,8 +264,11 @@ static void *pool_main(void *p)
 	struct run *r;
 	while ((r = take_held(e, arg.gen))) {
 		settings_current(&cfg);
-		if (runner_start(&r->job, reader, &cfg, &r->stop_flag, e->sandbox, sandboxed_done,
-				 r, &r->res) == RUNNER_DONE)
+		if (sysjob_is(&r->job)) {
+			sysjob_run(e->w, e, reader, &r->job, &r->stop_flag, &r->res);
+			finish_run(e, r, &cfg);
+		} else if (runner_start(&r->job, reader, &cfg, &r->stop_flag, e->sandbox,
+					sandboxed_done, r, &r->res) == RUNNER_DONE)
 			finish_run(e, r, &cfg);
 	}
 	store_close(reader);

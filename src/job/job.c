@@ -49,6 +49,11 @@ void job_array_free(struct job *jobs, size_t n)
 	free(jobs);
 }
 
+bool job_is_maintenance(const struct job *j)
+{
+	return j->owner && strcmp(j->owner, JOB_OWNER_SYSTEM) == 0 && j->recurrence_pattern;
+}
+
 bool job_state_valid(int state)
 {
 	return state >= JOB_READY && state <= JOB_COMPLETED;

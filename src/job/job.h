@@ -26,11 +26,22 @@ enum job_status {
 	JOB_ST_CANCELED = 32,
 };
 
+struct job;
+
 enum job_operation {
 	JOB_OP_SYSTEM_EVENT = 1,
 	JOB_OP_BULK_DELETE = 13,
 	JOB_OP_EXECUTE_ASYNC = 54,
+	/* internal: work of asyncd itself (docs/system-jobs.md) */
+	JOB_OP_MAINTENANCE = 100, /* audit and history cleanup, statistics */
+	JOB_OP_BULK_ACTION = 101, /* cancel, retry, resume or delete of many jobs */
 };
+
+/* The owner of the recurring jobs of async-maintenance: users change their schedule, nothing
+ * else (SPEC §1). */
+#define JOB_OWNER_SYSTEM "system"
+/* Whether j is one of them. */
+bool job_is_maintenance(const struct job *j);
 
 #define JOB_PRIORITY_MIN 0
 #define JOB_PRIORITY_MAX 10

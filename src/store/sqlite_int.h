@@ -111,6 +111,9 @@ int sq_session_find(struct store *s, const char *hash, int64_t now, struct sessi
 int sq_session_delete(struct store *s, const char *hash);
 int sq_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
 int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+int sq_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output);
+int sq_job_set_recurrence(struct store *s, const struct job *j, int64_t now);
+int sq_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 /* The table and the jobs column of an owner (never from a caller's string). */
 const char *sq_owner_table(enum store_owner owner);
 const char *sq_owner_column(enum store_owner owner);

@@ -397,6 +397,10 @@ static int list_sql(const struct job_filter *f, struct buf *b)
 		ADD(" AND step_id = %lld", (long long)f->step_id);
 	if (f->before_id)
 		ADD(" AND id < %lld", (long long)f->before_id);
+	if (f->error_code)
+		ADD(" AND error_code = ?3");
+	if (f->completed_before)
+		ADD(" AND state = 3 AND completed_on < %lld", (long long)f->completed_before);
 	ADD(" ORDER BY id DESC LIMIT %d", f->limit);
 	return rc;
 }
@@ -419,6 +423,8 @@ int sq_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_j
 		sq_bind_text(st, 1, f->plugin_type);
 	if (f->owner)
 		sq_bind_text(st, 2, f->owner);
+	if (f->error_code)
+		sq_bind_text(st, 3, f->error_code);
 	struct job *jobs = calloc((size_t)f->limit + 1, sizeof(*jobs));
 	size_t n = 0;
 	if (!jobs) {
