@@ -324,8 +324,8 @@ int h_job_patch(struct api_req *r)
 		job_done(&c.job);
 		return rc;
 	}
-	if (!c.job.recurrence_start_time)
-		c.job.recurrence_start_time = clock_now_ms();
+	if (!c.job.recurrence_start_time) /* now, on the minute: BYHOUR=3 means 03:00:00 */
+		c.job.recurrence_start_time = clock_now_ms() / 60000 * 60000;
 	rc = schedule_answer(r, &c, writer_call(r->api->w, schedule_fn, &c));
 	char target[48];
 	snprintf(target, sizeof(target), "job %lld", (long long)c.job.id);

@@ -61,9 +61,9 @@ static int ensure_one(struct store *s, const struct maint_def *d, int64_t now,
 	if (rc != AE_NOTFOUND)
 		return rc;
 	struct job j = {0};
-	rc =
-	    sysjob_make(&j, d->type, d->op, d->name, JOB_OWNER_SYSTEM, json_loads(d->data, 0, NULL),
-			d->pattern, now + FIRST_RUN_AFTER_MS, NULL, now, err, sizeof(err));
+	rc = sysjob_make(&j, d->type, d->op, d->name, JOB_OWNER_SYSTEM,
+			 json_loads(d->data, 0, NULL), d->pattern,
+			 (now + FIRST_RUN_AFTER_MS) / 60000 * 60000, NULL, now, err, sizeof(err));
 	if (rc == 0 && !(j.idempotency_key = strdup(sysjob_maintenance_keys[d->key])))
 		rc = AE_NOMEM;
 	j.max_retries = 0;
