@@ -149,6 +149,11 @@ static int submit_type(struct api_req *r, json_t *body, struct job *j)
 	if (!type)
 		return api_error(r, AE_INVAL,
 				 "plugin_type is required: a string such as \"samples.noop\"");
+	if (strncasecmp(type, "asyncd.", 7) == 0)
+		return api_error(r, AE_INVAL,
+				 "plugin_type '%s': asyncd.* are asyncd's own system jobs (bulk "
+				 "deletes and actions have their own endpoints)",
+				 type);
 	struct registry_snap *snap = registry_get();
 	const struct assembly *a = registry_resolve_type(snap, type);
 	if (a) {

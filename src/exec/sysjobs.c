@@ -77,7 +77,7 @@ int sysjobs_uncount_maintenance(struct store *s, int64_t by_status[33], int64_t 
 
 bool sysjob_is(const struct job *j)
 {
-	return j->plugin_type && strncmp(j->plugin_type, "asyncd.", 7) == 0;
+	return j->plugin_type && strncasecmp(j->plugin_type, "asyncd.", 7) == 0;
 }
 
 /* ---- filters ---- */

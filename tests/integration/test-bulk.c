@@ -224,6 +224,13 @@ static void test_bulk_small_sets(void **state)
 	h_expect_text(json_string_value(json_object_get(json_object_get(a, "error"), "message")),
 		      "filter.colour", "bad filter");
 	json_decref(a);
+	a = h_call(h, "POST", "/api/v1/jobs",
+		   json_pack("{s:s,s:{s:{s:i}}}", "plugin_type", "asyncd.bulk_delete", "data",
+			     "filter", "state", 3),
+		   400);
+	h_expect_text(json_string_value(json_object_get(json_object_get(a, "error"), "message")),
+		      "system jobs", "a submitted asyncd.* type");
+	json_decref(a);
 	h_add_user_token(h, "rita", "Reader", NULL, reader);
 	struct h_client *c = h_client_token(h, reader);
 	long status;
