@@ -29,6 +29,8 @@ DEPS_DEB="debhelper dpkg-dev lintian"
 # browser: the console's tests in a real browser (tests/browser/): Debian's Chromium and Node.js;
 # npm comes with nodejs on some systems, else from Debian's npm (checked by command, not package)
 DEPS_BROWSER="chromium nodejs"
+# run: the IANA time zones of recurring jobs (read from /usr/share/zoneinfo)
+DEPS_RUN="tzdata"
 
 prog=${0##*/}
 
@@ -43,6 +45,8 @@ group_packages() {
 	build) echo "$DEPS_BUILD $DEPS_TEST" ;;
 	deb) echo "$DEPS_BUILD $DEPS_DEB" ;;
 	browser) echo "$DEPS_BROWSER" ;;
+# run: the IANA time zones of recurring jobs (read from /usr/share/zoneinfo)
+DEPS_RUN="tzdata"
 	*)
 		echo "$prog: unknown group: $1" >&2
 		die_usage

@@ -663,4 +663,7 @@ const struct store_ops sqlite_store_ops = {
     .assembly_set_isolation = sq_assembly_set_isolation,
     .jobs_watch = sq_jobs_watch,
     .jobs_ready_heads = sq_jobs_ready_heads,
+    .job_progress = sq_job_progress,
+    .job_set_recurrence = sq_job_set_recurrence,
+    .attempts_cleanup = sq_attempts_cleanup,
 };

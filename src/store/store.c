@@ -184,6 +184,11 @@ WRAP(audit_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *re
      (s, before_ms, limit, ret_n))
 WRAP(job_attempts, (struct store * s, int64_t id, struct job_attempt **ret, size_t *ret_n),
      (s, id, ret, ret_n))
+WRAP(job_progress, (struct store * s, int64_t id, int64_t attempt, const char *output),
+     (s, id, attempt, output))
+WRAP(job_set_recurrence, (struct store * s, const struct job *j, int64_t now), (s, j, now))
+WRAP(attempts_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *ret_n),
+     (s, before_ms, limit, ret_n))
 
 void job_attempts_free(struct job_attempt *a, size_t n)
 {

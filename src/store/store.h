@@ -110,6 +110,8 @@ struct job_filter {
 	int limit;
 	const char
 	    *owner; /* only the jobs this user submitted or raised the events of; NULL: any */
+	const char *error_code;	  /* NULL: any */
+	int64_t completed_before; /* only jobs completed before this time (ms); 0: any */
 };
 
 /* The recorded end of one run, applied only when the job is still Locked by host_id with the same
@@ -274,6 +276,9 @@ struct store_ops {
 	 * and the first Ready job of each plug-in type, from the claim's index (bounded work). */
 	int (*jobs_watch)(struct store *s);
 	int (*jobs_ready_heads)(struct store *s, struct ready_head **ret, size_t *ret_n);
+	int (*job_progress)(struct store *s, int64_t id, int64_t attempt, const char *output);
+	int (*job_set_recurrence)(struct store *s, const struct job *j, int64_t now);
+	int (*attempts_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -403,6 +408,16 @@ int store_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t 
 /* The attempt history of job id, oldest first (empty when it has none or does not exist); the
  * caller frees it with job_attempts_free. */
 int store_job_attempts(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
+
+/* A running system job's progress: set the output of job id while it is Locked at attempt (the
+ * outcome overwrites it); AE_NOTFOUND when the fence refuses it. */
+int store_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output);
+/* Change the schedule of recurring job j->id: its recurrence_pattern, _start_time, _timezone,
+ * and, when it is Suspended, postpone_until (its next occurrence); modified_on = now.
+ * AE_NOTFOUND when it does not exist. */
+int store_job_set_recurrence(struct store *s, const struct job *j, int64_t now);
+/* Delete up to limit attempt-history entries that ended before before_ms. */
+int store_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 
 void job_attempts_free(struct job_attempt *a, size_t n);
 void service_configs_free(struct service_config *c, size_t n);
