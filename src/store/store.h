@@ -263,7 +263,7 @@ struct store_ops {
 
 	/* Optional (a backend may leave them NULL; the metrics then omit what they give):
 	 * keep asyncd_metrics.jobs (common/metrics.h) by plug-in type and status from every job
-	 * row this connection commits, seeded now by one grouped count (the write connection);
+	 * row this connection commits, seeded now by a count of the indexes (the write connection);
 	 * and the first Ready job of each plug-in type, from the claim's index (bounded work). */
 	int (*jobs_watch)(struct store *s);
 	int (*jobs_ready_heads)(struct store *s, int want, struct ready_head **ret,
