@@ -593,7 +593,8 @@ static void test_metrics(const struct opts *o)
 		report_add("metrics", label, pct(t, SCRAPES, 50), "ms",
 			   "one scrape, p50 of %d (max %.2f ms), %zu bytes; backlog gauge %.0f",
 			   SCRAPES, t[SCRAPES - 1], bytes, backlog);
-		report_add("metrics", "start-up (includes the grouped count)", start_s, "s", NULL);
+		report_add("metrics", "start-up (includes the count of the indexes)", start_s, "s",
+			   NULL);
 		report_add("metrics", "GET /api/v1/jobs/stats (for comparison)", pct(st, 5, 50),
 			   "ms", "a count over the table");
 	} else {
