@@ -559,7 +559,7 @@ static int time_gets(struct env *e, const char *path, double *t, int n, size_t *
 }
 
 /* q Ready + d Completed rows put straight into SQLite, asyncd started on them (its start-up
- * includes the one grouped count that seeds the job gauges), the async service stopped so that
+ * includes the count of the indexes that seeds the job gauges), the async service stopped so that
  * the rows stay as they are, then SCRAPES scrapes of /metrics timed; GET /api/v1/jobs/stats (a
  * count over the table) is timed too, for comparison. Not in the default run: name it. */
 static void test_metrics(const struct opts *o)
