@@ -28,6 +28,7 @@ struct api_ctx {
 };
 
 #define API_MAX_PARAMS 4
+#define API_REQUEST_ID_MAX 64
 
 struct api_req {
 	struct api_ctx *api;
@@ -35,6 +36,9 @@ struct api_req {
 	const char *url;
 	const char *content_type;
 	const char *remote;
+	/* the caller's X-Request-Id when it is a plain token, else made here: in the X-Request-Id
+	 * header of the answer, in an error answer's "request_id" and in every log record of it */
+	char request_id[API_REQUEST_ID_MAX + 1];
 	void *conn; /* struct MHD_Connection */
 	struct buf body;
 	const char *params[API_MAX_PARAMS]; /* path parameters, in order */

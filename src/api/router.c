@@ -271,9 +271,4 @@ void router_dispatch(const struct route *rt, struct api_req *r)
 	int rc = rt->fn(r);
 	if (rc < 0 && !r->out && !r->text)
 		api_error(r, rc, "%s", asyncd_strerror(rc));
-	if (r->status >= 500)
-		log_error("api", "%s %.*s answered %d: %s", r->method, (int)strcspn(r->url, "?"),
-			  r->url, r->status,
-			  json_string_value(
-			      json_object_get(json_object_get(r->out, "error"), "message")));
 }

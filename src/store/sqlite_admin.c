@@ -259,16 +259,18 @@ const char *sq_owner_column(enum store_owner owner)
 	return owner == STORE_STEP ? "step_id" : "assembly_id";
 }
 
-int sq_set_draining(struct store *s, enum store_owner owner, int64_t id)
+int sq_set_draining(struct store *s, enum store_owner owner, int64_t id, int64_t deadline)
 {
-	char sql[96];
+	char sql[128];
 	sqlite3_stmt *st;
-	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1 WHERE id = ?1",
+	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1, drain_deadline = ?2 WHERE id = ?1",
 		 sq_owner_table(owner));
 	int rc = prep(s, sql, &st);
 	if (rc < 0)
 		return rc;
 	sq_bind_i64(st, 1, id);
+	if (deadline > 0)
+		sq_bind_i64(st, 2, deadline);
 	if ((rc = finish(s, st, sqlite3_step(st), "mark draining")) < 0)
 		return rc;
 	return sqlite3_changes(s->db) ? 0 : AE_NOTFOUND;
@@ -348,8 +350,8 @@ static int count_canceled(struct store *s, const char *column, int64_t id)
 	char sql[600];
 	sqlite3_stmt *st;
 	snprintf(sql, sizeof(sql),
-		 "SELECT plugin_type, status, count(*) FROM jobs WHERE id IN (" UNFINISHED_OF
-		 ") GROUP BY plugin_type, status",
+		 "SELECT plugin_type, CASE WHEN state = 2 AND status = 0 THEN 20 ELSE status END,"
+		 " count(*) FROM jobs WHERE id IN (" UNFINISHED_OF ") GROUP BY 1, 2",
 		 column, column);
 	int rc = prep(s, sql, &st);
 	if (rc < 0)

@@ -21,6 +21,7 @@ enum sq_stmt {
 	SQ_JOB_COMPLETE_DELETE,
 	SQ_JOB_RELEASE,
 	SQ_JOB_RELEASE_ALL,
+	SQ_JOB_STARTED,
 	SQ_JOB_PROMOTE,
 	SQ_JOB_NEXT_DUE,
 	SQ_JOB_GET,
@@ -106,6 +107,8 @@ int sq_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
 int sq_jobs_complete(struct store *s, struct job_completion *c, size_t n);
 int sq_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
 		    const int64_t *attempts, size_t n, int64_t now);
+int sq_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts,
+		    const int64_t *started_on, size_t n);
 int sq_jobs_release_all_locked(struct store *s, int64_t now, int64_t *ret_n);
 int sq_jobs_promote_due(struct store *s, int64_t now, int64_t *ret_n);
 int sq_jobs_next_due(struct store *s, int64_t *ret_at);
@@ -134,7 +137,7 @@ int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret
 /* The table and the jobs column of an owner (never from a caller's string). */
 const char *sq_owner_table(enum store_owner owner);
 const char *sq_owner_column(enum store_owner owner);
-int sq_set_draining(struct store *s, enum store_owner owner, int64_t id);
+int sq_set_draining(struct store *s, enum store_owner owner, int64_t id, int64_t deadline);
 int sq_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 		 bool *ret_draining);
 int sq_assembly_delete(struct store *s, int64_t id);

@@ -259,6 +259,22 @@ int sq_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
 	return 0;
 }
 
+int sq_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts,
+		    const int64_t *started_on, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = sq_stmt(s, SQ_JOB_STARTED);
+		if (!st)
+			return AE_STORE;
+		sq_bind_i64(st, 1, ids[i]);
+		sq_bind_i64(st, 2, attempts[i]);
+		sq_bind_i64(st, 3, started_on[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return sq_fail(s, "mark a job started");
+	}
+	return 0;
+}
+
 /* Run statement k, whose RETURNING gives each changed row's plug-in type and new status; the
  * old status is old_of(new). */
 static int run_count(struct store *s, enum sq_stmt k, int64_t now, int64_t *ret_n, const char *what,
@@ -528,15 +544,18 @@ int sq_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total
 int sq_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id,
 			     struct job_counts *ret)
 {
-	char sql[400];
+	char sql[512];
 	sqlite3_stmt *st;
 	const char *column = sq_owner_column(owner);
 	/* through the two partial indexes of unfinished rows, never the whole table */
-	snprintf(sql, sizeof(sql),
-		 "SELECT 0, count(*) FROM jobs INDEXED BY jobs_ready WHERE state = 0 AND %s = ?1"
-		 " UNION ALL SELECT state, count(*) FROM jobs INDEXED BY jobs_active"
-		 " WHERE state IN (1, 2) AND %s = ?1 GROUP BY state",
-		 column, column);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT 0, count(*), 0, NULL FROM jobs INDEXED BY jobs_ready"
+	    " WHERE state = 0 AND %s = ?1"
+	    " UNION ALL SELECT state, count(*),"
+	    " sum(postpone_until IS NULL), min(postpone_until)"
+	    " FROM jobs INDEXED BY jobs_active WHERE state IN (1, 2) AND %s = ?1 GROUP BY state",
+	    column, column);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return sq_fail(s, "count jobs");
 	memset(ret, 0, sizeof(*ret));
@@ -546,6 +565,10 @@ int sq_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id
 		int state = sqlite3_column_int(st, 0);
 		if (state >= 0 && state < 4)
 			ret->by_state[state] = sqlite3_column_int64(st, 1);
+		if (state == JOB_SUSPENDED) {
+			ret->needs_attention = sqlite3_column_int64(st, 2);
+			ret->earliest_postpone = sqlite3_column_int64(st, 3);
+		}
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : sq_fail(s, "count jobs");

@@ -102,6 +102,10 @@ WRAP(jobs_release,
      (struct store * s, const char *host_id, const int64_t *ids, const int64_t *attempts, size_t n,
       int64_t now),
      (s, host_id, ids, attempts, n, now))
+WRAP(jobs_started,
+     (struct store * s, const int64_t *ids, const int64_t *attempts, const int64_t *started_on,
+      size_t n),
+     (s, ids, attempts, started_on, n))
 WRAP(jobs_release_all_locked, (struct store * s, int64_t now, int64_t *ret_n), (s, now, ret_n))
 WRAP(jobs_promote_due, (struct store * s, int64_t now, int64_t *ret_n), (s, now, ret_n))
 WRAP(jobs_next_due, (struct store * s, int64_t *ret_at), (s, ret_at))
@@ -128,6 +132,7 @@ WRAP(assemblies_list, (struct store * s, struct assembly **ret, size_t *ret_n), 
 WRAP(step_insert, (struct store * s, struct step *st), (s, st))
 WRAP(step_set_enabled, (struct store * s, int64_t id, bool enabled, int64_t now),
      (s, id, enabled, now))
+WRAP(step_update, (struct store * s, const struct step *st), (s, st))
 WRAP(step_delete, (struct store * s, int64_t id), (s, id))
 WRAP(steps_list, (struct store * s, struct step **ret, size_t *ret_n), (s, ret, ret_n))
 WRAP(settings_list, (struct store * s, struct setting_row **ret, size_t *ret_n), (s, ret, ret_n))
@@ -157,7 +162,8 @@ WRAP(session_find, (struct store * s, const char *hash, int64_t now, struct sess
 WRAP(session_delete, (struct store * s, const char *hash), (s, hash))
 WRAP(jobs_cleanup, (struct store * s, int status, int64_t before_ms, int limit, int64_t *ret_n),
      (s, status, before_ms, limit, ret_n))
-WRAP(set_draining, (struct store * s, enum store_owner owner, int64_t id), (s, owner, id))
+WRAP(set_draining, (struct store * s, enum store_owner owner, int64_t id, int64_t deadline),
+     (s, owner, id, deadline))
 WRAP(row_state,
      (struct store * s, enum store_owner owner, int64_t id, bool *ret_exists, bool *ret_draining),
      (s, owner, id, ret_exists, ret_draining))

@@ -28,7 +28,8 @@ struct assembly {
 	int64_t modified_on;
 	char **types; /* type names (not full names) */
 	size_t n_types;
-	bool draining; /* being deleted once its unfinished jobs are done */
+	bool draining;		/* being deleted once its unfinished jobs are done */
+	int64_t drain_deadline; /* when a drain cancels what is left (0: never) */
 };
 
 struct step {
@@ -47,7 +48,8 @@ struct step {
 	char *images; /* JSON array of {"type":"pre"|"post","alias","attributes":[...]}, or NULL */
 	bool async_auto_delete;
 	bool enabled;
-	bool draining; /* being deleted once its unfinished jobs are done */
+	bool draining;		/* being deleted once its unfinished jobs are done */
+	int64_t drain_deadline; /* when a drain cancels what is left (0: never) */
 	int64_t created_on;
 	int64_t modified_on;
 };
@@ -147,6 +149,8 @@ struct job_attempt {
 /* Counts of unfinished jobs per state, for safe deletes. */
 struct job_counts {
 	int64_t by_state[4];
+	int64_t needs_attention;   /* Suspended without a time: waiting for a person to resume */
+	int64_t earliest_postpone; /* the earliest postpone_until of the Suspended ones, 0: none */
 };
 
 struct store;
@@ -192,6 +196,8 @@ struct store_ops {
 	int (*jobs_complete)(struct store *s, struct job_completion *c, size_t n);
 	int (*jobs_release)(struct store *s, const char *host_id, const int64_t *ids,
 			    const int64_t *attempts, size_t n, int64_t now);
+	int (*jobs_started)(struct store *s, const int64_t *ids, const int64_t *attempts,
+			    const int64_t *started_on, size_t n);
 	int (*jobs_release_all_locked)(struct store *s, int64_t now, int64_t *ret_n);
 	int (*jobs_promote_due)(struct store *s, int64_t now, int64_t *ret_n);
 	int (*jobs_next_due)(struct store *s, int64_t *ret_at);
@@ -213,6 +219,7 @@ struct store_ops {
 
 	int (*step_insert)(struct store *s, struct step *st);
 	int (*step_set_enabled)(struct store *s, int64_t id, bool enabled, int64_t now);
+	int (*step_update)(struct store *s, const struct step *st);
 	int (*step_delete)(struct store *s, int64_t id);
 	int (*steps_list)(struct store *s, struct step **ret, size_t *ret_n);
 
@@ -247,7 +254,7 @@ struct store_ops {
 			    int64_t *ret_n);
 	int (*audit_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 
-	int (*set_draining)(struct store *s, enum store_owner owner, int64_t id);
+	int (*set_draining)(struct store *s, enum store_owner owner, int64_t id, int64_t deadline);
 	int (*row_state)(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 			 bool *ret_draining);
 	int (*assembly_delete)(struct store *s, int64_t id);
@@ -298,6 +305,11 @@ int store_jobs_complete(struct store *s, struct job_completion *c, size_t n);
 int store_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
 		       const int64_t *attempts, size_t n, int64_t now);
 /* Return every Locked job to Ready (single-host start-up after a crash). */
+/* Claimed jobs whose runs have started: Locked / Waiting For Resources becomes Locked / In Progress
+ * with started_on, for each (id, attempt) still in that state (a job already finished, paused or
+ * canceled, or claimed again, is left alone). */
+int store_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts,
+		       const int64_t *started_on, size_t n);
 int store_jobs_release_all_locked(struct store *s, int64_t now, int64_t *ret_n);
 /* Move Suspended jobs whose postpone_until has passed to Ready. */
 int store_jobs_promote_due(struct store *s, int64_t now, int64_t *ret_n);
@@ -325,6 +337,9 @@ int store_assemblies_list(struct store *s, struct assembly **ret, size_t *ret_n)
 
 int store_step_insert(struct store *s, struct step *st);
 int store_step_set_enabled(struct store *s, int64_t id, bool enabled, int64_t now);
+/* Every field of step st->id that a PATCH may change (not its type, assembly or stage);
+ * AE_NOTFOUND when there is no such step. */
+int store_step_update(struct store *s, const struct step *st);
 int store_step_delete(struct store *s, int64_t id);
 int store_steps_list(struct store *s, struct step **ret, size_t *ret_n);
 
@@ -363,8 +378,8 @@ int store_session_delete(struct store *s, const char *hash);
 int store_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
 int store_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 
-/* Mark a step or assembly as draining. */
-int store_set_draining(struct store *s, enum store_owner owner, int64_t id);
+/* Mark a step or assembly as draining, until deadline (ms since the epoch; 0: no deadline). */
+int store_set_draining(struct store *s, enum store_owner owner, int64_t id, int64_t deadline);
 /* Whether the step or assembly exists and is draining. */
 int store_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 		    bool *ret_draining);
