@@ -87,7 +87,9 @@ int sq_job_status(struct store *s, int64_t id, int *ret_status, char *type, size
  * a count; else each row counts one. */
 static const char *const seed_sql[] = {
     "SELECT plugin_type, 0 FROM jobs INDEXED BY jobs_ready WHERE state = 0",
-    "SELECT plugin_type, status FROM jobs INDEXED BY jobs_active WHERE state IN (1, 2)",
+    /* a claimed job not started yet (Locked, status 0) counts as In Progress, as in stats */
+    "SELECT plugin_type, CASE WHEN state = 2 AND status = 0 THEN 20 ELSE status END"
+    " FROM jobs INDEXED BY jobs_active WHERE state IN (1, 2)",
     "SELECT NULL, status, count(*) FROM jobs INDEXED BY jobs_completed WHERE state = 3"
     " GROUP BY status",
 };
