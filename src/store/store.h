@@ -273,8 +273,7 @@ struct store_ops {
 	 * row this connection commits, seeded now by a count of the indexes (the write connection);
 	 * and the first Ready job of each plug-in type, from the claim's index (bounded work). */
 	int (*jobs_watch)(struct store *s);
-	int (*jobs_ready_heads)(struct store *s, int want, struct ready_head **ret,
-				size_t *ret_n);
+	int (*jobs_ready_heads)(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
