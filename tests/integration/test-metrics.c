@@ -157,6 +157,20 @@ static void test_promtool_on_a_busy_asyncd(void **state)
 	h_expect_text(t, "asyncd_build_info{version=\"", "/metrics");
 	h_expect_text(t, "asyncd_service_status{host=\"", "/metrics");
 	free(t);
+	/* ?name= answers only the families named */
+	struct h_answer a;
+	h_request_ex(
+	    h,
+	    &(struct h_req){.method = "GET",
+			    .path = "/metrics?name=asyncd_jobs_processed_total,asyncd_jobs",
+			    .no_token = true},
+	    &a);
+	assert_int_equal(a.status, 200);
+	h_expect_text(a.text, "\nasyncd_jobs_processed_total ", "?name=");
+	h_expect_text(a.text, "asyncd_jobs{state=\"Ready\"", "?name=");
+	h_expect_no_text(a.text, "asyncd_jobs_claimed_total", "?name=");
+	h_expect_no_text(a.text, "asyncd_http_requests_total", "?name=");
+	h_answer_done(&a);
 }
 
 static void test_values_match_the_jobs_run(void **state)
