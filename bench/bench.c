@@ -68,7 +68,27 @@ struct burn {
 	double ingest, e2e,
 	    drain; /* events/s, jobs/s, jobs/s (drain < 0: none left after ingest) */
 	double commits, writes;
+	double cpu_s; /* asyncd's user + system CPU time over the run */
 };
+
+/* User + system CPU seconds of process pid so far (/proc/PID/stat fields 14 and 15); -1. */
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
 
 /* NDJSON bodies of n events "message entity", BATCH_EVENTS a body. */
 static char **make_batches(const char *message, const char *entity, int64_t n, size_t *ret_k,
@@ -136,6 +156,7 @@ static int burn_down(struct env *e, const char *message, const char *entity, int
 	double p1, p2;
 	int64_t ok, unfinished;
 	char **b = make_batches(message, entity, n, &k, &len);
+	double cpu0 = proc_cpu_s(e->srv.pid);
 	double t0 = mono_s();
 	int rc = b ? post_batches(e, b, k, len, n) : -1;
 	double t1 = mono_s();
@@ -150,6 +171,7 @@ static int burn_down(struct env *e, const char *message, const char *entity, int
 		return -1;
 	}
 	double t2 = mono_s();
+	ret->cpu_s = proc_cpu_s(e->srv.pid) - cpu0;
 	if (env_stats(e, 30, &ok, &unfinished) < 0)
 		return -1;
 	if (ok < n || unfinished) {
@@ -186,6 +208,8 @@ static void test_burndown(const struct opts *o)
 	else
 		report_na(t, "processed (drain after ingest)", "jobs/s",
 			  "almost all done during ingest");
+	report_add(t, "asyncd CPU per job", r.cpu_s * 1e6 / (double)o->n, "us",
+		   "user + system, all threads: steadier than the rates on a busy machine");
 	report_add(t, "store writes per commit", r.writes / (r.commits > 0 ? r.commits : 1), "x",
 		   "%.0f writes (requests, claims, outcomes) in %.0f commits", r.writes, r.commits);
 	report_add(t, "asyncd RSS after", (double)server_mem_kb(&e.srv, "VmRSS") / 1024, "MiB",
@@ -512,6 +536,73 @@ static void test_growth(const struct opts *o)
 	env_down(&e, &o->paths);
 }
 
+/* ---- metrics: the cost of one scrape of /metrics on a big table ---- */
+
+#define SCRAPES 21
+
+/* GET path n times; the times in ms go to t (sorted). 0 or -1. */
+static int time_gets(struct env *e, const char *path, double *t, int n, size_t *ret_bytes)
+{
+	for (int i = 0; i < n; i++) {
+		double t0 = mono_s();
+		if (http_request(&e->h, "GET", path, HTTP_NONE, NULL, 0) < 0 ||
+		    e->h.status != 200) {
+			fprintf(stderr, "bench: metrics: GET %s failed (HTTP %ld)\n", path,
+				e->h.status);
+			return -1;
+		}
+		t[i] = (mono_s() - t0) * 1000;
+		*ret_bytes = e->h.resp_len;
+	}
+	qsort(t, (size_t)n, sizeof(double), cmp_double);
+	return 0;
+}
+
+/* q Ready + d Completed rows put straight into SQLite, asyncd started on them (its start-up
+ * includes the count of the indexes that seeds the job gauges), the async service stopped so that
+ * the rows stay as they are, then SCRAPES scrapes of /metrics timed; GET /api/v1/jobs/stats (a
+ * count over the table) is timed too, for comparison. Not in the default run: name it. */
+static void test_metrics(const struct opts *o)
+{
+	struct env e;
+	char label[128], a[24], b[24];
+	double t[SCRAPES], st[5];
+	size_t bytes = 0, sbytes = 0;
+	int64_t q = scaled(o->scale, 1000000, 10000), d = scaled(o->scale, 10000000, 100000);
+	snprintf(label, sizeof(label), "%s queued + %s completed", human(q, a, sizeof(a)),
+		 human(d, b, sizeof(b)));
+	fprintf(stderr, "bench: metrics: /metrics with %s\n", label);
+	if (env_up(&e, &o->paths, 0) < 0 || env_stop(&e) < 0 || growth_fill(&e, d, 1, 0) < 0 ||
+	    growth_fill(&e, q, 0, 0) < 0) {
+		report_na("metrics", label, "ms", "failed: see above");
+		env_down(&e, &o->paths);
+		return;
+	}
+	double t0 = mono_s();
+	if (env_restart(&e, GROWTH_START_TIMEOUT_S) < 0 ||
+	    http_request(&e.h, "POST", "/api/v1/hosts/local/services/async/stop", HTTP_NONE, NULL,
+			 0) < 0) {
+		report_na("metrics", label, "ms", "failed: see above");
+		env_down(&e, &o->paths);
+		return;
+	}
+	double start_s = mono_s() - t0;
+	double backlog = http_metric(&e.h, "asyncd_jobs_backlog{plugin_type=\"samples.noop\"}");
+	if (time_gets(&e, "/metrics", t, SCRAPES, &bytes) == 0 &&
+	    time_gets(&e, "/api/v1/jobs/stats", st, 5, &sbytes) == 0) {
+		report_add("metrics", label, pct(t, SCRAPES, 50), "ms",
+			   "one scrape, p50 of %d (max %.2f ms), %zu bytes; backlog gauge %.0f",
+			   SCRAPES, t[SCRAPES - 1], bytes, backlog);
+		report_add("metrics", "start-up (includes the count of the indexes)", start_s, "s",
+			   NULL);
+		report_add("metrics", "GET /api/v1/jobs/stats (for comparison)", pct(st, 5, 50),
+			   "ms", "a count over the table");
+	} else {
+		report_na("metrics", label, "ms", "failed: see above");
+	}
+	env_down(&e, &o->paths);
+}
+
 /* ---- isolation: in-process vs sandbox ---- */
 
 /* Raise one "Sandbox bench" event and wait (bounded) for its job: 1 when it Succeeded, 0 when it
@@ -613,7 +704,8 @@ static void usage(FILE *f)
 	    "                    [--tmpdir DIR] [--keep]\n"
 	    "  --scale X   sizes x X (default $BENCH_SCALE or 1); 0.01 is a quick run\n"
 	    "  --n N       burn-down jobs (default 100000 x scale)\n"
-	    "  --only LIST comma-separated: burndown,api,latency,growth,isolation,hostile\n"
+	    "  --only LIST comma-separated: burndown,api,latency,growth,isolation,hostile,\n"
+	    "              metrics (the cost of a scrape on 1M + 10M rows; only when named)\n"
 	    "  paths default to the build tree around this executable\n");
 }
 
@@ -739,6 +831,7 @@ int main(int argc, char **argv)
 	    {"burndown", test_burndown},   {"api", test_api},
 	    {"latency", test_latency},	   {"growth", test_growth},
 	    {"isolation", test_isolation}, {"hostile", test_hostile},
+	    {"metrics", test_metrics},
 	};
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
@@ -758,8 +851,9 @@ int main(int argc, char **argv)
 		    load);
 	double t0 = mono_s();
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (selected(&o, tests[i].name))
-			tests[i].run(&o);
+		if (selected(&o, tests[i].name) &&
+		    (strcmp(tests[i].name, "metrics") || (o.only && *o.only)))
+			tests[i].run(&o); /* metrics only when named: it fills 11M rows */
 	title(&o, load, head, sizeof(head));
 	report_print(stdout, head);
 	printf("\n(%.0f s)\n", mono_s() - t0);

@@ -259,7 +259,7 @@ int h_assembly_patch(struct api_req *r)
 	else
 		rc = answer_stored(r, c.id, 200, NULL);
 	snprintf(target, sizeof(target), "assembly %lld", (long long)c.id);
-	api_audit(r, "assembly.isolation", target, rc < 0 ? "refused" : "ok",
+	api_audit(r, "assembly.patch", target, rc < 0 ? "refused" : "ok",
 		  rc < 0			  ? NULL
 		  : c.isolation == ISOLATION_NONE ? "none"
 						  : "sandbox");

@@ -13,13 +13,16 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/settings.h"
 #include "common/util.h"
 #include "exec/engine.h"
 #include "exec/runner.h"
 #include "sandbox/sandbox.h"
 #include "common/throttle.h"
+#include "exec/sysjobs.h"
 #include "exec/writer.h"
+#include "job/rrule.h"
 #include "plugin/registry.h"
 #include "store/store.h"
 
@@ -144,11 +147,59 @@ static int complete_fn(struct store *s, void *arg)
 	return store_jobs_complete(s, &r->c, 1);
 }
 
+static int outcome_of(int status)
+{
+	switch (status) {
+	case JOB_ST_SUCCEEDED:
+		return METRICS_SUCCEEDED;
+	case JOB_ST_FAILED:
+		return METRICS_FAILED;
+	case JOB_ST_CANCELED:
+		return METRICS_CANCELED;
+	default:
+		return METRICS_RETRIED;
+	}
+}
+
+/* The run's outcome, its run time and how long it waited to start, for /metrics. */
+static void count_outcome(const struct run *r)
+{
+	int t = metrics_type(r->job.plugin_type);
+	int code = metrics_code(r->c.next.error_code);
+	metrics_inc(&asyncd_metrics.processed, 1);
+	metrics_inc(&asyncd_metrics.outcomes[t][outcome_of(r->c.next.status)][code], 1);
+	metrics_observe(&asyncd_metrics.run[t], &metrics_seconds, r->c.execution_time_ms * 1000);
+	if (r->job.retry_count == 0 && r->c.started_on && r->job.created_on)
+		metrics_observe(&asyncd_metrics.wait[t], &metrics_seconds,
+				(r->c.started_on - r->job.created_on) * 1000);
+}
+
+/* A run that failed, for good or to be retried, is one record (a success is not). */
+static void log_outcome(const struct run *r, int rc)
+{
+	const struct job_next *n = &r->c.next;
+	const struct log_field *f =
+	    LOG_FIELDS(LOG_INT("job_id", r->job.id), LOG_STR("plugin_type", r->job.plugin_type),
+		       LOG_STR("host", r->e->host_id), LOG_STR("error_code", n->error_code),
+		       LOG_INT("attempt", r->c.attempt));
+	const char *msg = r->c.message ? r->c.message : "";
+	if (rc < 0)
+		log_event(LOG_LVL_ERROR, "engine", f, "job %lld: its outcome was not stored: %s",
+			  (long long)r->job.id, asyncd_strerror(rc));
+	else if (n->status == JOB_ST_FAILED)
+		log_event(LOG_LVL_WARN, "engine", f, "job %lld failed: %s", (long long)r->job.id,
+			  msg);
+	else if (n->error_code && n->postpone_until)
+		log_event(LOG_LVL_INFO, "engine", f, "job %lld will be retried (retry %d): %s",
+			  (long long)r->job.id, n->retry_count, msg);
+}
+
 static void complete_done(void *arg, int rc)
 {
 	struct run *r = arg;
 	struct engine *e = r->e;
-	(void)rc;
+	count_outcome(r);
+	log_outcome(r, rc);
 	pthread_mutex_lock(&e->lock);
 	e->completing--;
 	e->processed++;
@@ -176,6 +227,7 @@ static void fill_completion(struct engine *e, struct run *r, const struct settin
 	c->host_id = e->host_id;
 	c->attempt = r->job.attempt;
 	job_next_state(&r->job, &r->res.outcome, &p, now, rand_fast(), &c->next);
+	rrule_job_after_run(&r->job, now, &c->next);
 	c->message = r->res.outcome.message;
 	c->trace = r->res.trace;
 	c->output = r->res.output;
@@ -417,6 +469,12 @@ static void *pool_main(void *p)
 	struct run *r;
 	while ((r = take_held(e, arg.gen))) {
 		settings_current(&cfg);
+		if (sysjob_is(&r->job)) {
+			mark_started(e, r);
+			sysjob_run(e->w, e, reader, &r->job, &r->stop_flag, &r->res);
+			finish_run(e, r, &cfg);
+			continue;
+		}
 		if (!r->sandboxed)
 			mark_started(e, r);
 		if (runner_start(&r->job, reader, &cfg, &r->stop_flag, e->sandbox, sandboxed_done,
@@ -477,6 +535,7 @@ static int hold_claimed(struct engine *e, struct claim_call *c)
 		if (runs[i])
 			list_push(&e->held, runs[i]);
 	e->claimed += c->n;
+	metrics_inc(&asyncd_metrics.claimed, c->n);
 	pthread_cond_broadcast(&e->pool_wake);
 	pthread_mutex_unlock(&e->lock);
 	free(runs);
@@ -945,5 +1004,6 @@ void engine_stats(struct engine *e, struct engine_stats *ret)
 	ret->processed = e->processed;
 	ret->claimed = e->claimed;
 	ret->passes = e->passes;
+	ret->dispatching = e->started && !e->stopping;
 	pthread_mutex_unlock(&e->lock);
 }

@@ -23,6 +23,7 @@ static void free_strings(struct job *j)
 			 &j->friendly_message,
 			 &j->host_id,
 			 &j->recurrence_pattern,
+			 &j->recurrence_timezone,
 			 &j->owner,
 			 &j->idempotency_key,
 			 &j->trace,
@@ -46,6 +47,11 @@ void job_array_free(struct job *jobs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		job_done(&jobs[i]);
 	free(jobs);
+}
+
+bool job_is_maintenance(const struct job *j)
+{
+	return j->owner && strcmp(j->owner, JOB_OWNER_SYSTEM) == 0 && j->recurrence_pattern;
 }
 
 bool job_state_valid(int state)
@@ -88,11 +94,11 @@ const char *job_status_name(int status)
 {
 	switch (status) {
 	case JOB_ST_WAITING_FOR_RESOURCES:
-		return "Waiting For Resources";
+		return "WaitingForResources";
 	case JOB_ST_WAITING:
 		return "Waiting";
 	case JOB_ST_IN_PROGRESS:
-		return "In Progress";
+		return "InProgress";
 	case JOB_ST_PAUSING:
 		return "Pausing";
 	case JOB_ST_CANCELING:

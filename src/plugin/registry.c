@@ -1,5 +1,6 @@
 /* Snapshot building and publication for the registry (see registry.h). */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,17 @@ static uint64_t fingerprint(const struct registry_snap *r)
 		h = mix(mix(h, st->draining), st->enabled);
 	}
 	return h;
+}
+
+static void (*change_fn)(void *);
+static void *change_arg;
+
+void registry_on_change(void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&reg_lock);
+	change_fn = fn;
+	change_arg = arg;
+	pthread_mutex_unlock(&reg_lock);
 }
 
 uint64_t registry_generation(void)
@@ -126,14 +138,19 @@ int registry_reload(struct store *s)
 	if (rc == 0) {
 		uint64_t print = fingerprint(r);
 		pthread_mutex_lock(&reg_lock);
-		if (!reg_current || print != reg_print)
+		bool changed = !reg_current || print != reg_print;
+		if (changed)
 			__atomic_add_fetch(&reg_gen, 1, __ATOMIC_ACQ_REL);
 		reg_print = print;
 		r->gen = reg_gen;
 		struct registry_snap *old = reg_current;
 		reg_current = r;
+		void (*fn)(void *) = changed ? change_fn : NULL;
+		void *arg = change_arg;
 		pthread_mutex_unlock(&reg_lock);
 		registry_put(old);
+		if (fn)
+			fn(arg);
 	}
 	pthread_mutex_unlock(&reload_lock);
 	return rc;

@@ -35,6 +35,9 @@ void registry_put(struct registry_snap *r);
  * snapshot (a build, an isolation, a drain, a step's fields): work prepared under an older
  * generation is prepared again before it starts. */
 uint64_t registry_generation(void);
+/* fn(arg) is called (on the reloading thread, no lock held) after each new generation is
+ * published; one hook per process (the sandbox's: it recalls runs resolved before). */
+void registry_on_change(void (*fn)(void *arg), void *arg);
 /* Drop the current snapshot (shutdown). */
 void registry_shutdown(void);
 

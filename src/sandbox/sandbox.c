@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "plugin/registry.h"
+#include "common/metrics.h"
 #include "sandbox/sandbox_int.h"
 
 #define MAX_EVENTS 64
@@ -468,11 +469,15 @@ static json_t *workers_json(struct sandbox *sb, int64_t now)
 static void publish(struct sandbox *sb, int64_t now, bool with_list)
 {
 	json_t *list = with_list ? workers_json(sb, now) : NULL;
-	int ready = 0, busy = 0, inflight = 0, libs = 0, flags = -1, abi = -1;
+	int ready = 0, busy = 0, inflight = 0, libs = 0, flags = -1, abi = -1, alive = 0;
+	int64_t rss = 0;
 	for (int i = 0; i < SB_MAX_WORKERS; i++) {
 		struct sb_worker *w = sb->slots[i];
 		if (!w)
 			continue;
+		alive++;
+		if (with_list)
+			rss += (int64_t)sbw_rss(w->pid);
 		ready += w->state == SB_READY;
 		busy += w->inflight.n > 0;
 		inflight += w->inflight.n;
@@ -498,6 +503,9 @@ static void publish(struct sandbox *sb, int64_t now, bool with_list)
 	snprintf(sb->network_shown, sizeof(sb->network_shown), "%s", sb->cfg.sandbox_network);
 	sb->shown = sb->stats;
 	pthread_mutex_unlock(&sb->lock);
+	metrics_set(&asyncd_metrics.sb_alive, alive);
+	if (with_list || !alive)
+		metrics_set(&asyncd_metrics.sb_rss, rss);
 }
 
 /* ---- the supervisor thread ---- */
@@ -565,6 +573,16 @@ static bool stop_step(struct sandbox *sb, int64_t now)
 	return workers_alive(sb) == 0;
 }
 
+/* The registry published a new generation: wake the supervisor to recall stale queued runs. */
+static void registry_changed(void *arg)
+{
+	struct sandbox *sb = arg;
+	pthread_mutex_lock(&sb->lock);
+	if (sb->running && !sb->stopping)
+		wake(sb);
+	pthread_mutex_unlock(&sb->lock);
+}
+
 static void *supervisor_main(void *arg)
 {
 	struct sandbox *sb = arg;
@@ -575,6 +593,7 @@ static void *supervisor_main(void *arg)
 		handle_events(sb, sb_watch_timeout(sb, now));
 		now = clock_mono_ms();
 		take_incoming(sb, now);
+		sb_watch_recall_stale(sb);
 		sb_watch_tick(sb, now);
 		sb_watch_respawn(sb, now);
 		if (sb->start_failures >= SB_START_FAILURES_FATAL)
@@ -642,6 +661,7 @@ void sandbox_free(struct sandbox *sb)
 {
 	if (!sb)
 		return;
+	registry_on_change(NULL, NULL);
 	json_decref(sb->workers_json);
 	pthread_mutex_destroy(&sb->lock);
 	pthread_cond_destroy(&sb->stopped);
@@ -700,6 +720,8 @@ int sandbox_start(struct sandbox *sb, const char *worker_path, const char *state
 	}
 	if (rc < 0)
 		close_loop(sb);
+	else
+		registry_on_change(registry_changed, sb);
 	return rc;
 }
 

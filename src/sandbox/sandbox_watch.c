@@ -181,6 +181,19 @@ void sb_watch_respawn(struct sandbox *sb, int64_t now)
 	keep_count(sb, now);
 }
 
+void sb_watch_recall_stale(struct sandbox *sb)
+{
+	uint64_t gen = registry_generation();
+	if (gen == sb->seen_gen)
+		return;
+	sb->seen_gen = gen;
+	for (int i = 0; i < SB_MAX_WORKERS; i++) {
+		struct sb_worker *w = sb->slots[i];
+		if (w && w->killed == SB_ALIVE && w->inflight.n > 1 && stale_behind(w))
+			recall_behind(w);
+	}
+}
+
 void sb_watch_tick(struct sandbox *sb, int64_t now)
 {
 	if (now < sb->next_tick)

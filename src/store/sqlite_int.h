@@ -33,6 +33,9 @@ enum sq_stmt {
 	SQ_ASSEMBLY_STATE,
 	SQ_ATTEMPT_INSERT,
 	SQ_ATTEMPTS_LIST,
+	SQ_READY_LEVEL,
+	SQ_JOB_CREATED,
+	SQ_JOB_STATUS,
 	SQ_COUNT_
 };
 
@@ -41,6 +44,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[SQ_COUNT_];
 	char err[512];
+	struct sq_watch *watch; /* job counts kept for metrics (sqlite_watch.c); NULL: none */
 };
 
 /* The cached statement k, reset and with bindings cleared; NULL on failure (message in s->err). */
@@ -63,7 +67,9 @@ char *sq_col_text(sqlite3_stmt *st, int i);
 	" priority, postpone_until, retry_count, max_retries, error_code, message,"                \
 	" friendly_message, host_id, attempt, lease_expires_on, created_on, started_on,"           \
 	" completed_on, modified_on, execution_time_ms, recurrence_pattern,"                       \
-	" recurrence_start_time, owner, idempotency_key, output, auto_delete, assembly_id"
+	" recurrence_start_time, recurrence_timezone, owner, idempotency_key, output, "            \
+	"auto_delete,"                                                                             \
+	" assembly_id"
 int sq_read_job(sqlite3_stmt *st, struct job *j);
 
 /* Connection and transactions (sqlite.c). */
@@ -77,6 +83,24 @@ int sq_rollback(struct store *s);
 int sq_savepoint(struct store *s);
 int sq_release(struct store *s);
 int sq_rollback_to(struct store *s);
+
+/* Job counts for metrics (sqlite_watch.c): the changes of the open transaction are kept until
+ * its commit; a rollback (or one to the savepoint) drops them. */
+struct sq_watch;
+int sq_jobs_watch(struct store *s);
+/* A job of type went from old_status to new_status (-1: it was inserted / deleted) in the open
+ * transaction; nothing when the connection keeps no counts. Every statement of the backend
+ * that inserts or deletes jobs or changes their status must say so here. */
+void sq_count(struct store *s, const char *type, int old_status, int new_status);
+bool sq_watching(const struct store *s);
+/* The status and plug-in type of job id (-1 and "" when there is none), for sq_count. */
+int sq_job_status(struct store *s, int64_t id, int *ret_status, char *type, size_t n);
+int sq_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
+void sq_watch_free(struct sq_watch *w);
+void sq_watch_commit(struct sq_watch *w);
+void sq_watch_rollback(struct sq_watch *w);
+void sq_watch_savepoint(struct sq_watch *w);
+void sq_watch_rollback_to(struct sq_watch *w);
 
 /* Jobs (sqlite_jobs.c). */
 int sq_jobs_insert(struct store *s, struct job *jobs, size_t n);
@@ -112,6 +136,9 @@ int sq_session_find(struct store *s, const char *hash, int64_t now, struct sessi
 int sq_session_delete(struct store *s, const char *hash);
 int sq_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
 int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+int sq_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output);
+int sq_job_set_recurrence(struct store *s, const struct job *j, int64_t now);
+int sq_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 /* The table and the jobs column of an owner (never from a caller's string). */
 const char *sq_owner_table(enum store_owner owner);
 const char *sq_owner_column(enum store_owner owner);

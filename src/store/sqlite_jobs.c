@@ -44,6 +44,7 @@ int sq_read_job(sqlite3_stmt *st, struct job *j)
 	j->execution_time_ms = sqlite3_column_int64(st, c++);
 	j->recurrence_pattern = sq_col_text(st, c++);
 	j->recurrence_start_time = sqlite3_column_int64(st, c++);
+	j->recurrence_timezone = sq_col_text(st, c++);
 	j->owner = sq_col_text(st, c++);
 	j->idempotency_key = sq_col_text(st, c++);
 	j->output = sq_col_text(st, c++);
@@ -85,6 +86,7 @@ static void bind_insert(sqlite3_stmt *st, const struct job *j)
 	sq_bind_text(st, 27, j->owner);
 	sq_bind_text(st, 28, j->idempotency_key);
 	sq_bind_i64(st, 29, j->auto_delete);
+	sq_bind_text(st, 30, j->recurrence_timezone);
 }
 
 int sq_jobs_insert(struct store *s, struct job *jobs, size_t n)
@@ -97,6 +99,7 @@ int sq_jobs_insert(struct store *s, struct job *jobs, size_t n)
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return sq_fail(s, "insert job");
 		jobs[i].id = sqlite3_last_insert_rowid(s->db);
+		sq_count(s, jobs[i].plugin_type, -1, jobs[i].status);
 	}
 	return 0;
 }
@@ -131,6 +134,8 @@ int sq_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
 		job_array_free(jobs, n);
 		return rc;
 	}
+	for (size_t i = 0; i < n; i++) /* Ready (always Waiting For Resources) -> In Progress */
+		sq_count(s, jobs[i].plugin_type, JOB_ST_WAITING_FOR_RESOURCES, JOB_ST_IN_PROGRESS);
 	qsort(jobs, n, sizeof(*jobs), cmp_claim_order);
 	*ret_jobs = jobs;
 	*ret_n = n;
@@ -186,19 +191,39 @@ static int attempt_insert(struct store *s, const struct job_completion *c)
 	sq_bind_i64(st, 2, c->attempt);
 	sq_bind_text(st, 3, c->host_id);
 	sq_bind_i64(st, 4, STORE_ATTEMPTS_KEPT);
+	sq_bind_text(st, 5, c->next.run_outcome);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sq_fail(s, "record job attempt");
 	return 0;
 }
 
+/* The status a Locked job takes from an outcome: a pause or cancel asked for during the run wins
+ * (as SQ_JOB_COMPLETE and SQ_JOB_RELEASE say). */
+static int locked_next(int old, int outcome)
+{
+	return old == JOB_ST_CANCELING ? JOB_ST_CANCELED
+	       : old == JOB_ST_PAUSING ? JOB_ST_WAITING
+				       : outcome;
+}
+
 static int complete_one(struct store *s, struct job_completion *c)
 {
+	char type[256] = "";
+	int old = -1;
 	c->applied = false;
-	int rc = c->next.delete_row ? complete_delete(s, c) : 0;
-	if (rc < 0 || (c->next.delete_row && c->applied))
+	int rc = sq_watching(s) ? sq_job_status(s, c->id, &old, type, sizeof(type)) : 0;
+	if (rc == 0 && c->next.delete_row)
+		rc = complete_delete(s, c);
+	if (rc < 0)
+		return rc;
+	if (c->next.delete_row && c->applied) {
+		sq_count(s, type, JOB_ST_IN_PROGRESS, -1);
 		return rc; /* gone with its history */
-	if ((rc = complete_update(s, c)) == 0 && c->applied)
+	}
+	if ((rc = complete_update(s, c)) == 0 && c->applied) {
+		sq_count(s, type, old, locked_next(old, c->next.status));
 		rc = attempt_insert(s, c);
+	}
 	return rc;
 }
 
@@ -218,6 +243,10 @@ int sq_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
 		    const int64_t *attempts, size_t n, int64_t now)
 {
 	for (size_t i = 0; i < n; i++) {
+		char type[256] = "";
+		int old = -1;
+		if (sq_watching(s) && sq_job_status(s, ids[i], &old, type, sizeof(type)) < 0)
+			return AE_STORE;
 		sqlite3_stmt *st = sq_stmt(s, SQ_JOB_RELEASE);
 		if (!st)
 			return AE_STORE;
@@ -227,6 +256,8 @@ int sq_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
 		sq_bind_i64(st, 4, attempts[i]);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return sq_fail(s, "release job");
+		if (sqlite3_changes(s->db))
+			sq_count(s, type, old, locked_next(old, JOB_ST_WAITING_FOR_RESOURCES));
 	}
 	return 0;
 }
@@ -247,27 +278,52 @@ int sq_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts
 	return 0;
 }
 
-static int run_count(struct store *s, enum sq_stmt k, int64_t now, int64_t *ret_n, const char *what)
+/* Run statement k, whose RETURNING gives each changed row's plug-in type and new status; the
+ * old status is old_of(new). */
+static int run_count(struct store *s, enum sq_stmt k, int64_t now, int64_t *ret_n, const char *what,
+		     int (*old_of)(int status))
 {
 	sqlite3_stmt *st = sq_stmt(s, k);
 	if (!st)
 		return AE_STORE;
 	sq_bind_i64(st, 1, now);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	int rc;
+	int64_t n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int status = sqlite3_column_int(st, 1);
+		sq_count(s, (const char *)sqlite3_column_text(st, 0), old_of(status), status);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
 		return sq_fail(s, what);
 	if (ret_n)
-		*ret_n = sqlite3_changes(s->db);
+		*ret_n = n;
 	return 0;
+}
+
+/* A release's new status tells the old one (SQ_JOB_RELEASE_ALL's CASE, inverted). */
+static int released_from(int status)
+{
+	return status == JOB_ST_CANCELED  ? JOB_ST_CANCELING
+	       : status == JOB_ST_WAITING ? JOB_ST_PAUSING
+					  : JOB_ST_IN_PROGRESS;
+}
+
+/* Promoted jobs were Suspended, whose one status is Waiting. */
+static int promoted_from(int status)
+{
+	(void)status;
+	return JOB_ST_WAITING;
 }
 
 int sq_jobs_release_all_locked(struct store *s, int64_t now, int64_t *ret_n)
 {
-	return run_count(s, SQ_JOB_RELEASE_ALL, now, ret_n, "release locked jobs");
+	return run_count(s, SQ_JOB_RELEASE_ALL, now, ret_n, "release locked jobs", released_from);
 }
 
 int sq_jobs_promote_due(struct store *s, int64_t now, int64_t *ret_n)
 {
-	return run_count(s, SQ_JOB_PROMOTE, now, ret_n, "promote postponed jobs");
+	return run_count(s, SQ_JOB_PROMOTE, now, ret_n, "promote postponed jobs", promoted_from);
 }
 
 int sq_jobs_next_due(struct store *s, int64_t *ret_at)
@@ -314,6 +370,10 @@ int sq_job_find_idempotent(struct store *s, const char *key, int64_t *ret_id)
 
 int sq_job_update(struct store *s, const struct job *j)
 {
+	char type[256] = "";
+	int old = -1;
+	if (sq_watching(s) && sq_job_status(s, j->id, &old, type, sizeof(type)) < 0)
+		return AE_STORE;
 	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_UPDATE);
 	if (!st)
 		return AE_STORE;
@@ -330,7 +390,13 @@ int sq_job_update(struct store *s, const struct job *j)
 	sq_bind_i64(st, 11, j->modified_on);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sq_fail(s, "update job");
-	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
+	if (sqlite3_changes(s->db) == 0)
+		return AE_NOTFOUND;
+	sq_count(s, type, old,
+		 j->state == JOB_LOCKED && j->status == JOB_ST_WAITING_FOR_RESOURCES
+		     ? JOB_ST_IN_PROGRESS
+		     : j->status); /* a claimed job not started counts as In Progress */
+	return 0;
 }
 
 int sq_job_delete(struct store *s, int64_t id)
@@ -339,9 +405,15 @@ int sq_job_delete(struct store *s, int64_t id)
 	if (!st)
 		return AE_STORE;
 	sq_bind_i64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	int rc = sqlite3_step(st), found = rc == SQLITE_ROW;
+	if (found) /* RETURNING the row as it was */
+		sq_count(s, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+			 -1);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
 		return sq_fail(s, "delete job");
-	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
+	return found ? 0 : AE_NOTFOUND;
 }
 
 static void read_attempt(sqlite3_stmt *st, struct job_attempt *a)
@@ -410,6 +482,10 @@ static int list_sql(const struct job_filter *f, struct buf *b)
 		ADD(" AND step_id = %lld", (long long)f->step_id);
 	if (f->before_id)
 		ADD(" AND id < %lld", (long long)f->before_id);
+	if (f->error_code)
+		ADD(" AND error_code = ?3");
+	if (f->completed_before)
+		ADD(" AND state = 3 AND completed_on < %lld", (long long)f->completed_before);
 	ADD(" ORDER BY id DESC LIMIT %d", f->limit);
 	return rc;
 }
@@ -432,6 +508,8 @@ int sq_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_j
 		sq_bind_text(st, 1, f->plugin_type);
 	if (f->owner)
 		sq_bind_text(st, 2, f->owner);
+	if (f->error_code)
+		sq_bind_text(st, 3, f->error_code);
 	struct job *jobs = calloc((size_t)f->limit + 1, sizeof(*jobs));
 	size_t n = 0;
 	if (!jobs) {

@@ -26,12 +26,13 @@ static int fault_hit(void)
 
 #define OPS(s) (((struct store_base *)(s))->ops)
 
-/* Every slot after the name is a function pointer, and a backend must fill them all. */
+/* Every slot after the name is a function pointer, and a backend must fill them all but the
+ * optional ones at the end (from jobs_watch on). */
 static bool ops_complete(const struct store_ops *o)
 {
 	typedef void (*any_fn)(void);
 	size_t first = offsetof(struct store_ops, open);
-	size_t n = (sizeof(*o) - first) / sizeof(any_fn);
+	size_t n = (offsetof(struct store_ops, jobs_watch) - first) / sizeof(any_fn);
 	for (size_t i = 0; i < n; i++) {
 		any_fn fn;
 		memcpy(&fn, (const char *)o + first + i * sizeof(fn), sizeof(fn));
@@ -71,6 +72,18 @@ const char *store_last_error(struct store *s)
 			return AE_STORE;                                                           \
 		return OPS(s)->name args;                                                          \
 	}
+
+int store_jobs_watch(struct store *s)
+{
+	return OPS(s)->jobs_watch ? OPS(s)->jobs_watch(s) : AE_INTERNAL;
+}
+
+int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n)
+{
+	if (!OPS(s)->jobs_ready_heads)
+		return AE_INTERNAL;
+	return OPS(s)->jobs_ready_heads(s, want, ret, ret_n);
+}
 
 WRAP(migrate, (struct store * s), (s))
 WRAP(begin, (struct store * s), (s))
@@ -171,6 +184,11 @@ WRAP(audit_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *re
      (s, before_ms, limit, ret_n))
 WRAP(job_attempts, (struct store * s, int64_t id, struct job_attempt **ret, size_t *ret_n),
      (s, id, ret, ret_n))
+WRAP(job_progress, (struct store * s, int64_t id, int64_t attempt, const char *output),
+     (s, id, attempt, output))
+WRAP(job_set_recurrence, (struct store * s, const struct job *j, int64_t now), (s, j, now))
+WRAP(attempts_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *ret_n),
+     (s, before_ms, limit, ret_n))
 
 void job_attempts_free(struct job_attempt *a, size_t n)
 {

@@ -110,6 +110,8 @@ struct job_filter {
 	int limit;
 	const char
 	    *owner; /* only the jobs this user submitted or raised the events of; NULL: any */
+	const char *error_code;	  /* NULL: any */
+	int64_t completed_before; /* only jobs completed before this time (ms); 0: any */
 };
 
 /* The recorded end of one run, applied only when the job is still Locked by host_id with the same
@@ -166,6 +168,16 @@ struct store_base {
 enum store_owner { STORE_STEP, STORE_ASSEMBLY };
 
 /* After name, every member is a function pointer that a backend must fill: store_open checks. */
+/* The oldest Ready job of a plug-in type, as far as the first STORE_READY_SCAN Ready jobs of each
+ * priority in claim order show it (bounded work): created_on of the type's first one among them.
+ * Exact unless a priority level was cut short before it; then it is a lower bound of the age (a
+ * job that old is Ready), and a type not met at all is not listed. */
+#define STORE_READY_SCAN 2000
+struct ready_head {
+	char plugin_type[128];
+	int64_t created_on;
+};
+
 struct store_ops {
 	const char *name;
 	int (*open)(const char *url, struct store **ret);
@@ -257,6 +269,16 @@ struct store_ops {
 			       const char *error_code, const char *message);
 	int (*job_attempts)(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
 	int (*assembly_set_isolation)(struct store *s, int64_t id, int isolation, int64_t now);
+
+	/* Optional (a backend may leave them NULL; the metrics then omit what they give):
+	 * keep asyncd_metrics.jobs (common/metrics.h) by plug-in type and status from every job
+	 * row this connection commits, seeded now by a count of the indexes (the write connection);
+	 * and the first Ready job of each plug-in type, from the claim's index (bounded work). */
+	int (*jobs_watch)(struct store *s);
+	int (*jobs_ready_heads)(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
+	int (*job_progress)(struct store *s, int64_t id, int64_t attempt, const char *output);
+	int (*job_set_recurrence)(struct store *s, const struct job *j, int64_t now);
+	int (*attempts_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -341,6 +363,10 @@ int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit
 
 /* Durable commits (fsync at every commit) or faster ones that a power loss may undo. Outside a
  * transaction only. */
+/* The optional operations: AE_INTERNAL when the backend has not got them. */
+int store_jobs_watch(struct store *s);
+/* want: how many types have Ready jobs (a level's scan stops once it met that many). */
+int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
 int store_set_synchronous(struct store *s, bool full);
 
 int store_service_configs(struct store *s, const char *host_id, struct service_config **ret,
@@ -383,6 +409,16 @@ int store_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t 
 /* The attempt history of job id, oldest first (empty when it has none or does not exist); the
  * caller frees it with job_attempts_free. */
 int store_job_attempts(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
+
+/* A running system job's progress: set the output of job id while it is Locked at attempt (the
+ * outcome overwrites it); AE_NOTFOUND when the fence refuses it. */
+int store_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output);
+/* Change the schedule of recurring job j->id: its recurrence_pattern, _start_time, _timezone,
+ * and, when it is Suspended, postpone_until (its next occurrence); modified_on = now.
+ * AE_NOTFOUND when it does not exist. */
+int store_job_set_recurrence(struct store *s, const struct job *j, int64_t now);
+/* Delete up to limit attempt-history entries that ended before before_ms. */
+int store_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 
 void job_attempts_free(struct job_attempt *a, size_t n);
 void service_configs_free(struct service_config *c, size_t n);

@@ -118,7 +118,7 @@ static void test_isolation_kept_and_changed(void **state)
 	a = h_get(h, "/api/v1/audit?limit=50", 200);
 	char *text = json_dumps(a, 0);
 	h_expect_text(text, "isolation_changed", "audit");
-	h_expect_text(text, "assembly.isolation", "audit");
+	h_expect_text(text, "assembly.patch", "audit");
 	free(text);
 	json_decref(a);
 	h_stop(h);
@@ -233,16 +233,27 @@ static void test_waiting_job_runs_newest_build(void **state)
 	json_decref(h_upload_query(h, V100, "?isolation=sandbox", 201));
 	int64_t head = h_submit(
 	    h, json_pack("{s:s,s:{s:i}}", "plugin_type", "versioned.slow", "data", "ms", 120000));
-	json_decref(job_when(h, head, 2, "In Progress"));
+	json_decref(job_when(h, head, 2, "InProgress"));
 	int64_t behind = h_submit(
 	    h, json_pack("{s:s,s:{s:i}}", "plugin_type", "versioned.slow", "data", "ms", 0));
 	json_t *j = job_when(h, behind, 2, NULL); /* claimed, waiting for the worker */
 	assert_true(json_is_null(json_object_get(j, "started_on")));
-	assert_string_equal(h_str(j, "status_name"), "Waiting For Resources");
+	assert_string_equal(h_str(j, "status_name"), "WaitingForResources");
 	json_decref(j);
 	json_t *a = h_upload_query(h, V101, "", 201);
 	assert_string_equal(h_str(a, "outcome"), "upgraded");
 	json_decref(a);
+	/* had it been queued in the busy worker behind the running job, the upgrade recalls it;
+	 * either way it waits in the supervisor's queue for the worker to be free */
+	for (int64_t end = h_mono_ms() + 60000;; h_sleep_ms(20)) {
+		json_t *sb = h_service(h, "sandbox");
+		json_int_t pending = json_integer_value(json_object_get(sb, "jobs_pending"));
+		json_decref(sb);
+		if (pending == 1)
+			break;
+		if (h_mono_ms() > end)
+			fail_msg("the waiting job never got back to the supervisor's queue");
+	}
 	json_decref(h_call(h, "POST",
 			   h_path(p, sizeof(p), "/api/v1/jobs/%lld/cancel", (long long)head), NULL,
 			   200));
