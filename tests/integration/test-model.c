@@ -1088,11 +1088,15 @@ static void act_bulk(struct model *m)
 	if (!want)
 		return;
 	char p[64];
-	json_t *list = h_get(m->h, h_path(p, sizeof(p), "/api/v1/jobs?limit=%d", want), 200), *o;
+	json_t *list = h_get(m->h, h_path(p, sizeof(p), "/api/v1/jobs?limit=%d", want + 16), 200),
+	       *o;
 	size_t i;
 	int64_t before = m->max_id;
+	int seen = 0;
 	json_array_foreach(json_object_get(list, "jobs"), i, o)
 	{
+		if (h_is_maintenance_job(o) || seen++ >= want)
+			continue;
 		int64_t id = h_int(o, "id"), sid = h_int(o, "step_id");
 		int k = 0;
 		while (k < m->nsteps && m->steps[k].id != sid)
