@@ -105,6 +105,7 @@ struct mjob {
 	bool deleted;	   /* by the test */
 	bool cancel_acked; /* a cancel answered 200 */
 	bool may_vanish;   /* its step had async_auto_delete: it goes if it succeeds */
+	bool recurring;	   /* FREQ=MINUTELY: it ends only when canceled */
 };
 
 struct key {
@@ -1153,6 +1154,9 @@ static void act_submit(struct model *m)
 				    json_string(h_time(when, 500 + rnd(m, 2500))));
 	else if (!reuse && r < 3)
 		json_object_set_new(body, "postpone_until", json_string(h_time(when, 3600 * 1000)));
+	else if (!reuse && r < 4 && chance(m, 50)) /* every minute, on the minute */
+		json_object_set_new(body, "recurrence_pattern", json_string("FREQ=MINUTELY"));
+	bool recurring = json_object_get(body, "recurrence_pattern") != NULL;
 	char key[32] = "";
 	if (reuse)
 		snprintf(key, sizeof(key), "%s", reuse->key);
@@ -1162,8 +1166,8 @@ static void act_submit(struct model *m)
 		json_object_set_new(body, "idempotency_key", json_string(key));
 	struct ans a;
 	req(m, &a, "POST", "/api/v1/jobs", body);
-	mlog(m, "submit %s ms=%d%s%s%s -> %ld", t, ms, r < 3 && !reuse ? " postponed" : "",
-	     key[0] ? " key=" : "", key, a.status);
+	mlog(m, "submit %s ms=%d%s%s%s%s -> %ld", t, ms, r < 3 && !reuse ? " postponed" : "",
+	     recurring ? " every minute" : "", key[0] ? " key=" : "", key, a.status);
 	if (reuse) {
 		struct mjob *j = find_job(m, reuse->id);
 		bool gone = !j || j->deleted;
@@ -1197,6 +1201,7 @@ static void act_submit(struct model *m)
 		expect_status(m, &a, "submit", 1, 201);
 		int64_t id = ans_id(m, &a, "submit");
 		new_job_id(m, id, m->live, 0, type);
+		m->jobs[m->njobs - 1].recurring = recurring;
 		if (key[0] && m->nkeys < MAX_KEYS) {
 			struct key *k = &m->keys[m->nkeys++];
 			snprintf(k->key, sizeof(k->key), "%s", key);
@@ -1467,6 +1472,12 @@ static void check_all(struct model *m, json_t *all, bool final)
 			mfail(m, "job %lld was deleted and is back", (long long)id);
 		seen++;
 		int64_t state = h_int(o, "state"), status = h_int(o, "status");
+		const char *ec = h_str(o, "error_code");
+		if (j->recurring && state == 3 && status != 32 &&
+		    !(ec && !strcmp(ec, "host_crashed")))
+			mfail(m, "recurring job %lld (every minute) ended %lld/%lld: %s",
+			      (long long)id, (long long)state, (long long)status,
+			      h_str(o, "message"));
 		if (j->cancel_acked && status != 32 && status != 22)
 			mfail(m, "job %lld was canceled (200) and is %lld/%lld", (long long)id,
 			      (long long)state, (long long)status);
