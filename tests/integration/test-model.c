@@ -983,6 +983,23 @@ static void wait_service_settled(struct model *m, const char *name)
 	}
 }
 
+/* What an action on a settled service does: the status it leads to, or NULL for a refusal
+ * (409); "?" when either may happen. */
+static const char *service_after(const char *act, const char *now)
+{
+	bool running = !strcmp(now, "running"), paused = !strcmp(now, "paused"),
+	     stopped = !strcmp(now, "stopped");
+	if (!strcmp(act, "stop"))
+		return running || paused ? "stopped" : NULL;
+	if (!strcmp(act, "start"))
+		return stopped ? "running" : NULL;
+	if (!strcmp(act, "pause"))
+		return running ? "paused" : NULL;
+	if (!strcmp(act, "continue"))
+		return paused ? "running" : NULL;
+	return "?"; /* restart */
+}
+
 static void act_service(struct model *m)
 {
 	static const char *const async_acts[] = {"stop", "start", "pause", "continue", "restart"};
@@ -990,14 +1007,26 @@ static void act_service(struct model *m)
 	bool sandbox = chance(m, 30);
 	const char *name = sandbox ? "sandbox" : "async";
 	const char *act = sandbox ? sandbox_acts[rnd(m, 2)] : async_acts[rnd(m, 5)];
-	char p[128];
+	char p[128], before[32];
+	snprintf(before, sizeof(before), "%s", service_status(m, name));
+	const char *want = service_after(act, before);
 	struct ans a;
 	req(m, &a, "POST", h_path(p, sizeof(p), "/api/v1/hosts/local/services/%s/%s", name, act),
 	    NULL);
-	mlog(m, "service %s %s -> %ld", name, act, a.status);
-	expect_status(m, &a, "service action", 2, 200, 409);
+	mlog(m, "service %s %s (was %s) -> %ld", name, act, before, a.status);
+	if (!want)
+		expect_status(m, &a, "service action not allowed now", 1, 409);
+	else if (strcmp(want, "?"))
+		expect_status(m, &a, "service action", 1, 200);
+	else
+		expect_status(m, &a, "service restart", 2, 200, 409);
 	ans_done(&a);
 	wait_service_settled(m, name);
+	const char *after = service_status(m, name);
+	if (want && strcmp(want, "?") && strcmp(after, want))
+		mfail(m, "service %s %s from %s ended %s, not %s", name, act, before, after, want);
+	if (!want && strcmp(after, before))
+		mfail(m, "a refused %s of %s changed it from %s to %s", act, name, before, after);
 }
 
 static void act_restart(struct model *m)
