@@ -721,10 +721,20 @@ static void act_assembly_delete(struct model *m)
 		ans_done(&a);
 		return;
 	}
-	if (nsteps) /* its draining steps have ended meanwhile */
-		for (int i = 0; i < m->nsteps; i++)
-			if (m->steps[i].inc == inc && !m->steps[i].deleted)
-				step_gone(&m->steps[i], a.t_ack);
+	for (int i = 0; nsteps && i < m->nsteps; i++) { /* its draining steps ended meanwhile */
+		struct mstep *s = &m->steps[i];
+		long st;
+		if (s->inc != inc || s->deleted)
+			continue;
+		json_decref(h_request(m->h, "GET",
+				      h_path(p, sizeof(p), "/api/v1/steps/%lld", (long long)s->id),
+				      NULL, NULL, 0, &st));
+		if (st != 404)
+			mfail(m, "assembly %lld: delete answered %ld while its step %lld is there",
+			      (long long)id, a.status, (long long)s->id);
+		step_gone(s, a.t_ack);
+		expect_jobs_done(m, s->id, -1, false, "its step drained");
+	}
 	if (mode == 0) {
 		expect_status(m, &a, "delete mode=refuse", 2, 204, 409);
 	} else if (mode == 1) {
