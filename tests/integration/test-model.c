@@ -128,6 +128,7 @@ struct model {
 	int nkeys;
 	struct key keys[MAX_KEYS];
 	int64_t max_id;
+	int deletes[2][2]; /* [step, assembly][refused, ok]: the deletes asked, for the audit */
 	char log[LOG_LINES][LOG_LEN];
 	int nlog;
 	bool verbose;
@@ -697,6 +698,7 @@ static void act_assembly_delete(struct model *m)
 		   dl),
 	    NULL);
 	mlog(m, "delete assembly %lld mode=%s%s -> %ld", (long long)id, modes[mode], dl, a.status);
+	m->deletes[1][a.status == 202 || a.status == 204]++;
 	if (m->live < 0) {
 		expect_status(m, &a, "delete of a deleted assembly", 1, 404);
 		ans_done(&a);
@@ -921,6 +923,7 @@ static void act_step_delete(struct model *m)
 		mlog(m, "delete step %lld mode=%s%s -> %ld", (long long)s->id, modes[mode], dl,
 		     a.status);
 	}
+	m->deletes[0][a.status == 202 || a.status == 204]++;
 	if (s->deleted) {
 		expect_status(m, &a, "delete of a deleted step", 1, 404);
 		ans_done(&a);
@@ -1662,12 +1665,50 @@ static void check_registry(struct model *m)
 	json_decref(a);
 }
 
+/* Every delete the test asked for is in the audit log, allowed or refused. */
+static void check_audit(struct model *m)
+{
+	static const char *const actions_of[] = {"step.delete", "assembly.delete"};
+	int got[2][2] = {{0, 0}, {0, 0}};
+	char path[128], cursor[32] = "";
+	for (int page = 0; page < 100; page++) {
+		h_path(path, sizeof(path), "/api/v1/audit?limit=1000%s%s",
+		       cursor[0] ? "&cursor=" : "", cursor);
+		json_t *a = h_get(m->h, path, 200), *e;
+		size_t i;
+		json_array_foreach(json_object_get(a, "entries"), i, e)
+		{
+			const char *act = h_str(e, "action"), *res = h_str(e, "result");
+			for (int k = 0; k < 2; k++)
+				if (act && res && !strcmp(act, actions_of[k]))
+					got[k][!strcmp(res, "ok")]++;
+		}
+		json_t *next = json_object_get(a, "next_cursor");
+		snprintf(cursor, sizeof(cursor), "%s",
+			 json_is_string(next) ? json_string_value(next) : "");
+		if (json_is_integer(next))
+			snprintf(cursor, sizeof(cursor), "%lld",
+				 (long long)json_integer_value(next));
+		json_decref(a);
+		if (!cursor[0])
+			break;
+	}
+	for (int k = 0; k < 2; k++)
+		if (got[k][0] != m->deletes[k][0] || got[k][1] != m->deletes[k][1])
+			mfail(m,
+			      "the audit log has %d allowed and %d refused %s, the test asked %d "
+			      "and %d",
+			      got[k][1], got[k][0], actions_of[k], m->deletes[k][1],
+			      m->deletes[k][0]);
+}
+
 static void end_of_sequence(struct model *m)
 {
 	m->step = -1;
 	ensure_running(m);
 	json_t *all = settle(m);
 	check_registry(m);
+	check_audit(m);
 	check_all(m, all, false);
 	json_decref(all);
 	check_idle(m, "with the work settled");
@@ -1739,6 +1780,7 @@ static void run_sequence(struct model *m, uint64_t seed, int steps)
 	m->seed = m->rng = seed;
 	steps = steps / 2 + rnd(m, steps + 1); /* from half to one and a half times as long */
 	m->ninc = m->nsteps = m->njobs = m->nkeys = m->nlog = 0;
+	memset(m->deletes, 0, sizeof(m->deletes));
 	m->live = -1;
 	m->max_id = 0;
 	m->step = 0;
