@@ -9,7 +9,9 @@
  *     (GET /jobs/stats after every action, the whole listing at the end of a sequence);
  *   - ids are unique and never reused (after deletes and restarts);
  *   - every delete either happened (then its jobs are all Completed) or was refused with a
- *     4xx and a message; a canceled job stays canceled;
+ *     4xx and a message, and is in the audit log; a canceled job stays canceled; a drain with a
+ *     deadline ends soon after it;
+ *   - uploads, service actions and the steps' fields answer and end as the model predicts;
  *   - no run started on code of an assembly deleted before it, or on a build older than the one
  *     current when it started (from the build each run traced and its started_on; asserted
  *     only outside a window of MODEL_SLACK_MS around each upload, where the model is certain);
@@ -18,9 +20,9 @@
  * Environment: ASYNCD_MODEL_SEED (default: from the time; printed at the start and with every
  * failure), ASYNCD_MODEL_SECONDS (run length, default 40), ASYNCD_MODEL_STEPS (actions per
  * sequence on average, default 60: from half to one and a half times that), ASYNCD_MODEL_VERBOSE=1
- * prints every action. Sequence i of a run uses seed SEED + i:
- * ASYNCD_MODEL_SEED=<the failing sequence's seed> replays it first (the answers of
- * a live server can still differ in timing). docs/testing.md describes it. */
+ * prints every action. Sequence i of a run uses seed SEED + i: ASYNCD_MODEL_SEED=<the failing
+ * sequence's seed> replays it first (the answers of a live server can still differ in timing).
+ * docs/testing.md describes it all. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
