@@ -501,6 +501,13 @@ static void reconcile(struct model *m, json_t *all)
 {
 	size_t i;
 	json_t *o;
+	json_array_foreach(all, i, o)
+	{
+		const struct mjob *j = find_job(m, h_int(o, "id"));
+		if (!j || j->deleted)
+			mfail(m, "job %lld is listed, the model %s", (long long)h_int(o, "id"),
+			      j ? "saw it deleted" : "never saw it acknowledged");
+	}
 	for (int k = 0; k < m->njobs; k++) {
 		struct mjob *j = &m->jobs[k];
 		bool listed = false;
@@ -523,14 +530,18 @@ static void check_cheap(struct model *m)
 		mfail(m, "GET /jobs/stats: HTTP %ld", a.status);
 	int64_t total = h_int(a.json, "total");
 	ans_done(&a);
-	if (total < live_jobs(m)) {
+	if (total != live_jobs(m)) { /* auto-deleted jobs, or lost ones: a listing tells */
 		json_t *all = h_all_jobs(m->h);
 		reconcile(m, all);
+		int listed = (int)json_array_size(all);
 		json_decref(all);
+		if (listed != live_jobs(m))
+			mfail(
+			    m,
+			    "the server has %lld jobs (%d listed), the model %d (acknowledged and "
+			    "not deleted)",
+			    (long long)total, listed, live_jobs(m));
 	}
-	if (total != live_jobs(m))
-		mfail(m, "the server has %lld jobs, the model %d (acknowledged and not deleted)",
-		      (long long)total, live_jobs(m));
 	poll_drains(m);
 }
 
