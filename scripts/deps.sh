@@ -3,7 +3,8 @@
 #
 # usage: scripts/deps.sh [GROUP]...
 #   build   (default) what `make`, `make run` and `make test` need: compiler, Meson, the
-#           libraries, cmocka, clang-format and curl
+#           libraries, cmocka, clang-format, curl and systemd (systemd-analyze)
+#   deb     what `make deb` needs: the build libraries, debhelper, dpkg-dev and lintian
 #
 # Quiet when everything is present. When something is missing: as root with apt-get, installs it
 # (running `apt-get update` only if the first install attempt fails); otherwise prints the
@@ -16,16 +17,20 @@ set -euo pipefail
 
 # build: compiler, build system and the libraries the core links against
 DEPS_BUILD="meson ninja-build pkg-config gcc libsqlite3-dev libjansson-dev libmicrohttpd-dev
-libsodium-dev libcurl4-openssl-dev libseccomp-dev"
-# test: unit-test framework, the format check and curl (for scripts/run.sh and manual checks)
-DEPS_TEST="libcmocka-dev clang-format curl"
+libsodium-dev libcurl4-openssl-dev libseccomp-dev libsystemd-dev"
+# test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks),
+# prometheus (its promtool checks /metrics in tests/integration/test-metrics.c) and systemd
+# (systemd-analyze verify on the installed unit)
+DEPS_TEST="libcmocka-dev clang-format curl prometheus systemd"
+# deb: what `make deb` needs to build and check the Debian package (debian/)
+DEPS_DEB="debhelper dpkg-dev lintian"
 # run: the IANA time zones of recurring jobs (read from /usr/share/zoneinfo)
 DEPS_RUN="tzdata"
 
 prog=${0##*/}
 
 die_usage() {
-	echo "usage: $prog [build]..." >&2
+	echo "usage: $prog [build|deb]..." >&2
 	exit 2
 }
 
@@ -33,6 +38,7 @@ die_usage() {
 group_packages() {
 	case "$1" in
 	build) echo "$DEPS_BUILD $DEPS_TEST $DEPS_RUN" ;;
+	deb) echo "$DEPS_BUILD $DEPS_DEB $DEPS_RUN" ;;
 	*)
 		echo "$prog: unknown group: $1" >&2
 		die_usage

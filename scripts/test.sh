@@ -6,6 +6,9 @@
 #      build-tsan/ (debug, ThreadSanitizer)
 #   3. meson test in build/, build-asan/ and build-tsan/ -- all always run
 #   4. clang-format --dry-run -Werror over the tracked C files (one check)
+#   5. the Debian package (one check): scripts/deb.sh builds it and runs lintian, scripts/deb-test.sh
+#      installs, starts and purges it -- as root with dpkg-buildpackage only, else skipped (counted
+#      as neither); ASYNCD_SKIP_DEB=1 skips it
 #
 # The last line of output is always "N passed, N failed": the test cases (TAP lines) of the meson
 # runs plus the format check; a test program that fails without a failing case, a build that
@@ -140,6 +143,27 @@ tsan_suite() {
 	fi
 }
 
+# The Debian package: built, lintian-clean, installed, started and purged (scripts/deb-test.sh).
+deb_check() {
+	local rc=0
+	if [[ ${ASYNCD_SKIP_DEB:-0} == 1 || $(id -u) != 0 ]] || ! command -v dpkg >/dev/null 2>&1; then
+		say "Debian package: skipped (needs root and dpkg; ASYNCD_SKIP_DEB=${ASYNCD_SKIP_DEB:-0})"
+		return 0
+	fi
+	say "Debian package (scripts/deb.sh, scripts/deb-test.sh)"
+	if scripts/deb.sh; then
+		scripts/deb-test.sh || rc=$?
+	else
+		rc=1
+	fi
+	if ((rc == 0)); then
+		passed=$((passed + 1))
+	elif ((rc != 77)); then
+		echo "test.sh: the Debian package check failed" >&2
+		failed=$((failed + 1))
+	fi
+}
+
 main_tsan() {
 	say "dependencies"
 	if ! scripts/deps.sh build; then
@@ -179,6 +203,7 @@ main() {
 	tsan_suite
 
 	format_check
+	deb_check
 
 	echo
 	echo "$passed passed, $failed failed"

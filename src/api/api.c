@@ -32,7 +32,9 @@ static int error_v(struct api_req *r, int status, const char *code, const char *
 {
 	char msg[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	api_reply(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+	api_reply(r, status,
+		  json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", msg,
+			    "request_id", r->request_id));
 	return 0;
 }
 
@@ -48,6 +50,18 @@ int api_error(struct api_req *r, int code, const char *fmt, ...)
 	error_v(r, ae_http_status(code), ae_name(code), fmt, ap);
 	va_end(ap);
 	return code < 0 ? code : AE_INTERNAL;
+}
+
+int api_field_error(struct api_req *r, json_t *body, const char *key, const char *want)
+{
+	json_t *v = json_object_get(body, key);
+	if (!v || json_is_null(v))
+		return api_error(r, AE_INVAL, "%s is required: %s", key, want);
+	char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	int rc = api_error(r, AE_INVAL, "%s is invalid (%.64s%s): %s", key, text ? text : "?",
+			   text && strlen(text) > 64 ? "..." : "", want);
+	free(text);
+	return rc;
 }
 
 int api_error_status(struct api_req *r, int status, const char *code, const char *fmt, ...)

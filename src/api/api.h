@@ -28,6 +28,7 @@ struct api_ctx {
 };
 
 #define API_MAX_PARAMS 4
+#define API_REQUEST_ID_MAX 64
 
 struct api_req {
 	struct api_ctx *api;
@@ -35,6 +36,9 @@ struct api_req {
 	const char *url;
 	const char *content_type;
 	const char *remote;
+	/* the caller's X-Request-Id when it is a plain token, else made here: in the X-Request-Id
+	 * header of the answer, in an error answer's "request_id" and in every log record of it */
+	char request_id[API_REQUEST_ID_MAX + 1];
 	void *conn; /* struct MHD_Connection */
 	struct buf body;
 	const char *params[API_MAX_PARAMS]; /* path parameters, in order */
@@ -76,6 +80,9 @@ int api_error(struct api_req *r, int code, const char *fmt, ...)
 /* Answer with an explicit status and stable code name. Returns AE_INVAL. */
 int api_error_status(struct api_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* 400 for the field key of body: "KEY is required: WANT" when it is absent (or null), "KEY is
+ * invalid (GIVEN): WANT" when it is there but not what is wanted. */
+int api_field_error(struct api_req *r, json_t *body, const char *key, const char *want);
 /* Parse and check the body as one of the kinds of api/body.h (fields, types, bounded depth); on
  * failure answers 400 naming the field and returns <0. */
 int api_body(struct api_req *r, int body_kind, json_t **ret);

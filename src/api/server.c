@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 
 #include "api/connwatch.h"
 #include "api/reqpool.h"
+#include "api/httpstats.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "common/error.h"
@@ -42,6 +44,7 @@ struct conn_state {
 	struct MHD_Connection *c;
 	struct api_req req;
 	const struct route *rt;
+	int64_t began_us; /* monotonic: the headers arrived */
 	char remote[64];
 	bool rejected; /* answered already; the rest of the body is dropped */
 	bool queued;   /* handed to the request pool; the connection is suspended */
@@ -79,8 +82,35 @@ static void remote_text(struct MHD_Connection *c, char *buf, size_t n)
 			  (socklen_t)n);
 }
 
+/* One record per answer: errors at info (4xx) or error (5xx) with their code and message, so
+ * that the request id a user was given finds them; the others at debug. */
+static void log_answer(const struct api_req *r)
+{
+	int status = r->status ? r->status : 500;
+	enum log_level lvl = status >= 500   ? LOG_LVL_ERROR
+			     : status >= 400 ? LOG_LVL_INFO
+					     : LOG_LVL_DEBUG;
+	if (!log_enabled(lvl))
+		return;
+	json_t *err = json_object_get(r->out, "error");
+	const char *code = json_string_value(json_object_get(err, "code"));
+	const char *msg = json_string_value(json_object_get(err, "message"));
+	int path_len = (int)strcspn(r->url, "?");
+	char path[256];
+	snprintf(path, sizeof(path), "%.*s", path_len, r->url);
+	log_set_request_id(r->request_id);
+	log_event(
+	    lvl, "api",
+	    LOG_FIELDS(LOG_STR("method", r->method), LOG_STR("path", path),
+		       LOG_INT("status", status), LOG_STR("error_code", code),
+		       LOG_STR("user", r->user[0] ? r->user : NULL), LOG_STR("remote", r->remote)),
+	    "%s %s answered %d%s%s", r->method, path, status, msg ? ": " : "", msg ? msg : "");
+	log_set_request_id(NULL);
+}
+
 static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
 {
+	log_answer(r);
 	char *body;
 	size_t len;
 	const char *type = "application/json";
@@ -101,6 +131,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
 		return MHD_NO;
 	if (len)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->set_cookie)
@@ -113,6 +144,15 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)(r->status ? r->status : 500), resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* Send st's answer, counted for /metrics by route and status class. */
+static enum MHD_Result answer(struct conn_state *st)
+{
+	struct api_req *r = &st->req;
+	httpstats_observe(router_index(st->rt), r->status ? r->status : 500,
+			  metrics_now_us() - st->began_us);
+	return send_answer(st->c, r);
 }
 
 /* The uid and gid of the process at the other end of a Unix socket. */
@@ -130,6 +170,23 @@ static void peer_credentials(struct MHD_Connection *c, struct api_req *r, char *
 	snprintf(remote, n, "unix:pid %d", (int)cred.pid);
 }
 
+/* The caller's X-Request-Id when it is 1..API_REQUEST_ID_MAX of [A-Za-z0-9._:-] (a proxy's id
+ * goes on), else 16 random hex digits. */
+static void request_id(struct MHD_Connection *c, char *out)
+{
+	const char *in = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+	size_t n = in ? strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				   "0123456789._:-")
+		      : 0;
+	if (in && n > 0 && n <= API_REQUEST_ID_MAX && !in[n]) {
+		memcpy(out, in, n + 1);
+		return;
+	}
+	unsigned char raw[8];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, API_REQUEST_ID_MAX + 1, raw, sizeof(raw));
+}
+
 static struct conn_state *state_new(struct server *s, struct MHD_Connection *c, const char *url,
 				    const char *method)
 {
@@ -138,10 +195,12 @@ static struct conn_state *state_new(struct server *s, struct MHD_Connection *c, 
 		return NULL;
 	st->s = s;
 	st->c = c;
+	st->began_us = metrics_now_us();
 	st->req.api = s->api;
 	st->req.conn = c;
 	st->req.url = url;
 	st->req.method = method;
+	request_id(c, st->req.request_id);
 	st->req.content_type =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	remote_text(c, st->remote, sizeof(st->remote));
@@ -229,7 +288,9 @@ static void resume_answered(struct conn_state *st)
 static void run_handler(struct reqpool_task *t)
 {
 	struct conn_state *st = (struct conn_state *)t;
+	log_set_request_id(st->req.request_id);
 	router_dispatch(st->rt, &st->req);
+	log_set_request_id(NULL);
 	buf_done(&st->req.body);
 	if (st->large) {
 		malloc_trim(0); /* give a large request's memory back to the system */
@@ -254,7 +315,9 @@ static enum MHD_Result hand_over(struct conn_state *st)
 	st->req.finish = finish_request;
 	connwatch_set(st->s->watch, watched_of(st->c), 0);
 	suspend(st);
+	log_set_request_id(st->req.request_id);
 	enum api_start how = st->large ? API_BLOCKING : router_start(st->rt, &st->req);
+	log_set_request_id(NULL);
 	if (how == API_PENDING)
 		return MHD_YES;
 	if (how == API_DONE) {
@@ -290,7 +353,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*con_cls = st;
 		route_request(st);
 		if (st->rejected)
-			return send_answer(c, &st->req);
+			return answer(st);
 		connwatch_set(s->watch, watched_of(c), (int64_t)s->lim.body_timeout_s * 1000);
 		return MHD_YES;
 	}
@@ -300,7 +363,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (st->rejected || st->handled)
-		return send_answer(c, &st->req);
+		return answer(st);
 	return st->queued ? MHD_YES : hand_over(st);
 }
 

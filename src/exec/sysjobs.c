@@ -64,9 +64,12 @@ int sysjobs_uncount_maintenance(struct store *s, int64_t by_status[33], int64_t 
 			continue;
 		if (rc < 0)
 			return rc;
-		if (job_is_maintenance(&j) && j.status >= 0 && j.status <= 32 &&
-		    by_status[j.status] > 0) {
-			by_status[j.status]--;
+		/* claimed, not started: counted as In Progress (store_jobs_stats) */
+		int st = j.state == JOB_LOCKED && j.status == JOB_ST_WAITING_FOR_RESOURCES
+			     ? JOB_ST_IN_PROGRESS
+			     : j.status;
+		if (job_is_maintenance(&j) && st >= 0 && st <= 32 && by_status[st] > 0) {
+			by_status[st]--;
 			(*total)--;
 			(*ret_n)++;
 		}

@@ -29,7 +29,7 @@ static int step_once(struct store *s, sqlite3_stmt *st, const char *what)
 
 #define ASM_COLUMNS                                                                                \
 	"id, name, version, description, isolation, sha256, size, created_on, modified_on, "       \
-	"draining"
+	"draining, drain_deadline"
 
 static void read_assembly(sqlite3_stmt *st, struct assembly *a)
 {
@@ -44,6 +44,7 @@ static void read_assembly(sqlite3_stmt *st, struct assembly *a)
 	a->created_on = sqlite3_column_int64(st, 7);
 	a->modified_on = sqlite3_column_int64(st, 8);
 	a->draining = sqlite3_column_int(st, 9) != 0;
+	a->drain_deadline = sqlite3_column_int64(st, 10);
 }
 
 static int load_types(struct store *s, struct assembly *a)
@@ -227,7 +228,7 @@ static int sq_assemblies_list(struct store *s, struct assembly **ret, size_t *re
 #define STEP_COLUMNS                                                                               \
 	"id, name, plugin_type, assembly_id, message, entity, stage, rank, filtering_attributes,"  \
 	" configuration, secure_configuration, impersonating_user, images, async_auto_delete,"     \
-	" enabled, created_on, modified_on, draining"
+	" enabled, created_on, modified_on, draining, drain_deadline"
 
 static void read_step(sqlite3_stmt *st, struct step *p)
 {
@@ -250,6 +251,7 @@ static void read_step(sqlite3_stmt *st, struct step *p)
 	p->created_on = sqlite3_column_int64(st, 15);
 	p->modified_on = sqlite3_column_int64(st, 16);
 	p->draining = sqlite3_column_int(st, 17) != 0;
+	p->drain_deadline = sqlite3_column_int64(st, 18);
 }
 
 static int sq_step_insert(struct store *s, struct step *p)
@@ -303,6 +305,33 @@ static int sq_step_set_enabled(struct store *s, int64_t id, bool enabled, int64_
 	sq_bind_i64(st, 1, id);
 	sq_bind_i64(st, 2, enabled);
 	sq_bind_i64(st, 3, now);
+	return change_one(s, st, "update step");
+}
+
+static int sq_step_update(struct store *s, const struct step *p)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s,
+		      "UPDATE steps SET name = ?2, message = ?3, entity = ?4, rank = ?5,"
+		      " filtering_attributes = ?6, configuration = ?7, secure_configuration = ?8,"
+		      " impersonating_user = ?9, images = ?10, async_auto_delete = ?11,"
+		      " enabled = ?12, modified_on = ?13 WHERE id = ?1",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, p->id);
+	sq_bind_text(st, 2, p->name);
+	sq_bind_text(st, 3, p->message);
+	sq_bind_text(st, 4, p->entity);
+	sq_bind_i64(st, 5, p->rank);
+	sq_bind_text(st, 6, p->filtering_attributes);
+	sq_bind_text(st, 7, p->configuration);
+	sq_bind_text(st, 8, p->secure_configuration);
+	sq_bind_text(st, 9, p->impersonating_user);
+	sq_bind_text(st, 10, p->images);
+	sq_bind_i64(st, 11, p->async_auto_delete);
+	sq_bind_i64(st, 12, p->enabled);
+	sq_bind_i64(st, 13, p->modified_on);
 	return change_one(s, st, "update step");
 }
 
@@ -582,6 +611,7 @@ const struct store_ops sqlite_store_ops = {
     .jobs_claim = sq_jobs_claim,
     .jobs_complete = sq_jobs_complete,
     .jobs_release = sq_jobs_release,
+    .jobs_started = sq_jobs_started,
     .jobs_release_all_locked = sq_jobs_release_all_locked,
     .jobs_promote_due = sq_jobs_promote_due,
     .jobs_next_due = sq_jobs_next_due,
@@ -599,6 +629,7 @@ const struct store_ops sqlite_store_ops = {
     .assemblies_list = sq_assemblies_list,
     .step_insert = sq_step_insert,
     .step_set_enabled = sq_step_set_enabled,
+    .step_update = sq_step_update,
     .step_delete = sq_step_delete,
     .steps_list = sq_steps_list,
     .settings_list = sq_settings_list,
@@ -633,4 +664,6 @@ const struct store_ops sqlite_store_ops = {
     .job_progress = sq_job_progress,
     .job_set_recurrence = sq_job_set_recurrence,
     .attempts_cleanup = sq_attempts_cleanup,
+    .jobs_watch = sq_jobs_watch,
+    .jobs_ready_heads = sq_jobs_ready_heads,
 };

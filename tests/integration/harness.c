@@ -743,6 +743,23 @@ int64_t h_count(struct harness *h, int status)
 	return n;
 }
 
+int64_t h_count_all(struct harness *h, int status)
+{
+	int64_t n = h_count(h, status);
+	json_t *a = h_get(h, "/api/v1/jobs?limit=1000", 200), *j;
+	size_t i;
+	json_array_foreach(json_object_get(a, "jobs"), i, j)
+	{
+		/* a claimed job that has not started is counted as In Progress */
+		int64_t st =
+		    h_int(j, "state") == 2 && h_int(j, "status") == 0 ? 20 : h_int(j, "status");
+		if (h_is_maintenance_job(j) && (status < 0 || st == status))
+			n++;
+	}
+	json_decref(a);
+	return n;
+}
+
 /* The next_cursor of a page into buf ("" at the end). */
 static void next_cursor(json_t *page, char *buf, size_t n)
 {
@@ -1139,7 +1156,7 @@ void h_expect_no_text(const char *text, const char *unwanted, const char *what)
 
 long long h_metric(struct harness *h, const char *name)
 {
-	char key[128];
+	char key[512];
 	long status;
 	json_decref(h_request(h, "GET", "/metrics", NULL, NULL, 0, &status));
 	snprintf(key, sizeof(key), "\n%s ", name);

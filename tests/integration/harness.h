@@ -128,6 +128,8 @@ json_t *h_wait_job(struct harness *h, int64_t id, int timeout_ms);
 void h_wait_all(struct harness *h, int timeout_ms, json_t **ret_stats);
 /* The number of jobs with status (a number of SPEC §1), or of all jobs when status is -1. */
 int64_t h_count(struct harness *h, int status);
+/* h_count with the maintenance jobs (which /jobs/stats leaves out): what the table holds. */
+int64_t h_count_all(struct harness *h, int status);
 /* Whether job (as the API shows it) is one of async-maintenance's recurring system jobs (owner
  * "system"): every server has them (docs/system-jobs.md). */
 bool h_is_maintenance_job(json_t *job);
