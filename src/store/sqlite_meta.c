@@ -666,4 +666,6 @@ const struct store_ops sqlite_store_ops = {
     .attempts_cleanup = sq_attempts_cleanup,
     .jobs_watch = sq_jobs_watch,
     .jobs_ready_heads = sq_jobs_ready_heads,
+    .stats_hourly_collect = sq_stats_hourly_collect,
+    .stats_hourly_list = sq_stats_hourly_list,
 };
