@@ -136,6 +136,9 @@ banner() {
 	cat <<EOF
 
 asyncd is running at $URL  (pid $pid, state in $STATE/)
+  console: $URL/   (the web console; log in with a user that has a password, 12+ characters)
+          first login: make an administrator with a password, read from stdin:
+          $BIN/asyncctl --state-dir $STATE user add me --role "System Administrator" --password-stdin
   logs:   $LOG   (tail -f $LOG)
   token:  $STATE/admin.token  (System Administrator; use it as a bearer token)
           curl -H "Authorization: Bearer \$(cat $STATE/admin.token)" $URL/api/v1/jobs

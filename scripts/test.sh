@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # asyncd's one test command (`make test`).
 #
-#   1. scripts/deps.sh
+#   1. scripts/deps.sh build browser, and `npm ci` in tests/browser (playwright-core, axe-core:
+#      test tooling for the console's browser tests, suite `browser`, run in build/ only)
 #   2. configure + compile build/ (debugoptimized), build-asan/ (debug, ASan + UBSan) and
 #      build-tsan/ (debug, ThreadSanitizer)
 #   3. meson test in build/, build-asan/ and build-tsan/ -- all always run
@@ -133,6 +134,24 @@ format_check() {
 	fi
 }
 
+# browser_tooling: the npm packages of tests/browser (playwright-core, axe-core), installed from
+# package-lock.json when node_modules is missing or older than it; a failure counts as one failed
+# check (the browser suite then fails too, naming what is missing)
+browser_tooling() {
+	local dir=tests/browser
+	say "browser test tooling (npm ci in $dir)"
+	if [[ -f $dir/node_modules/.package-lock.json &&
+		! $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+		echo "up to date"
+		return 0
+	fi
+	if (cd "$dir" && npm ci --no-audit --no-fund); then
+		return 0
+	fi
+	echo "test.sh: npm ci in $dir failed" >&2
+	failed=$((failed + 1))
+}
+
 # The ThreadSanitizer build: its asyncd-worker skips RLIMIT_AS as in ASan builds
 # (src/worker/sanitizer.h): TSan reserves far more address space than RLIMIT_AS allows and brings
 # its own malloc. A race report makes the process exit 66, which fails its test.
@@ -182,10 +201,11 @@ main() {
 		return
 	fi
 	say "dependencies"
-	if ! scripts/deps.sh build; then
+	if ! scripts/deps.sh build browser; then
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
+	browser_tooling
 
 	local plain_ok=0 asan_ok=0
 	build build --buildtype=debugoptimized -Dtests=true && plain_ok=1

@@ -56,6 +56,13 @@ struct api_req {
 	char *set_cookie; /* a Set-Cookie header to send, or NULL */
 	const char *text_type;
 	int retry_after_s; /* > 0: a Retry-After header (429, 503) */
+	/* a static answer (the console's files): a body that lives as long as the process, sent
+	 * with text_type; its ETag, Cache-Control (NULL: no-store) and Content-Security-Policy */
+	const char *static_body;
+	size_t static_len;
+	const char *etag;
+	const char *cache_control;
+	const char *asset_csp;
 	/* set by the server: how a handler that answers later (API_PENDING) says it is done */
 	void (*finish)(struct api_req *r);
 };

@@ -54,15 +54,6 @@ static const struct jfield step_fields[] = {
     {"images", JF_ARR, false},
 };
 
-static const struct jfield job_bulk_fields[] = {
-    {"action", JF_STR, true}, {"ids", JF_ARR, false}, {"filter", JF_OBJ, false}};
-static const struct jfield bulk_delete_fields[] = {{"filter", JF_OBJ, true},
-						   {"recurrence_pattern", JF_STR, false},
-						   {"recurrence_start_time", JF_STR, false},
-						   {"recurrence_timezone", JF_STR, false}};
-static const struct jfield job_patch_fields[] = {{"recurrence_pattern", JF_STR, true},
-						 {"recurrence_start_time", JF_STR, false},
-						 {"recurrence_timezone", JF_STR, false}};
 /* A PATCH names any of a step's fields; plugin_type, stage and mode only with their current value
  * (h_steps.c checks that). */
 static const struct jfield step_patch_fields[] = {
@@ -81,6 +72,15 @@ static const struct jfield step_patch_fields[] = {
     {"enabled", JF_BOOL, false},
     {"images", JF_ARR | JF_NULL, false},
 };
+static const struct jfield job_bulk_fields[] = {
+    {"action", JF_STR, true}, {"ids", JF_ARR, false}, {"filter", JF_OBJ, false}};
+static const struct jfield bulk_delete_fields[] = {{"filter", JF_OBJ, true},
+						   {"recurrence_pattern", JF_STR, false},
+						   {"recurrence_start_time", JF_STR, false},
+						   {"recurrence_timezone", JF_STR, false}};
+static const struct jfield job_patch_fields[] = {{"recurrence_pattern", JF_STR, true},
+						 {"recurrence_start_time", JF_STR, false},
+						 {"recurrence_timezone", JF_STR, false}};
 static const struct jfield assembly_patch_fields[] = {{"isolation", JF_STR, true}};
 static const struct jfield user_fields[] = {
     {"name", JF_STR, true}, {"roles", JF_ARR, true}, {"password", JF_STR, false}};

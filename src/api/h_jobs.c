@@ -372,23 +372,25 @@ int h_jobs_list(struct api_req *r)
 int h_jobs_stats(struct api_req *r)
 {
 	static const int statuses[] = {0, 10, 20, 21, 22, 30, 31, 32};
-	int64_t by[33], total, maintenance = 0;
+	int64_t by[33], total, maintenance = 0, m_by[33];
 	struct store *s = api_reader(r);
 	int rc = store_jobs_stats(s, by, &total);
 	if (rc == 0)
-		rc = sysjobs_uncount_maintenance(s, by, &total, &maintenance);
+		rc = sysjobs_uncount_maintenance(s, by, &total, &maintenance, m_by);
 	api_reader_put(s);
 	if (rc < 0)
 		return api_error(r, rc, "cannot count jobs: %s", asyncd_strerror(rc));
-	json_t *o = json_object();
+	json_t *o = json_object(), *m = json_object();
 	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
 		char k[8];
 		snprintf(k, sizeof(k), "%d", statuses[i]);
 		json_object_set_new(o, k, json_integer(by[statuses[i]]));
+		json_object_set_new(m, k, json_integer(m_by[statuses[i]]));
 	}
 	return api_reply(r, 200,
-			 json_pack("{s:o,s:I,s:I}", "by_status", o, "total", (json_int_t)total,
-				   "maintenance_jobs", (json_int_t)maintenance));
+			 json_pack("{s:o,s:I,s:I,s:o}", "by_status", o, "total", (json_int_t)total,
+				   "maintenance_jobs", (json_int_t)maintenance,
+				   "maintenance_by_status", m));
 }
 
 /* The job id and its attempt history, read on one reader connection. */

@@ -32,6 +32,8 @@ static const struct route routes[] = {
     {"GET", "/healthz", 0, 0, h_healthz},
     {"GET", "/metrics", 0, 0, h_metrics},
     {"GET", "/readyz", 0, 0, h_readyz},
+    {"GET", "/", 0, 0, h_console, h_console_start},
+    {"GET", "/console/*", 0, 0, h_console, h_console_start},
     {"POST", "/api/v1/events", SUBMIT, 64 * MiB, h_events_raise, h_events_start},
     {"POST", "/api/v1/jobs", SUBMIT, 2 * MiB, h_jobs_submit},
     {"GET", "/api/v1/jobs", OWN, 0, h_jobs_list},

@@ -108,32 +108,56 @@ static void log_answer(const struct api_req *r)
 	log_set_request_id(NULL);
 }
 
-static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
+/* The response for r's body: a static one (the console's files), text, JSON or nothing. */
+static struct MHD_Response *response_of(struct api_req *r, const char **type, size_t *len)
 {
-	log_answer(r);
-	char *body;
-	size_t len;
-	const char *type = "application/json";
+	char *body = NULL;
+	*type = "application/json";
+	if (r->static_body) {
+		*type = r->text_type;
+		*len = r->static_len;
+		return MHD_create_response_from_buffer(*len, (void *)r->static_body,
+						       MHD_RESPMEM_PERSISTENT);
+	}
 	if (r->text) {
 		body = r->text;
 		r->text = NULL;
-		type = r->text_type ? r->text_type : "text/plain; charset=utf-8";
+		*type = r->text_type ? r->text_type : "text/plain; charset=utf-8";
 	} else if (r->out) {
 		body = json_dumps(r->out, JSON_COMPACT);
-	} else {
-		body = NULL;
 	}
-	len = body ? strlen(body) : 0;
-	struct MHD_Response *resp =
-	    body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
-		 : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	*len = body ? strlen(body) : 0;
+	return body ? MHD_create_response_from_buffer(*len, body, MHD_RESPMEM_MUST_FREE)
+		    : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+}
+
+/* The headers of the console's files: a strict policy, no framing, no referrer. */
+static void asset_headers(struct MHD_Response *resp, const struct api_req *r)
+{
+	if (r->etag)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+	if (!r->asset_csp)
+		return;
+	MHD_add_response_header(resp, "Content-Security-Policy", r->asset_csp);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
+{
+	log_answer(r);
+	const char *type;
+	size_t len;
+	struct MHD_Response *resp = response_of(r, &type, &len);
 	if (!resp)
 		return MHD_NO;
 	if (len)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cache-Control",
+				r->cache_control ? r->cache_control : "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	asset_headers(resp, r);
 	if (r->set_cookie)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
 	if (r->retry_after_s > 0) {

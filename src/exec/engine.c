@@ -469,13 +469,16 @@ static void *pool_main(void *p)
 	struct run *r;
 	while ((r = take_held(e, arg.gen))) {
 		settings_current(&cfg);
-		if (!r->sandboxed)
-			mark_started(e, r);
 		if (sysjob_is(&r->job)) {
+			mark_started(e, r);
 			sysjob_run(e->w, e, reader, &r->job, &r->stop_flag, &r->res);
 			finish_run(e, r, &cfg);
-		} else if (runner_start(&r->job, reader, &cfg, &r->stop_flag, e->sandbox,
-					sandboxed_done, r, &r->res) == RUNNER_DONE)
+			continue;
+		}
+		if (!r->sandboxed)
+			mark_started(e, r);
+		if (runner_start(&r->job, reader, &cfg, &r->stop_flag, e->sandbox, sandboxed_done,
+				 r, &r->res) == RUNNER_DONE)
 			finish_run(e, r, &cfg);
 	}
 	store_close(reader);

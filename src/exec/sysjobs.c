@@ -52,9 +52,10 @@ const size_t sysjob_n_maintenance_keys =
     sizeof(sysjob_maintenance_keys) / sizeof(sysjob_maintenance_keys[0]);
 
 int sysjobs_uncount_maintenance(struct store *s, int64_t by_status[33], int64_t *total,
-				int64_t *ret_n)
+				int64_t *ret_n, int64_t ret_by_status[33])
 {
 	*ret_n = 0;
+	memset(ret_by_status, 0, 33 * sizeof(*ret_by_status));
 	for (size_t i = 0; i < sysjob_n_maintenance_keys; i++) {
 		int64_t id;
 		struct job j = {0};
@@ -65,12 +66,13 @@ int sysjobs_uncount_maintenance(struct store *s, int64_t by_status[33], int64_t 
 			continue;
 		if (rc < 0)
 			return rc;
-		/* claimed, not started: counted as In Progress (store_jobs_stats) */
+		/* counted as the store counts: a claimed one not started yet with In Progress */
 		int st = j.state == JOB_LOCKED && j.status == JOB_ST_WAITING_FOR_RESOURCES
 			     ? JOB_ST_IN_PROGRESS
 			     : j.status;
 		if (job_is_maintenance(&j) && st >= 0 && st <= 32 && by_status[st] > 0) {
 			by_status[st]--;
+			ret_by_status[st]++;
 			(*total)--;
 			(*ret_n)++;
 		}

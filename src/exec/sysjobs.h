@@ -49,7 +49,7 @@ extern const size_t sysjob_n_maintenance_keys;
  * work; they are always there): subtracts them from by_status and total, and counts them in
  * *ret_n. Reads them by their idempotency keys (an index lookup each). */
 int sysjobs_uncount_maintenance(struct store *s, int64_t by_status[33], int64_t *total,
-				int64_t *ret_n);
+				int64_t *ret_n, int64_t ret_by_status[33]);
 
 /* async-maintenance says whether it runs: its own jobs (owner system) do their work only then,
  * and otherwise end their run at once with a note. */

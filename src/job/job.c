@@ -249,6 +249,10 @@ bool job_apply_action(struct job *j, enum job_action a, int64_t until, int64_t n
 	bool locked = j->state == JOB_LOCKED;
 	if (!job_action_allowed(a, j->state) || (a == JOB_ACT_RETRY && j->status != JOB_ST_FAILED))
 		return false;
+	/* A cancel asked while the job ran is final: a pause or postpone while its run stops would
+	 * turn Canceling into Pausing and the acknowledged cancel into a wait (model test). */
+	if (j->status == JOB_ST_CANCELING && (a == JOB_ACT_PAUSE || a == JOB_ACT_POSTPONE))
+		return false;
 	switch (a) {
 	case JOB_ACT_CANCEL:
 		cancel(j, locked, now);

@@ -439,7 +439,9 @@ static void on_frame(struct sandbox *sb, struct sb_worker *w, const struct ipc_f
 			 ipc_str(f, IPC_T_TEXT) ? ipc_str(f, IPC_T_TEXT) : "no reason given");
 		ipc_utf8_sanitize(w->fatal, strlen(w->fatal));
 		if (w->state != SB_STARTING)
-			log_warn("sandbox", "worker %d ends: %s", (int)w->pid, w->fatal);
+			log_event(LOG_LVL_WARN, "sandbox",
+				  LOG_FIELDS(LOG_INT("worker_pid", w->pid)), "worker %d ends: %s",
+				  (int)w->pid, w->fatal);
 		break;
 	default:
 		protocol_error(sb, w, "a frame of a type a worker does not send");

@@ -27,8 +27,10 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 	" auto_delete, recurrence_timezone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
 	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
 	" ?28, ?29, ?30)",
+    /* not started yet: the started_on of an earlier run goes (it is in the attempt history) */
     [SQ_JOB_CLAIM] = "UPDATE jobs SET state = 2, status = 0, host_id = ?1, attempt = attempt + 1,"
-		     " modified_on = ?2 WHERE id IN (SELECT id FROM jobs j WHERE state = 0 AND"
+		     " started_on = NULL, modified_on = ?2 WHERE id IN (SELECT id FROM jobs j "
+		     "WHERE state = 0 AND"
 		     " (dependency_token IS NULL OR id = (SELECT min(id) FROM jobs t"
 		     " WHERE t.dependency_token = j.dependency_token AND t.state < 3))"
 		     " ORDER BY priority, id LIMIT ?3) RETURNING " SQ_JOB_COLUMNS,

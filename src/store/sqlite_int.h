@@ -95,7 +95,7 @@ void sq_count(struct store *s, const char *type, int old_status, int new_status)
 bool sq_watching(const struct store *s);
 /* The status and plug-in type of job id (-1 and "" when there is none), for sq_count. */
 int sq_job_status(struct store *s, int64_t id, int *ret_status, char *type, size_t n);
-int sq_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n);
+int sq_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
 void sq_watch_free(struct sq_watch *w);
 void sq_watch_commit(struct sq_watch *w);
 void sq_watch_rollback(struct sq_watch *w);

@@ -392,7 +392,10 @@ int sq_job_update(struct store *s, const struct job *j)
 		return sq_fail(s, "update job");
 	if (sqlite3_changes(s->db) == 0)
 		return AE_NOTFOUND;
-	sq_count(s, type, old, j->status);
+	sq_count(s, type, old,
+		 j->state == JOB_LOCKED && j->status == JOB_ST_WAITING_FOR_RESOURCES
+		     ? JOB_ST_IN_PROGRESS
+		     : j->status); /* a claimed job not started counts as In Progress */
 	return 0;
 }
 

@@ -661,11 +661,11 @@ const struct store_ops sqlite_store_ops = {
     .job_fail_locked = sq_job_fail_locked,
     .job_attempts = sq_job_attempts,
     .assembly_set_isolation = sq_assembly_set_isolation,
+    .jobs_watch = sq_jobs_watch,
+    .jobs_ready_heads = sq_jobs_ready_heads,
     .job_progress = sq_job_progress,
     .job_set_recurrence = sq_job_set_recurrence,
     .attempts_cleanup = sq_attempts_cleanup,
-    .jobs_watch = sq_jobs_watch,
-    .jobs_ready_heads = sq_jobs_ready_heads,
     .stats_hourly_collect = sq_stats_hourly_collect,
     .stats_hourly_list = sq_stats_hourly_list,
 };

@@ -78,11 +78,11 @@ int store_jobs_watch(struct store *s)
 	return OPS(s)->jobs_watch ? OPS(s)->jobs_watch(s) : AE_INTERNAL;
 }
 
-int store_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n)
+int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n)
 {
 	if (!OPS(s)->jobs_ready_heads)
 		return AE_INTERNAL;
-	return OPS(s)->jobs_ready_heads(s, ret, ret_n);
+	return OPS(s)->jobs_ready_heads(s, want, ret, ret_n);
 }
 
 int store_stats_hourly_collect(struct store *s, int64_t from_ms, int64_t to_ms)

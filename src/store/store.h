@@ -277,16 +277,16 @@ struct store_ops {
 			       const char *error_code, const char *message);
 	int (*job_attempts)(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
 	int (*assembly_set_isolation)(struct store *s, int64_t id, int isolation, int64_t now);
-	int (*job_progress)(struct store *s, int64_t id, int64_t attempt, const char *output);
-	int (*job_set_recurrence)(struct store *s, const struct job *j, int64_t now);
-	int (*attempts_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 
 	/* Optional (a backend may leave them NULL; the metrics then omit what they give):
 	 * keep asyncd_metrics.jobs (common/metrics.h) by plug-in type and status from every job
-	 * row this connection commits, seeded now by one grouped count (the write connection);
+	 * row this connection commits, seeded now by a count of the indexes (the write connection);
 	 * and the first Ready job of each plug-in type, from the claim's index (bounded work). */
 	int (*jobs_watch)(struct store *s);
-	int (*jobs_ready_heads)(struct store *s, struct ready_head **ret, size_t *ret_n);
+	int (*jobs_ready_heads)(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
+	int (*job_progress)(struct store *s, int64_t id, int64_t attempt, const char *output);
+	int (*job_set_recurrence)(struct store *s, const struct job *j, int64_t now);
+	int (*attempts_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 	/* optional too (NULL: the statistics job says so and GET /jobs/stats/hourly is empty) */
 	int (*stats_hourly_collect)(struct store *s, int64_t from_ms, int64_t to_ms);
 	int (*stats_hourly_list)(struct store *s, int64_t since_ms, struct stats_hour **ret,
@@ -377,7 +377,8 @@ int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit
  * transaction only. */
 /* The optional operations: AE_INTERNAL when the backend has not got them. */
 int store_jobs_watch(struct store *s);
-int store_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n);
+/* want: how many types have Ready jobs (a level's scan stops once it met that many). */
+int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
 int store_set_synchronous(struct store *s, bool full);
 
 int store_service_configs(struct store *s, const char *host_id, struct service_config **ret,
