@@ -2,9 +2,8 @@
  * plugin/events.c and the settings checks of common/settings.c). Built once per body kind with
  * -DFUZZ_BODY=<name>: event, ndjson, job, step, step_patch, settings, admin (users, tokens, login,
  * postpone, job actions, service configuration, bulk actions, bulk deletes and job schedules: the
- * first byte picks one). What a parser
- * accepts must be accepted again when checked a second time; what it refuses must say why. Any
- * crash, sanitizer report or abort() is a finding. */
+ * first byte picks one). What a parser accepts must be accepted again when checked a second
+ * time; what it refuses must say why. Any crash, sanitizer report or abort() is a finding. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
