@@ -42,11 +42,9 @@ die_usage() {
 # group_packages GROUP: print the packages of GROUP
 group_packages() {
 	case "$1" in
-	build) echo "$DEPS_BUILD $DEPS_TEST" ;;
+	build) echo "$DEPS_BUILD $DEPS_TEST $DEPS_RUN" ;;
 	deb) echo "$DEPS_BUILD $DEPS_DEB" ;;
 	browser) echo "$DEPS_BROWSER" ;;
-# run: the IANA time zones of recurring jobs (read from /usr/share/zoneinfo)
-DEPS_RUN="tzdata"
 	*)
 		echo "$prog: unknown group: $1" >&2
 		die_usage
