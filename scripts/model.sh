@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make model`: the randomized model test (tests/integration/test-model.c) for a long run, in the
-# debugoptimized build/ directory. Environment: MODEL_SECONDS (default 600), and the test's own
+# debugoptimized build/ directory (run the script itself with BUILD_DIR=DIR for another one).
+# Environment: MODEL_SECONDS (default 600), and the test's own
 # ASYNCD_MODEL_SEED (default: from the time), ASYNCD_MODEL_STEPS (actions per sequence, default
 # 60), ASYNCD_MODEL_VERBOSE=1. The seed is printed at the start and with any failure; the last
 # lines say how many sequences and actions ran. Exit status: the test's.
