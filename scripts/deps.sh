@@ -3,7 +3,8 @@
 #
 # usage: scripts/deps.sh [GROUP]...
 #   build   (default) what `make`, `make run` and `make test` need: compiler, Meson, the
-#           libraries, cmocka, clang-format and curl
+#           libraries (libpq for the PostgreSQL backend), cmocka, clang-format, curl and the
+#           PostgreSQL 15 server the tests start (scripts/pg.sh)
 #
 # Quiet when everything is present. When something is missing: as root with apt-get, installs it
 # (running `apt-get update` only if the first install attempt fails); otherwise prints the
@@ -16,9 +17,11 @@ set -euo pipefail
 
 # build: compiler, build system and the libraries the core links against
 DEPS_BUILD="meson ninja-build pkg-config gcc libsqlite3-dev libjansson-dev libmicrohttpd-dev
-libsodium-dev libcurl4-openssl-dev libseccomp-dev"
-# test: unit-test framework, the format check and curl (for scripts/run.sh and manual checks)
-DEPS_TEST="libcmocka-dev clang-format curl"
+libsodium-dev libcurl4-openssl-dev libseccomp-dev libpq-dev"
+# test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks), and
+# the PostgreSQL 15 server that `make test` starts privately (scripts/pg.sh) to run every suite on
+# the PostgreSQL backend too
+DEPS_TEST="libcmocka-dev clang-format curl postgresql-15"
 
 prog=${0##*/}
 
