@@ -9,6 +9,7 @@
 #include "store/store.h"
 
 extern const struct store_ops sqlite_store_ops;
+extern const struct store_ops pg_store_ops;
 
 static int fault_countdown;
 
@@ -46,6 +47,8 @@ int store_open(const char *url, struct store **ret)
 	const struct store_ops *ops = NULL;
 	if (url && !strncmp(url, "sqlite:", 7))
 		ops = &sqlite_store_ops;
+	else if (url && (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13)))
+		ops = &pg_store_ops;
 	if (!ops)
 		return AE_INVAL;
 	if (!ops_complete(ops))

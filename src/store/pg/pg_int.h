@@ -1,0 +1,133 @@
+/* Internals shared by the PostgreSQL backend's files: the connection struct, the parameter
+ * builder and the helpers that run a statement and read its rows. Nothing outside src/store/pg/
+ * includes this. */
+#ifndef ASYNCD_PG_INT_H
+#define ASYNCD_PG_INT_H
+
+#include <libpq-fe.h>
+
+#include "store/store.h"
+
+#define PG_MAX_PARAMS 40
+
+/* Statements prepared once per connection (by name) on first use and reused. */
+enum pg_stmt {
+	PG_JOB_INSERT,
+	PG_JOB_CLAIM,
+	PG_JOB_COMPLETE,
+	PG_JOB_COMPLETE_DELETE,
+	PG_ATTEMPT_INSERT,
+	PG_JOB_RELEASE,
+	PG_JOB_GET,
+	PG_ROW_STATE_STEP,
+	PG_ROW_STATE_ASSEMBLY,
+	PG_STMT_COUNT_
+};
+
+struct store {
+	struct store_base base; /* first: the ops the wrappers call */
+	PGconn *conn;
+	bool prepared[PG_STMT_COUNT_];
+	bool in_tx;	  /* between begin and commit/rollback */
+	bool notify_jobs; /* the transaction made new Ready work: NOTIFY at commit */
+	char err[512];
+};
+
+/* Parameters in text form (and binary for a blob). */
+struct pgp {
+	int n;
+	const char *v[PG_MAX_PARAMS];
+	int len[PG_MAX_PARAMS];
+	int fmt[PG_MAX_PARAMS];
+	char buf[PG_MAX_PARAMS][24];
+};
+
+void pgp_text(struct pgp *p, const char *v);
+void pgp_i64(struct pgp *p, int64_t v);
+/* NULL when v is 0. */
+void pgp_i64_or_null(struct pgp *p, int64_t v);
+void pgp_blob(struct pgp *p, const void *v, size_t n);
+
+/* Run sql (or the cached statement k when k >= 0) with p; *ret gets the result on success (the
+ * caller PQclear()s it; pass NULL to drop it). Returns 0, or the AE_* error (message in s->err). */
+int pg_run(struct store *s, int k, const char *sql, const struct pgp *p, PGresult **ret,
+	   const char *what);
+/* Run sql; the number of rows it changed in *ret_n (may be NULL). */
+int pg_change(struct store *s, const char *sql, const struct pgp *p, int64_t *ret_n,
+	      const char *what);
+/* Record msg as the last error, mapped from the result's SQLSTATE. */
+int pg_fail(struct store *s, PGresult *r, const char *what);
+
+int64_t pg_i64(const PGresult *r, int row, int col);
+/* A copy of the value, NULL for SQL NULL. */
+char *pg_text(const PGresult *r, int row, int col);
+
+/* The column list a job row is read with, and the reader. A trace column may follow. */
+#define PG_JOB_COLUMNS                                                                             \
+	"id, name, operation_type, state, status, message_name, primary_entity, regarding_id,"     \
+	" step_id, plugin_type, data, depth, correlation_id, request_id, dependency_token,"        \
+	" priority, postpone_until, retry_count, max_retries, error_code, message,"                \
+	" friendly_message, host_id, attempt, lease_expires_on, created_on, started_on,"           \
+	" completed_on, modified_on, execution_time_ms, recurrence_pattern,"                       \
+	" recurrence_start_time, owner, idempotency_key, output, auto_delete, assembly_id"
+void pg_read_job(const PGresult *r, int row, struct job *j);
+
+/* Connection, transactions, migrations (pg.c). */
+int pg_open(const char *url, struct store **ret);
+void pg_close(struct store *s);
+int pg_migrate(struct store *s);
+const char *pg_last_error(struct store *s);
+int pg_begin(struct store *s);
+int pg_commit(struct store *s);
+int pg_rollback(struct store *s);
+int pg_savepoint(struct store *s);
+int pg_release(struct store *s);
+int pg_rollback_to(struct store *s);
+int pg_set_synchronous(struct store *s, bool full);
+
+/* Jobs (pg_jobs.c). */
+int pg_jobs_insert(struct store *s, struct job *jobs, size_t n);
+int pg_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
+		  struct job **ret_jobs, size_t *ret_n);
+int pg_jobs_complete(struct store *s, struct job_completion *c, size_t n);
+int pg_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
+		    const int64_t *attempts, size_t n, int64_t now);
+int pg_jobs_release_all_locked(struct store *s, int64_t now, int64_t *ret_n);
+int pg_jobs_promote_due(struct store *s, int64_t now, int64_t *ret_n);
+int pg_jobs_next_due(struct store *s, int64_t *ret_at);
+int pg_job_get(struct store *s, int64_t id, struct job *ret);
+int pg_job_find_idempotent(struct store *s, const char *key, int64_t *ret_id);
+int pg_job_update(struct store *s, const struct job *j);
+int pg_job_delete(struct store *s, int64_t id);
+int pg_job_attempts(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
+int pg_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_jobs, size_t *ret_n);
+int pg_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total);
+int pg_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id,
+			     struct job_counts *ret);
+
+/* Administration rows (pg_admin.c). */
+int pg_service_configs(struct store *s, const char *host_id, struct service_config **ret,
+		       size_t *ret_n);
+int pg_service_config_put(struct store *s, const char *host_id, const struct service_config *c);
+int pg_users_list(struct store *s, struct user **ret, size_t *ret_n);
+int pg_user_delete(struct store *s, int64_t id);
+int pg_tokens_list(struct store *s, struct token **ret, size_t *ret_n);
+int pg_session_insert(struct store *s, const struct session *se);
+int pg_session_find(struct store *s, const char *hash, int64_t now, struct session *ret);
+int pg_session_delete(struct store *s, const char *hash);
+int pg_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
+int pg_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+const char *pg_owner_table(enum store_owner owner);
+const char *pg_owner_column(enum store_owner owner);
+int pg_set_draining(struct store *s, enum store_owner owner, int64_t id);
+int pg_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
+		 bool *ret_draining);
+int pg_assembly_delete(struct store *s, int64_t id);
+int pg_jobs_cancel_for(struct store *s, enum store_owner owner, int64_t id, int64_t now,
+		       const char *error_code, const char *message, int64_t **ret_locked,
+		       size_t *ret_n_locked);
+int pg_job_count_host_crash(struct store *s, int64_t id, int64_t attempt, int64_t *ret_crashes);
+int pg_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now,
+		       const char *error_code, const char *message);
+
+#endif
