@@ -30,7 +30,8 @@ struct harness {
 	pid_t pid;	  /* the running asyncd, 0 when none */
 	int starts;	  /* how many times asyncd was started on dir */
 	struct h_client *client;
-	uid_t run_uid; /* asyncd runs as this uid and gid (setpriv); 0: as the tests do */
+	uid_t run_uid;	 /* asyncd runs as this uid and gid (setpriv); 0: as the tests do */
+	char store[256]; /* --store URL (a fresh PostgreSQL database, testdb.h); "": the default */
 };
 
 /* What a run of asyncctl left: its exit status (-1 when it did not exit normally) and its
@@ -57,7 +58,8 @@ void h_free(struct harness *h);
 /* Print the last lines of DIR/asyncd.log on stderr. */
 void h_dump_log(const struct harness *h, int lines);
 
-/* Run only the tests whose names match $ASYNCD_TEST_FILTER (cmocka wildcards * and ?), if set;
+/* Run only the tests whose names match $ASYNCD_TEST_FILTER (cmocka wildcards * and ?), if set
+ * (and none, exiting, in the PostgreSQL variant without a server: testdb.h);
  * call it first in main. */
 void h_filter_from_env(void);
 
