@@ -24,6 +24,7 @@
 #include "host/drain.h"
 #include "host/host.h"
 #include "host/notify.h"
+#include "host/peers.h"
 #include "host/recover.h"
 #include "host/services.h"
 #include "host/statedir.h"
@@ -270,7 +271,17 @@ static int start(const struct host_options *o, struct host *h)
 	if (rc < 0)
 		return rc;
 	set_host_id(o, h, port);
+	if (peers_shared_store(h->store_url)) {
+		char address[160];
+		snprintf(address, sizeof(address), "http://%s", listen);
+		if ((rc = peers_start(h->w, o->state_dir, h->host_id, address)) < 0) {
+			log_error("host", "cannot write this host's row: %s", asyncd_strerror(rc));
+			return rc;
+		}
+	}
 	if ((rc = start_services(o, h)) < 0)
+		return rc;
+	if (peers_shared_store(h->store_url) && (rc = peers_listen(h->store_url, h->engine)) < 0)
 		return rc;
 	h->api = (struct api_ctx){.w = h->w,
 				  .engine = h->engine,
@@ -291,6 +302,7 @@ static void stop(struct host *h)
 		log_info("host", "stopping every service");
 		services_stop_all(&h->services);
 	}
+	peers_stop(); /* after the engine let its jobs go: the row says stopped */
 	server_stop(h->server);
 	server_stop(h->local);
 	api_readers_done();

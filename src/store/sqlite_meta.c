@@ -630,4 +630,8 @@ const struct store_ops sqlite_store_ops = {
     .job_fail_locked = sq_job_fail_locked,
     .job_attempts = sq_job_attempts,
     .assembly_set_isolation = sq_assembly_set_isolation,
+    .host_put = sq_host_put,
+    .hosts_list = sq_hosts_list,
+    .jobs_rescue = sq_jobs_rescue,
+    .listen_wait = sq_listen_wait,
 };

@@ -169,6 +169,24 @@ WRAP(audit_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *re
 WRAP(job_attempts, (struct store * s, int64_t id, struct job_attempt **ret, size_t *ret_n),
      (s, id, ret, ret_n))
 
+WRAP(host_put, (struct store * s, const struct host_row *h, int64_t lease_until),
+     (s, h, lease_until))
+WRAP(hosts_list, (struct store * s, struct host_row **ret, size_t *ret_n), (s, ret, ret_n))
+WRAP(jobs_rescue,
+     (struct store * s, const char *host_id, int64_t dead_before, int64_t now, int64_t *ret_n),
+     (s, host_id, dead_before, now, ret_n))
+WRAP(listen_wait, (struct store * s, int timeout_ms), (s, timeout_ms))
+
+void host_rows_free(struct host_row *h, size_t n)
+{
+	for (size_t i = 0; h && i < n; i++) {
+		free(h[i].id);
+		free(h[i].address);
+		free(h[i].version);
+	}
+	free(h);
+}
+
 void job_attempts_free(struct job_attempt *a, size_t n)
 {
 	for (size_t i = 0; a && i < n; i++) {

@@ -144,6 +144,16 @@ struct job_attempt {
 	char *trace; /* at most job.max_trace_bytes and a note */
 };
 
+/* One asyncd process that uses (or used) the store: written at start and at every heartbeat. */
+struct host_row {
+	char *id;
+	char *address; /* the API's URL */
+	char *version;
+	int64_t started_on;
+	int64_t heartbeat_on;
+	int64_t stopped_on; /* 0: not stopped cleanly */
+};
+
 /* Counts of unfinished jobs per state, for safe deletes. */
 struct job_counts {
 	int64_t by_state[4];
@@ -250,6 +260,11 @@ struct store_ops {
 			       const char *error_code, const char *message);
 	int (*job_attempts)(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
 	int (*assembly_set_isolation)(struct store *s, int64_t id, int isolation, int64_t now);
+	int (*host_put)(struct store *s, const struct host_row *h, int64_t lease_until);
+	int (*hosts_list)(struct store *s, struct host_row **ret, size_t *ret_n);
+	int (*jobs_rescue)(struct store *s, const char *host_id, int64_t dead_before, int64_t now,
+			   int64_t *ret_n);
+	int (*listen_wait)(struct store *s, int timeout_ms);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -369,6 +384,23 @@ int store_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t 
  * caller frees it with job_attempts_free. */
 int store_job_attempts(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
 
+/* Write host h's row (insert or replace) and extend the leases of the jobs it holds Locked to
+ * lease_until. */
+int store_host_put(struct store *s, const struct host_row *h, int64_t lease_until);
+/* Every host row, oldest start first. */
+int store_hosts_list(struct store *s, struct host_row **ret, size_t *ret_n);
+/* Return to Ready the Locked jobs of host_id, or (host_id NULL) of every dead host: one whose
+ * heartbeat is older than dead_before or that stopped; the attempt stays, so that the dead host's
+ * late outcome is refused by the fence. A pause or cancel asked meanwhile wins as at release. */
+int store_jobs_rescue(struct store *s, const char *host_id, int64_t dead_before, int64_t now,
+		      int64_t *ret_n);
+
+/* Wait up to timeout_ms for a commit (of any host) that made jobs Ready: 1 when one came, 0 when
+ * the time passed; the first call starts listening. A connection of its own (the listener's).
+ * AE_INVAL on a store without notifications (SQLite: one host, its engine is told directly). */
+int store_listen_wait(struct store *s, int timeout_ms);
+
+void host_rows_free(struct host_row *h, size_t n);
 void job_attempts_free(struct job_attempt *a, size_t n);
 void service_configs_free(struct service_config *c, size_t n);
 void users_free(struct user *u, size_t n);

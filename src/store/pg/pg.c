@@ -154,6 +154,7 @@ static void revive(struct store *s)
 		return;
 	PQreset(s->conn);
 	memset(s->prepared, 0, sizeof(s->prepared));
+	s->listening = false; /* LISTEN went with the old session */
 }
 
 static int prepare(struct store *s, int k, const struct pgp *p)

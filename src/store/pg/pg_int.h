@@ -30,6 +30,7 @@ struct store {
 	bool prepared[PG_STMT_COUNT_];
 	bool in_tx;	  /* between begin and commit/rollback */
 	bool notify_jobs; /* the transaction made new Ready work: NOTIFY at commit */
+	bool listening;	  /* LISTEN asyncd_jobs was sent on this connection */
 	char err[512];
 };
 
@@ -129,5 +130,12 @@ int pg_jobs_cancel_for(struct store *s, enum store_owner owner, int64_t id, int6
 int pg_job_count_host_crash(struct store *s, int64_t id, int64_t attempt, int64_t *ret_crashes);
 int pg_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now,
 		       const char *error_code, const char *message);
+
+/* Hosts (pg_hosts.c). */
+int pg_host_put(struct store *s, const struct host_row *h, int64_t lease_until);
+int pg_hosts_list(struct store *s, struct host_row **ret, size_t *ret_n);
+int pg_jobs_rescue(struct store *s, const char *host_id, int64_t dead_before, int64_t now,
+		   int64_t *ret_n);
+int pg_listen_wait(struct store *s, int timeout_ms);
 
 #endif

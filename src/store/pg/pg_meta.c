@@ -572,4 +572,8 @@ const struct store_ops pg_store_ops = {
     .job_fail_locked = pg_job_fail_locked,
     .job_attempts = pg_job_attempts,
     .assembly_set_isolation = pg_assembly_set_isolation,
+    .host_put = pg_host_put,
+    .hosts_list = pg_hosts_list,
+    .jobs_rescue = pg_jobs_rescue,
+    .listen_wait = pg_listen_wait,
 };
