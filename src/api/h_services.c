@@ -8,8 +8,12 @@
 
 #include "api/body.h"
 #include "api/handlers.h"
+#include "api/job_json.h"
+#include "common/clock.h"
 #include "common/error.h"
+#include "common/settings.h"
 #include "host/services.h"
+#include "store/store.h"
 
 #define ACTION_WAIT_MS 1000
 
@@ -27,11 +31,54 @@ int h_services_list(struct api_req *r)
 	return api_reply(r, 200, json_pack("{s:o}", "services", services_array(r)));
 }
 
+/* One row of the shared store's hosts table: alive while its heartbeat is younger than
+ * async.time_until_lock_expires and it did not stop. */
+static json_t *host_json(struct api_req *r, const struct host_row *h, int64_t now,
+			 int64_t expires_ms)
+{
+	bool self = !strcmp(h->id, r->api->host_id);
+	bool alive = !h->stopped_on && h->heartbeat_on >= now - expires_ms;
+	json_t *o = json_pack("{s:s,s:s?,s:s?,s:o,s:o,s:b,s:b}", "id", h->id, "address", h->address,
+			      "version", h->version, "started_on", time_json(h->started_on),
+			      "last_heartbeat", time_json(h->heartbeat_on), "alive", alive || self,
+			      "this_host", self);
+	json_object_set_new(o, "status",
+			    json_string(alive || self	? "alive"
+					: h->stopped_on ? "stopped"
+							: "dead"));
+	if (self)
+		json_object_set_new(o, "services", services_array(r));
+	return o;
+}
+
 int h_hosts_list(struct api_req *r)
 {
-	json_t *h = json_pack("{s:s,s:b,s:o}", "id", r->api->host_id, "this_host", 1, "services",
-			      services_array(r));
-	return api_reply(r, 200, json_pack("{s:[o]}", "hosts", h));
+	struct host_row *v = NULL;
+	struct settings cfg;
+	size_t n = 0;
+	json_t *a = json_array();
+	bool self_seen = false;
+	if (strncmp(r->api->store_url, "sqlite:", 7)) {
+		struct store *s = api_reader(r);
+		int rc = store_hosts_list(s, &v, &n);
+		api_reader_put(s);
+		if (rc < 0) {
+			json_decref(a);
+			return api_error(r, rc, "cannot read the hosts: %s", asyncd_strerror(rc));
+		}
+	}
+	settings_current(&cfg);
+	int64_t now = clock_now_ms();
+	for (size_t i = 0; i < n; i++) {
+		self_seen |= !strcmp(v[i].id, r->api->host_id);
+		json_array_append_new(a, host_json(r, &v[i], now, cfg.time_until_lock_expires_ms));
+	}
+	host_rows_free(v, n);
+	if (!self_seen) /* SQLite: this host alone */
+		json_array_append_new(a, json_pack("{s:s,s:b,s:b,s:s,s:o}", "id", r->api->host_id,
+						   "alive", 1, "this_host", 1, "status", "alive",
+						   "services", services_array(r)));
+	return api_reply(r, 200, json_pack("{s:o}", "hosts", a));
 }
 
 /* The service named in the path, on this host; answers 404 otherwise. */

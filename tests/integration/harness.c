@@ -440,7 +440,7 @@ static void launch(struct harness *h)
 	wait_ready(h);
 }
 
-struct harness *h_start(void)
+static struct harness *new_harness(void)
 {
 	const char *build = getenv("ASYNCD_BUILD_DIR");
 
@@ -456,8 +456,37 @@ struct harness *h_start(void)
 		free(h);
 		fail_msg("mkdtemp: %s", strerror(errno));
 	}
+	return h;
+}
+
+struct harness *h_start(void)
+{
+	struct harness *h = new_harness();
+
 	if (testdb_is_pg() && testdb_new("", h->store, sizeof(h->store)) < 0)
 		fail_msg("cannot make a PostgreSQL database for the test (ASYNCD_TEST_PG_URL)");
+	return h;
+}
+
+struct harness *h_start_peer(const struct harness *first)
+{
+	char from[300], to[300];
+	size_t len;
+	struct harness *h = new_harness();
+
+	assert_true(first->store[0] != 0);
+	snprintf(h->store, sizeof(h->store), "%s", first->store);
+	h->peer = true;
+	/* the administrator is the first host's: its bootstrap token works on every host */
+	dir_file(first, from, sizeof(from), "admin.token");
+	dir_file(h, to, sizeof(to), "admin.token");
+	char *token = h_read_file(from, &len);
+	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, token, len), (ssize_t)len);
+	close(fd);
+	free(token);
+	launch(h);
 	return h;
 }
 
@@ -549,7 +578,7 @@ void h_free(struct harness *h)
 		fprintf(stderr, "# kept %s\n", h->dir);
 	else if (h->dir[0])
 		nftw(h->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-	if (h->store[0] && !getenv("ASYNCD_TEST_KEEP"))
+	if (h->store[0] && !h->peer && !getenv("ASYNCD_TEST_KEEP"))
 		testdb_drop(h->store);
 	free(h);
 }
