@@ -48,7 +48,24 @@ static const struct jfield step_fields[] = {
     {"images", JF_ARR, false},
 };
 
-static const struct jfield step_patch_fields[] = {{"enabled", JF_BOOL, true}};
+/* A PATCH names any of a step's fields; plugin_type, stage and mode only with their current value
+ * (h_steps.c checks that). */
+static const struct jfield step_patch_fields[] = {
+    {"plugin_type", JF_STR, false},
+    {"message", JF_STR, false},
+    {"entity", JF_STR | JF_NULL, false},
+    {"name", JF_STR | JF_NULL, false},
+    {"rank", JF_INT, false},
+    {"stage", JF_INT, false},
+    {"mode", JF_STR, false},
+    {"filtering_attributes", JF_ARR | JF_NULL, false},
+    {"configuration", CONFIG_TYPES | JF_NULL, false},
+    {"secure_configuration", CONFIG_TYPES | JF_NULL, false},
+    {"impersonating_user", JF_STR | JF_NULL, false},
+    {"async_auto_delete", JF_BOOL, false},
+    {"enabled", JF_BOOL, false},
+    {"images", JF_ARR | JF_NULL, false},
+};
 static const struct jfield assembly_patch_fields[] = {{"isolation", JF_STR, true}};
 static const struct jfield user_fields[] = {
     {"name", JF_STR, true}, {"roles", JF_ARR, true}, {"password", JF_STR, false}};
@@ -134,6 +151,17 @@ static int step_extra(json_t *o, char *err, size_t errlen)
 	return 0;
 }
 
+static int step_patch_extra(json_t *o, char *err, size_t errlen)
+{
+	if (json_object_size(o) == 0) {
+		snprintf(err, errlen,
+			 "name at least one field to change, e.g. {\"enabled\": false} or "
+			 "{\"configuration\": \"...\"}");
+		return AE_INVAL;
+	}
+	return step_extra(o, err, errlen);
+}
+
 static int settings_extra(json_t *o, char *err, size_t errlen)
 {
 	const char *key;
@@ -185,7 +213,7 @@ static const struct body_def defs[BODY_KIND_COUNT_] = {
     [BODY_EVENT] = DEF(event_fields, event_extra),
     [BODY_JOB] = DEF(job_fields, job_extra),
     [BODY_STEP] = DEF(step_fields, step_extra),
-    [BODY_STEP_PATCH] = DEF(step_patch_fields, NULL),
+    [BODY_STEP_PATCH] = DEF(step_patch_fields, step_patch_extra),
     [BODY_SETTINGS] = {NULL, 0, settings_extra, true},
     [BODY_USER] = DEF(user_fields, user_extra),
     [BODY_TOKEN] = DEF(token_fields, NULL),

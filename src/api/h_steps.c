@@ -13,12 +13,15 @@
 #include "common/log.h"
 #include "exec/writer.h"
 #include "plugin/events.h"
+#include "plugin/inspect.h"
+#include "plugin/libcache.h"
 #include "plugin/lifecycle.h"
 #include "plugin/loader.h"
 #include "plugin/registry.h"
 #include "store/store.h"
 
 #define CONFIG_MAX (64 * 1024)
+#define CHECK_TIMEOUT_MS 10000 /* create() with a step's configuration, in a worker */
 
 static json_t *text_json(const char *s)
 {
@@ -225,6 +228,38 @@ static int step_options(struct api_req *r, json_t *body, struct step *st)
 	return user ? user_exists(r, user) : 0;
 }
 
+/* Run the type's create() and destroy() with st's configurations in a throwaway worker, walled
+ * like a sandbox worker: a configuration the plug-in refuses is refused now (422 with its
+ * message), not at every job later. */
+static int step_check_config(struct api_req *r, const struct step *st)
+{
+	char sha[65] = "", path[4096], err[1024];
+	struct registry_snap *snap = registry_get();
+	const struct assembly *a = registry_assembly(snap, st->assembly_id);
+	if (a)
+		snprintf(sha, sizeof(sha), "%s", a->sha256);
+	registry_put(snap);
+	if (!sha[0])
+		return api_error(r, AE_NOTFOUND, "the assembly of %s is no longer registered",
+				 st->plugin_type);
+	struct store *s = api_reader(r);
+	int rc = libcache_file(sha, s, path, sizeof(path));
+	api_reader_put(s);
+	if (rc < 0)
+		return api_error(r, rc, "cannot read the assembly of %s: %s", st->plugin_type,
+				 asyncd_strerror(rc));
+	const char *dot = strrchr(st->plugin_type, '.');
+	rc = plugin_check_config(r->api->worker_path, path, dot ? dot + 1 : st->plugin_type,
+				 st->configuration, st->secure_configuration, CHECK_TIMEOUT_MS, err,
+				 sizeof(err));
+	if (rc == AE_PLUGIN || rc == AE_TIMEOUT)
+		return api_error_status(r, 422, "plugin_create_failed",
+					"the step's configuration was refused: %s", err);
+	if (rc < 0)
+		return api_error(r, rc, "cannot check the step's configuration: %s", err);
+	return 0;
+}
+
 static int step_insert_fn(struct store *s, void *arg)
 {
 	return store_step_insert(s, arg);
@@ -271,6 +306,7 @@ int h_steps_create(struct api_req *r)
 	    (rc = json_field(r, body, "filtering_attributes", check_filter,
 			     &st.filtering_attributes)) == 0 &&
 	    (rc = json_field(r, body, "images", check_images, &st.images)) == 0 &&
+	    (rc = step_check_config(r, &st)) == 0 &&
 	    (rc = writer_call(r->api->w, step_insert_fn, &st)) < 0)
 		api_error(r, rc, "cannot store the step: %s", asyncd_strerror(rc));
 	json_decref(body);
@@ -281,56 +317,6 @@ int h_steps_create(struct api_req *r)
 	api_audit(r, "step.create", st.name, rc < 0 ? "refused" : "ok", st.plugin_type);
 	step_done(&st);
 	return rc;
-}
-
-struct step_change {
-	int64_t id;
-	bool enabled;
-};
-
-static int step_change_fn(struct store *s, void *arg)
-{
-	struct step_change *c = arg;
-	return store_step_set_enabled(s, c->id, c->enabled, clock_now_ms());
-}
-
-static int change_answer(struct api_req *r, struct step_change *c, int rc)
-{
-	if (rc == AE_NOTFOUND)
-		return api_error(r, rc, "step %lld does not exist", (long long)c->id);
-	if (rc < 0)
-		return api_error(r, rc, "cannot change step %lld: %s", (long long)c->id,
-				 asyncd_strerror(rc));
-	reload_registry(r);
-	return api_reply(r, 200,
-			 json_pack("{s:I,s:b}", "id", (json_int_t)c->id, "enabled", c->enabled));
-}
-
-static int run_change(struct api_req *r, struct step_change *c, const char *action)
-{
-	char target[48];
-	int rc = writer_call(r->api->w, step_change_fn, c);
-	rc = change_answer(r, c, rc);
-	snprintf(target, sizeof(target), "step %lld", (long long)c->id);
-	api_audit(r, action, target, rc < 0 ? "refused" : "ok", NULL);
-	return rc;
-}
-
-int h_step_patch(struct api_req *r)
-{
-	struct step_change c = {0};
-	json_t *body;
-	int rc = api_param_id(r, 0, &c.id);
-	if (rc < 0 || (rc = api_body(r, BODY_STEP_PATCH, &body)) < 0)
-		return rc;
-	json_t *en = json_object_get(body, "enabled");
-	c.enabled = json_is_true(en);
-	rc = json_is_boolean(en) ? 0
-				 : api_error(r, AE_INVAL,
-					     "send {\"enabled\": true} or "
-					     "{\"enabled\": false}");
-	json_decref(body);
-	return rc < 0 ? rc : run_change(r, &c, c.enabled ? "step.enable" : "step.disable");
 }
 
 /* The step of id from a fresh read; AE_NOTFOUND answered. */
@@ -349,6 +335,169 @@ static int step_find(struct api_req *r, int64_t id, struct step **ret_v, size_t 
 		}
 	step_array_free(*ret_v, *ret_n);
 	return api_error(r, AE_NOTFOUND, "step %lld does not exist", (long long)id);
+}
+
+/* The fields of a PATCH that may only repeat the step's current value. */
+static int patch_fixed(struct api_req *r, json_t *body, const struct step *cur)
+{
+	const char *type = json_string_value(json_object_get(body, "plugin_type"));
+	if (type && strcmp(type, cur->plugin_type))
+		return api_error(
+		    r, AE_INVAL,
+		    "plugin_type cannot be changed (step %lld runs %s): add a step for "
+		    "%s and delete this one",
+		    (long long)cur->id, cur->plugin_type, type);
+	return 0;
+}
+
+/* The stored step with the body laid over it, as POST would receive it: null clears a field. */
+static json_t *patch_merged(const struct step *cur, json_t *body)
+{
+	json_t *o = step_json(cur);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "secure_configuration",
+			    cur->secure_configuration ? json_string(cur->secure_configuration)
+						      : json_null());
+	json_object_update(o, body);
+	return o;
+}
+
+/* The names of the fields the body changes, comma-separated, for the audit (never a value). */
+static void patch_fields(json_t *body, char *buf, size_t n)
+{
+	const char *key;
+	json_t *v;
+	size_t len = 0;
+	buf[0] = 0;
+	json_object_foreach(body, key, v)
+	{
+		int w = snprintf(buf + len, n - len, "%s%s", len ? "," : "", key);
+		if (w < 0 || (size_t)w >= n - len)
+			break;
+		len += (size_t)w;
+	}
+}
+
+/* The step the merged body describes, checked as a new step is; its type and binding stay. */
+static int patch_build(struct api_req *r, json_t *body, json_t *m, const struct step *cur,
+		       struct step *st)
+{
+	int rc;
+	st->id = cur->id;
+	st->assembly_id = cur->assembly_id;
+	st->created_on = cur->created_on;
+	st->modified_on = clock_now_ms();
+	if (!(st->plugin_type = strdup(cur->plugin_type)))
+		return AE_NOMEM;
+	if (!json_object_get(body, "name") && cur->name)
+		json_object_set_new(m, "name", json_string(cur->name));
+	json_object_del(m, "stage");
+	json_object_del(m, "mode");
+	if (!json_object_get(body, "impersonating_user"))
+		json_object_del(m, "impersonating_user"); /* unchanged: not looked up again */
+	if ((rc = step_names(r, m, st)) < 0 || (rc = step_options(r, m, st)) < 0)
+		return rc;
+	if (!json_object_get(body, "impersonating_user"))
+		st->impersonating_user = xstrdup(cur->impersonating_user);
+	if ((rc = config_field(r, m, "configuration", &st->configuration)) < 0 ||
+	    (rc = config_field(r, m, "secure_configuration", &st->secure_configuration)) < 0 ||
+	    (rc = json_field(r, m, "filtering_attributes", check_filter,
+			     &st->filtering_attributes)) < 0 ||
+	    (rc = json_field(r, m, "images", check_images, &st->images)) < 0)
+		return rc;
+	json_t *stage = json_object_get(body, "stage"), *mode = json_object_get(body, "mode");
+	if ((stage && json_integer_value(stage) != 40) ||
+	    (mode && strcmp(json_string_value(mode) ? json_string_value(mode) : "", "async")))
+		return api_error(r, AE_INVAL, "stage must be 40 and mode async");
+	return 0;
+}
+
+struct step_update {
+	const struct step *st;
+	bool draining;
+};
+
+static int step_update_fn(struct store *s, void *arg)
+{
+	struct step_update *u = arg;
+	bool exists;
+	int rc = store_row_state(s, STORE_STEP, u->st->id, &exists, &u->draining);
+	if (rc < 0)
+		return rc;
+	if (!exists)
+		return AE_NOTFOUND;
+	return u->draining ? AE_CONFLICT : store_step_update(s, u->st);
+}
+
+static int patch_store(struct api_req *r, struct step *st)
+{
+	struct step_update u = {.st = st};
+	int rc = writer_call(r->api->w, step_update_fn, &u);
+	if (rc == AE_NOTFOUND)
+		return api_error(r, rc, "step %lld does not exist", (long long)st->id);
+	if (rc == AE_CONFLICT)
+		return api_error(r, rc,
+				 "step %lld is being deleted (drain): it cannot be changed; cancel "
+				 "the drain by deleting with --mode cancel, or wait for it to end",
+				 (long long)st->id);
+	if (rc < 0)
+		return api_error(r, rc, "cannot change step %lld: %s", (long long)st->id,
+				 asyncd_strerror(rc));
+	return 0;
+}
+
+/* Only "enabled" changes: the old answer and audit names (step.enable / step.disable). */
+static bool only_enabled(json_t *body)
+{
+	return json_object_size(body) == 1 && json_is_boolean(json_object_get(body, "enabled"));
+}
+
+static int patch_apply(struct api_req *r, json_t *body, const struct step *cur, struct step *st)
+{
+	json_t *m = patch_merged(cur, body);
+	int rc = m ? patch_fixed(r, body, cur) : AE_NOMEM;
+	if (rc == 0)
+		rc = patch_build(r, body, m, cur, st);
+	json_decref(m);
+	bool config_changed =
+	    json_object_get(body, "configuration") || json_object_get(body, "secure_configuration");
+	if (rc == 0 && config_changed)
+		rc = step_check_config(r, st);
+	if (rc == 0)
+		rc = patch_store(r, st);
+	if (rc == 0) {
+		reload_registry(r);
+		api_reply(r, 200, step_json(st));
+	}
+	return rc;
+}
+
+int h_step_patch(struct api_req *r)
+{
+	int64_t id;
+	json_t *body;
+	struct step *v = NULL, st = {0};
+	size_t n = 0;
+	const struct step *cur = NULL;
+	char target[48], fields[256] = "";
+	int rc = api_param_id(r, 0, &id);
+	if (rc < 0 || (rc = api_body(r, BODY_STEP_PATCH, &body)) < 0)
+		return rc;
+	const char *action =
+	    only_enabled(body)
+		? json_is_true(json_object_get(body, "enabled")) ? "step.enable" : "step.disable"
+		: "step.patch";
+	patch_fields(body, fields, sizeof(fields));
+	if ((rc = step_find(r, id, &v, &n, &cur)) == 0) {
+		rc = patch_apply(r, body, cur, &st);
+		step_array_free(v, n);
+	}
+	json_decref(body);
+	step_done(&st);
+	snprintf(target, sizeof(target), "step %lld", (long long)id);
+	api_audit(r, action, target, rc < 0 ? "refused" : "ok", fields);
+	return rc;
 }
 
 int h_step_get(struct api_req *r)

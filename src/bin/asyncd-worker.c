@@ -40,7 +40,7 @@ const char *__tsan_default_options(void)
 static int usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s --inspect PATH [--hide DIR] [--no-landlock]\n"
+		"usage: %s --inspect PATH [--check TYPE] [--hide DIR] [--no-landlock]\n"
 		"       %s --serve --fd N [--parent PID] [--user NAME] [--memory-mb N] "
 		"[--cpu-s N] [--dir PRIVATE-DIR] [--network allow|deny] [--hide DIR] "
 		"[--no-landlock]\n",
@@ -102,7 +102,7 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
 	return optind == argc && o->sock >= 3 ? 0 : -1;
 }
 
-/* --inspect PATH, then [--hide DIR] [--no-landlock]. */
+/* --inspect PATH, then [--check TYPE] [--hide DIR] [--no-landlock]. */
 static int parse_inspect(int argc, char **argv, struct inspect_opts *o)
 {
 	for (int i = 3; i < argc; i++) {
@@ -110,6 +110,8 @@ static int parse_inspect(int argc, char **argv, struct inspect_opts *o)
 			o->no_landlock = true;
 		else if (!strcmp(argv[i], "--hide") && i + 1 < argc && argv[i + 1][0] == '/')
 			o->hide = argv[++i];
+		else if (!strcmp(argv[i], "--check") && i + 1 < argc)
+			o->check_type = argv[++i];
 		else
 			return -1;
 	}

@@ -221,6 +221,75 @@ static int step_secure_config(struct cli_ctx *ctx, const struct cli_args *a)
 	return r;
 }
 
+/* --clear FIELD (repeatable): the field becomes null (configuration, filter, images, ...). */
+static int body_clears(const struct cli_args *a, json_t *body)
+{
+	static const struct {
+		const char *opt, *field;
+	} names[] = {{"config", "configuration"},
+		     {"secure-config", "secure_configuration"},
+		     {"filter", "filtering_attributes"},
+		     {"image", "images"},
+		     {"entity", "entity"},
+		     {"name", "name"},
+		     {"user", "impersonating_user"}};
+	const char *v;
+	for (size_t i = 0; (v = cli_opt_nth(a, "clear", i)); i++) {
+		size_t k = 0;
+		while (k < sizeof(names) / sizeof(names[0]) && strcmp(names[k].opt, v) &&
+		       strcmp(names[k].field, v))
+			k++;
+		if (k == sizeof(names) / sizeof(names[0]))
+			return cli_usage(a,
+					 "--clear: expected config, secure-config, filter, image, "
+					 "entity, name or user, not '%s'",
+					 v);
+		if (cli_body_set(body, names[k].field, json_null()) < 0)
+			return CLI_EFAIL;
+	}
+	return 0;
+}
+
+static int body_patch(const struct cli_args *a, json_t *body)
+{
+	int r = step_body(a, body);
+	const char *del = cli_opt(a, "auto-delete"), *en = cli_opt(a, "enabled");
+	if (r == 0 && del && strcmp(del, "true") && strcmp(del, "false"))
+		return cli_usage(a, "--auto-delete: expected true or false, not '%s'", del);
+	if (r == 0 && en && strcmp(en, "true") && strcmp(en, "false"))
+		return cli_usage(a, "--enabled: expected true or false, not '%s'", en);
+	if (r == 0 && del)
+		r = cli_body_set(body, "async_auto_delete", json_boolean(!strcmp(del, "true")));
+	if (r == 0 && en)
+		r = cli_body_set(body, "enabled", json_boolean(!strcmp(en, "true")));
+	return r == 0 ? body_clears(a, body) : r;
+}
+
+/* step set ID --field value...: PATCH the named fields; prints the step as it is now. */
+static int step_set(struct cli_ctx *ctx, const struct cli_args *a)
+{
+	json_t *body = json_object(), *answer = NULL;
+	char *path = cli_path("steps", a->args[0], NULL);
+	int r = body && path ? body_patch(a, body) : cli_oom();
+	if (r == 0 && json_object_size(body) == 0)
+		r = cli_usage(a, "name at least one field to change, e.g. --config S or --rank N");
+	if (r == 0)
+		r = cli_http_json(ctx, "PATCH", path, body, &answer);
+	if (r == 0 && ctx->json) {
+		r = cli_print_json(answer);
+	} else if (r == 0) {
+		const char *k;
+		json_t *v;
+		printf("step %s changed:", a->args[0]);
+		json_object_foreach(body, k, v) printf(" %s", k);
+		printf("\n");
+	}
+	json_decref(body);
+	json_decref(answer);
+	free(path);
+	return r;
+}
+
 static int step_delete(struct cli_ctx *ctx, const struct cli_args *a)
 {
 	return cli_delete(ctx, a, "steps", "step", "deleted");
@@ -248,6 +317,18 @@ const struct cli_verb cli_step_verbs[] = {
      "  --image SPEC          pre:ALIAS or post:ALIAS, optionally :attr1,attr2; repeatable\n"
      "  --name N              a display name\n"
      "  --user U              run as this user\n"},
+    {"step", "set", step_set,
+     "message=,entity=,rank=,filter=,config=,secure-config=,auto-delete=,enabled=,image*,name=,"
+     "user=,clear*",
+     1, 1,
+     "ID [--config S] [--secure-config S|-] [--rank N] [--filter a,b] [--message M] "
+     "[--entity E] [--image SPEC]... [--name N] [--user U] [--auto-delete true|false] "
+     "[--enabled true|false] [--clear FIELD]...",
+     "Change fields of a step; jobs whose runs start afterwards see them. A new configuration "
+     "is checked by the type's create() first (refused: exit 1 with its message).",
+     "  --clear FIELD         empty a field: config, secure-config, filter, image, entity,\n"
+     "                        name or user\n"
+     "  other options         as for step add; the type cannot change\n"},
     {"step", "list", step_list, "", 0, 0, "", "List the steps.", NULL},
     {"step", "secure-config", step_secure_config, "", 1, 1, "ID",
      "Print a step's secure configuration (System Administrator; audited). Listings never show "

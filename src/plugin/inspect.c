@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,12 @@ struct run {
 	bool exited;	/* the worker is a zombie, not reaped yet */
 	bool timed_out; /* the deadline passed while it was still running */
 	int status;	/* from waitpid() */
+};
+
+/* A configuration check: the type, and its configurations as JSON on the worker's stdin. */
+struct check {
+	const char *type;
+	int in_fd;
 };
 
 static char hidden[4096]; /* the state directory, canonical: kept from the worker */
@@ -126,12 +133,13 @@ static int close_others(posix_spawn_file_actions_t *fa)
 
 /* stdin from /dev/null, stdout and stderr onto the pipes' write ends (the pipes are O_CLOEXEC),
  * nothing else. */
-static int spawn_files(posix_spawn_file_actions_t *fa, int out_w, int err_w)
+static int spawn_files(posix_spawn_file_actions_t *fa, int in_fd, int out_w, int err_w)
 {
 	if (posix_spawn_file_actions_init(fa) != 0)
 		return -1;
-	if (posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
-	    posix_spawn_file_actions_adddup2(fa, out_w, 1) != 0 ||
+	int in = in_fd >= 0 ? posix_spawn_file_actions_adddup2(fa, in_fd, 0)
+			    : posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
+	if (in != 0 || posix_spawn_file_actions_adddup2(fa, out_w, 1) != 0 ||
 	    posix_spawn_file_actions_adddup2(fa, err_w, 2) != 0 || close_others(fa) != 0) {
 		posix_spawn_file_actions_destroy(fa);
 		return -1;
@@ -141,12 +149,16 @@ static int spawn_files(posix_spawn_file_actions_t *fa, int out_w, int err_w)
 
 /* Start the inspect worker with its output on the pipes; 0, or an AE_* code (errno tells why
  * posix_spawn failed). */
-static int spawn_with_pipes(struct run *r, const char *worker, const char *lib, int out_w,
-			    int err_w)
+static int spawn_with_pipes(struct run *r, const char *worker, const char *lib,
+			    const struct check *ck, int out_w, int err_w)
 {
-	char *argv[7] = {(char *)worker, (char *)"--inspect", (char *)lib}; /* NULL-ended */
+	char *argv[9] = {(char *)worker, (char *)"--inspect", (char *)lib}; /* NULL-ended */
 	const char *nl = getenv("ASYNCD_SANDBOX_NO_LANDLOCK"); /* tests: as without Landlock */
 	int n = 3;
+	if (ck) {
+		argv[n++] = (char *)"--check";
+		argv[n++] = (char *)ck->type;
+	}
 	if (hidden[0]) {
 		argv[n++] = (char *)"--hide";
 		argv[n++] = hidden;
@@ -157,7 +169,7 @@ static int spawn_with_pipes(struct run *r, const char *worker, const char *lib, 
 	posix_spawnattr_t attr;
 	int e;
 
-	if (spawn_files(&fa, out_w, err_w) < 0)
+	if (spawn_files(&fa, ck ? ck->in_fd : -1, out_w, err_w) < 0)
 		return AE_NOMEM;
 	if (spawn_attrs_init(&attr) < 0) {
 		posix_spawn_file_actions_destroy(&fa);
@@ -172,8 +184,8 @@ static int spawn_with_pipes(struct run *r, const char *worker, const char *lib, 
 	return AE_INTERNAL;
 }
 
-static int spawn_worker(struct run *r, const char *worker, const char *lib, char *err,
-			size_t errlen)
+static int spawn_worker(struct run *r, const char *worker, const char *lib, const struct check *ck,
+			char *err, size_t errlen)
 {
 	int out[2], errp[2], e;
 
@@ -185,7 +197,7 @@ static int spawn_worker(struct run *r, const char *worker, const char *lib, char
 		close(out[1]);
 		return fail(err, errlen, AE_IO, "cannot make a pipe: %s", strerror(e));
 	}
-	int rc = spawn_with_pipes(r, worker, lib, out[1], errp[1]);
+	int rc = spawn_with_pipes(r, worker, lib, ck, out[1], errp[1]);
 	e = errno;
 	close(out[1]);
 	close(errp[1]);
@@ -435,13 +447,88 @@ int plugin_inspect(const char *worker_path, const char *lib_path, int timeout_ms
 		return fail(err, errlen, AE_INVAL, "plugin_inspect: invalid argument");
 	if (run_init(&r) < 0)
 		return fail(err, errlen, AE_NOMEM, "out of memory");
-	code = spawn_worker(&r, worker_path, lib_path, err, errlen);
+	code = spawn_worker(&r, worker_path, lib_path, NULL, err, errlen);
 	if (code < 0)
 		goto done_run;
 	code = collect_worker(&r, timeout_ms, err, errlen);
 	if (code == 0)
 		code = interpret(&r, timeout_ms, ret, err, errlen);
 done_run:
+	run_done(&r);
+	return code;
+}
+
+/* {"configuration":..,"secure_configuration":..} in a sealed-off memory file at offset 0 (it
+ * may be larger than a pipe holds); -1 on failure. */
+static int config_file(const char *config, const char *secure)
+{
+	json_t *o =
+	    json_pack("{s:s?,s:s?}", "configuration", config, "secure_configuration", secure);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	int fd = text ? memfd_create("asyncd-check", MFD_CLOEXEC) : -1;
+	size_t len = text ? strlen(text) : 0, off = 0;
+	while (fd >= 0 && off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w <= 0) {
+			close(fd);
+			fd = -1;
+		} else {
+			off += (size_t)w;
+		}
+	}
+	if (text)
+		explicit_bzero(text, len);
+	free(text);
+	if (fd >= 0 && lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static int check_verdict(const struct run *r, const char *type, int timeout_ms, char *err,
+			 size_t errlen)
+{
+	if (r->timed_out)
+		return fail(err, errlen, AE_TIMEOUT,
+			    "%s.create() did not return within %d ms with this configuration", type,
+			    timeout_ms);
+	if (WIFSIGNALED(r->status)) {
+		const char *abbrev = sigabbrev_np(WTERMSIG(r->status));
+		return fail(err, errlen, AE_PLUGIN,
+			    "%s.create() crashed with this configuration (SIG%s)", type,
+			    abbrev ? abbrev : "?");
+	}
+	if (WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0)
+		return 0;
+	if (WIFEXITED(r->status) && WEXITSTATUS(r->status) == 1 &&
+	    worker_error(&r->out, err, errlen) == AE_PLUGIN)
+		return AE_PLUGIN;
+	return exit_error(r, err, errlen);
+}
+
+int plugin_check_config(const char *worker_path, const char *lib_path, const char *type,
+			const char *config, const char *secure_config, int timeout_ms, char *err,
+			size_t errlen)
+{
+	struct run r;
+	if (!worker_path || !lib_path || !type || timeout_ms <= 0)
+		return fail(err, errlen, AE_INVAL, "plugin_check_config: invalid argument");
+	struct check ck = {type, config_file(config, secure_config)};
+	if (ck.in_fd < 0)
+		return fail(err, errlen, AE_IO, "cannot pass the configuration to a worker: %s",
+			    strerror(errno));
+	if (run_init(&r) < 0) {
+		close(ck.in_fd);
+		return fail(err, errlen, AE_NOMEM, "out of memory");
+	}
+	int code = spawn_worker(&r, worker_path, lib_path, &ck, err, errlen);
+	close(ck.in_fd);
+	if (code == 0)
+		code = collect_worker(&r, timeout_ms, err, errlen);
+	if (code == 0)
+		code = check_verdict(&r, type, timeout_ms, err, errlen);
 	run_done(&r);
 	return code;
 }

@@ -29,6 +29,15 @@ struct plugin_meta {
 int plugin_inspect(const char *worker_path, const char *lib_path, int timeout_ms,
 		   struct plugin_meta *ret, char *err, size_t errlen);
 
+/* Run `worker_path --inspect lib_path --check type` with the same walls: the worker loads the
+ * library, calls type's create() with the configurations (passed on its stdin, never on the
+ * command line) and destroy() on the instance. 0 when create() accepted them; AE_PLUGIN with the
+ * plug-in's own message when it refused, crashed or the type is missing; AE_TIMEOUT; others as
+ * plugin_inspect. */
+int plugin_check_config(const char *worker_path, const char *lib_path, const char *type,
+			const char *config, const char *secure_config, int timeout_ms, char *err,
+			size_t errlen);
+
 /* Keep state_dir out of the inspect worker's reach (Landlock), even if it lies beneath a system
  * directory it may read. Called once, before the first plugin_inspect(); NULL: nothing. */
 void plugin_inspect_hide(const char *state_dir);

@@ -23,6 +23,7 @@
 struct instance {
 	char *type;
 	int64_t step_id;
+	char *config, *secure; /* what create() was given: a patched step gets a new instance */
 	const struct asyncd_plugin_type *t;
 	void *ptr;
 	struct instance *next;
@@ -224,10 +225,19 @@ void libcache_release(struct lib_entry *e)
 	pthread_mutex_unlock(&cache_lock);
 }
 
-static struct instance *instance_find(struct lib_entry *e, const char *type, int64_t step_id)
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The instance of type for step_id made with these configurations. One made with an earlier
+ * configuration of the step may still be in use by a run: it stays until the library unloads. */
+static struct instance *instance_find(struct lib_entry *e, const char *type, int64_t step_id,
+				      const char *config, const char *secure)
 {
 	for (struct instance *i = e->instances; i; i = i->next)
-		if (i->step_id == step_id && !strcmp(i->type, type))
+		if (i->step_id == step_id && !strcmp(i->type, type) && same(i->config, config) &&
+		    same(i->secure, secure))
 			return i;
 	return NULL;
 }
@@ -244,7 +254,13 @@ static int instance_create(struct lib_entry *e, const char *type, int64_t step_i
 		return AE_NOTFOUND;
 	}
 	struct instance *in = calloc(1, sizeof(*in));
-	if (!in || !(in->type = strdup(type))) {
+	if (!in || !(in->type = strdup(type)) || (config && !(in->config = strdup(config))) ||
+	    (secure && !(in->secure = strdup(secure)))) {
+		if (in) {
+			free(in->type);
+			free(in->config);
+			free(in->secure);
+		}
 		free(in);
 		return AE_NOMEM;
 	}
@@ -252,6 +268,8 @@ static int instance_create(struct lib_entry *e, const char *type, int64_t step_i
 	if (t->create && t->create(config, secure, &in->ptr, perr, sizeof(perr)) != 0) {
 		snprintf(err, errlen, "%s.create failed: %s", type, perr[0] ? perr : "no reason");
 		free(in->type);
+		free(in->config);
+		free(in->secure);
 		free(in);
 		return AE_PLUGIN;
 	}
@@ -266,6 +284,10 @@ static void instance_free(struct instance *in)
 	if (in->t->destroy)
 		in->t->destroy(in->ptr);
 	free(in->type);
+	free(in->config);
+	if (in->secure)
+		explicit_bzero(in->secure, strlen(in->secure));
+	free(in->secure);
 	free(in);
 }
 
@@ -275,7 +297,7 @@ int libcache_instance(struct lib_entry *e, const char *type, int64_t step_id, co
 {
 	struct instance *in, *made = NULL;
 	pthread_mutex_lock(&cache_lock);
-	in = instance_find(e, type, step_id);
+	in = instance_find(e, type, step_id, config, secure_config);
 	pthread_mutex_unlock(&cache_lock);
 	if (!in) {
 		int rc =
@@ -283,7 +305,7 @@ int libcache_instance(struct lib_entry *e, const char *type, int64_t step_id, co
 		if (rc < 0)
 			return rc;
 		pthread_mutex_lock(&cache_lock);
-		if (!(in = instance_find(e, type, step_id))) {
+		if (!(in = instance_find(e, type, step_id, config, secure_config))) {
 			made->next = e->instances;
 			e->instances = in = made;
 			made = NULL;

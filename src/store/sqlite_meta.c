@@ -306,6 +306,33 @@ static int sq_step_set_enabled(struct store *s, int64_t id, bool enabled, int64_
 	return change_one(s, st, "update step");
 }
 
+static int sq_step_update(struct store *s, const struct step *p)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s,
+		      "UPDATE steps SET name = ?2, message = ?3, entity = ?4, rank = ?5,"
+		      " filtering_attributes = ?6, configuration = ?7, secure_configuration = ?8,"
+		      " impersonating_user = ?9, images = ?10, async_auto_delete = ?11,"
+		      " enabled = ?12, modified_on = ?13 WHERE id = ?1",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, p->id);
+	sq_bind_text(st, 2, p->name);
+	sq_bind_text(st, 3, p->message);
+	sq_bind_text(st, 4, p->entity);
+	sq_bind_i64(st, 5, p->rank);
+	sq_bind_text(st, 6, p->filtering_attributes);
+	sq_bind_text(st, 7, p->configuration);
+	sq_bind_text(st, 8, p->secure_configuration);
+	sq_bind_text(st, 9, p->impersonating_user);
+	sq_bind_text(st, 10, p->images);
+	sq_bind_i64(st, 11, p->async_auto_delete);
+	sq_bind_i64(st, 12, p->enabled);
+	sq_bind_i64(st, 13, p->modified_on);
+	return change_one(s, st, "update step");
+}
+
 static int sq_step_delete(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st;
@@ -599,6 +626,7 @@ const struct store_ops sqlite_store_ops = {
     .assemblies_list = sq_assemblies_list,
     .step_insert = sq_step_insert,
     .step_set_enabled = sq_step_set_enabled,
+    .step_update = sq_step_update,
     .step_delete = sq_step_delete,
     .steps_list = sq_steps_list,
     .settings_list = sq_settings_list,

@@ -118,6 +118,7 @@ WRAP(assemblies_list, (struct store * s, struct assembly **ret, size_t *ret_n), 
 WRAP(step_insert, (struct store * s, struct step *st), (s, st))
 WRAP(step_set_enabled, (struct store * s, int64_t id, bool enabled, int64_t now),
      (s, id, enabled, now))
+WRAP(step_update, (struct store * s, const struct step *st), (s, st))
 WRAP(step_delete, (struct store * s, int64_t id), (s, id))
 WRAP(steps_list, (struct store * s, struct step **ret, size_t *ret_n), (s, ret, ret_n))
 WRAP(settings_list, (struct store * s, struct setting_row **ret, size_t *ret_n), (s, ret, ret_n))

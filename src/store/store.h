@@ -213,6 +213,7 @@ struct store_ops {
 
 	int (*step_insert)(struct store *s, struct step *st);
 	int (*step_set_enabled)(struct store *s, int64_t id, bool enabled, int64_t now);
+	int (*step_update)(struct store *s, const struct step *st);
 	int (*step_delete)(struct store *s, int64_t id);
 	int (*steps_list)(struct store *s, struct step **ret, size_t *ret_n);
 
@@ -322,6 +323,9 @@ int store_assemblies_list(struct store *s, struct assembly **ret, size_t *ret_n)
 
 int store_step_insert(struct store *s, struct step *st);
 int store_step_set_enabled(struct store *s, int64_t id, bool enabled, int64_t now);
+/* Every field of step st->id that a PATCH may change (not its type, assembly or stage);
+ * AE_NOTFOUND when there is no such step. */
+int store_step_update(struct store *s, const struct step *st);
 int store_step_delete(struct store *s, int64_t id);
 int store_steps_list(struct store *s, struct step **ret, size_t *ret_n);
 

@@ -111,6 +111,53 @@ static int isolate(const struct inspect_opts *io, char *err, size_t errlen)
 	return isolate_apply(&o, &res, err, errlen);
 }
 
+/* stdin: {"configuration": text|null, "secure_configuration": text|null}, read before the
+ * isolation closes it. */
+static json_t *read_configs(void)
+{
+	json_error_t je;
+	json_t *v = json_loadf(stdin, 0, &je);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+static const struct asyncd_plugin_type *find_type(const struct asyncd_plugin_info *info,
+						  const char *name)
+{
+	for (uint32_t i = 0; i < info->n_types; i++) {
+		const struct asyncd_plugin_type *t = plugin_info_type(info, i);
+		if (!strcmp(t->name, name))
+			return t;
+	}
+	return NULL;
+}
+
+/* create() with the configurations, then destroy(): 0, or 1 with {"error"} answered. */
+static int check_create(FILE *out, const struct plugin_lib *lib, const char *type, json_t *configs)
+{
+	char err[1024], perr[512] = "";
+	const struct asyncd_plugin_type *t = find_type(lib->info, type);
+	if (!t) {
+		snprintf(err, sizeof(err), "the assembly has no type '%s'", type);
+		return answer_error(out, err);
+	}
+	const char *config = json_string_value(json_object_get(configs, "configuration"));
+	const char *secure = json_string_value(json_object_get(configs, "secure_configuration"));
+	void *instance = NULL;
+	if (t->create && t->create(config, secure, &instance, perr, sizeof(perr)) != 0) {
+		perr[sizeof(perr) - 1] = 0;
+		snprintf(err, sizeof(err), "%s.create() refused the configuration: %s", type,
+			 perr[0] ? perr : "it gave no reason");
+		return answer_error(out, err);
+	}
+	if (t->destroy && instance)
+		t->destroy(instance);
+	return write_json(out, json_pack("{s:b}", "ok", 1)) == 0 ? 0 : 1;
+}
+
 int worker_inspect(const char *path, const struct inspect_opts *io)
 {
 	char err[1024], fdpath[64];
@@ -121,6 +168,9 @@ int worker_inspect(const char *path, const struct inspect_opts *io)
 		perror("asyncd-worker: stdout");
 		return 1;
 	}
+	json_t *configs = io->check_type ? read_configs() : NULL;
+	if (io->check_type && !configs)
+		return answer_error(out, (char[]){"the host passed no configurations"});
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, sizeof(err), "cannot open %s: %s", path, strerror(errno));
@@ -139,7 +189,10 @@ int worker_inspect(const char *path, const struct inspect_opts *io)
 		name_file(err, sizeof(err), fdpath, path);
 		return answer_error(out, err);
 	}
-	int r = write_json(out, info_json(lib->info));
+	int r = configs ? check_create(out, lib, io->check_type, configs)
+		: write_json(out, info_json(lib->info)) == 0 ? 0
+							     : 1;
+	json_decref(configs);
 	plugin_lib_close(lib);
-	return r == 0 ? 0 : 1;
+	return r;
 }

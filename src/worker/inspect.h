@@ -10,8 +10,10 @@
 #include <stdbool.h>
 
 struct inspect_opts {
-	const char *hide; /* the host's state directory (canonical), NULL: none */
-	bool no_landlock; /* as on a kernel without Landlock (tests) */
+	const char *hide;	/* the host's state directory (canonical), NULL: none */
+	bool no_landlock;	/* as on a kernel without Landlock (tests) */
+	const char *check_type; /* --check TYPE: create() and destroy() it with the configurations
+				 * read from stdin as {"configuration","secure_configuration"} */
 };
 
 /* Returns the process's exit status. */
