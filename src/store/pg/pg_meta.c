@@ -289,6 +289,31 @@ static int pg_step_set_enabled(struct store *s, int64_t id, bool enabled, int64_
 			  "update step");
 }
 
+static int pg_step_update(struct store *s, const struct step *st)
+{
+	struct pgp p = {0};
+	pgp_i64(&p, st->id);
+	pgp_text(&p, st->name);
+	pgp_text(&p, st->message);
+	pgp_text(&p, st->entity);
+	pgp_i64(&p, st->rank);
+	pgp_text(&p, st->filtering_attributes);
+	pgp_text(&p, st->configuration);
+	pgp_text(&p, st->secure_configuration);
+	pgp_text(&p, st->impersonating_user);
+	pgp_text(&p, st->images);
+	pgp_i64(&p, st->async_auto_delete);
+	pgp_i64(&p, st->enabled);
+	pgp_i64(&p, st->modified_on);
+	return change_one(
+	    s,
+	    "UPDATE steps SET name = $2, message = $3, entity = $4, rank = $5,"
+	    " filtering_attributes = $6, configuration = $7, secure_configuration = $8,"
+	    " impersonating_user = $9, images = $10, async_auto_delete = $11,"
+	    " enabled = $12, modified_on = $13 WHERE id = $1",
+	    &p, "update step");
+}
+
 static int pg_step_delete(struct store *s, int64_t id)
 {
 	struct pgp p = {0};
@@ -541,6 +566,7 @@ const struct store_ops pg_store_ops = {
     .assemblies_list = pg_assemblies_list,
     .step_insert = pg_step_insert,
     .step_set_enabled = pg_step_set_enabled,
+    .step_update = pg_step_update,
     .step_delete = pg_step_delete,
     .steps_list = pg_steps_list,
     .settings_list = pg_settings_list,
