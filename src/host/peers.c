@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/clock.h"
 #include "common/error.h"
@@ -29,7 +30,21 @@ static struct {
 	int64_t last_beat;
 	char store_url[4200];
 	struct engine *engine;
-} P = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+	bool wake_ready;
+} P = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The waits use monotonic deadlines (clock_mono_deadline): the condition must count in them. */
+static void init_wake(void)
+{
+	pthread_condattr_t ca;
+	if (P.wake_ready)
+		return;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&P.wake, &ca);
+	pthread_condattr_destroy(&ca);
+	P.wake_ready = true;
+}
 
 bool peers_shared_store(const char *url)
 {
@@ -128,6 +143,7 @@ static void remember_id(void)
 int peers_start(struct writer *w, const char *state_dir, const char *host_id, const char *address)
 {
 	char prev[256];
+	init_wake();
 	P.w = w;
 	snprintf(P.state_dir, sizeof(P.state_dir), "%s", state_dir);
 	P.row.id = strdup(host_id);
@@ -205,6 +221,7 @@ static void *listen_main(void *arg)
 
 int peers_listen(const char *store_url, struct engine *e)
 {
+	init_wake();
 	snprintf(P.store_url, sizeof(P.store_url), "%s", store_url);
 	P.engine = e;
 	if (pthread_create(&P.listen, NULL, listen_main, NULL) != 0)
@@ -215,6 +232,8 @@ int peers_listen(const char *store_url, struct engine *e)
 
 void peers_stop(void)
 {
+	if (!P.wake_ready)
+		return; /* never started (SQLite) */
 	pthread_mutex_lock(&P.lock);
 	P.stopping = true;
 	pthread_cond_broadcast(&P.wake);
