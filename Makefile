@@ -8,6 +8,8 @@
 #                        (default 600; docs/testing.md)
 #   make bench           the benchmark (scripts/bench.sh)
 #   make bench-peers     the no-op burn-down on asyncd and its peers (scripts/bench-peers.sh)
+#   make cluster         a private PostgreSQL and three asyncd hosts sharing it (scripts/cluster.sh);
+#                        make cluster-stop ends them
 #   make clean           remove the build directories (not ./var)
 #   make format          clang-format -i every C file under src/ include/ plugins/ tests/
 
@@ -17,7 +19,7 @@ BUILD_DIR := build
 INSTALL_DIR := build-install
 FORMAT_DIRS := src include plugins tests bench examples
 
-.PHONY: all build run test test-tsan fuzz install bench bench-peers clean format
+.PHONY: all build run cluster cluster-stop test test-tsan fuzz install bench bench-peers clean format
 
 all: build
 
@@ -31,6 +33,12 @@ build:
 
 run: build
 	@scripts/run.sh
+
+cluster: build
+	@scripts/cluster.sh start
+
+cluster-stop:
+	@scripts/cluster.sh stop
 
 test:
 	@scripts/test.sh

@@ -72,7 +72,7 @@ static void wait_host_status(struct harness *h, const char *id, const char *want
 	}
 }
 
-static void start_peers(struct peers *p)
+static void start_peers_with(struct peers *p, json_t *extra)
 {
 	p->h[0] = h_start();
 	h_restart(p->h[0]);
@@ -82,6 +82,8 @@ static void start_peers(struct peers *p)
 		       json_pack("{s:i,s:i,s:i,s:i}", "async.keepalive_interval", 1,
 				 "async.time_until_lock_expires", EXPIRES_S,
 				 "async.items_in_memory_low", 3, "async.items_in_memory_high", 6));
+	if (extra)
+		h_set_settings(p->h[0], extra);
 	h_stop(p->h[0]);
 	h_restart(p->h[0]);
 	for (int i = 1; i < HOSTS; i++)
@@ -90,6 +92,11 @@ static void start_peers(struct peers *p)
 		host_id(p->h[i], p->id[i], sizeof(p->id[i]));
 	for (int i = 0; i < HOSTS; i++)
 		wait_host_status(p->h[0], p->id[i], "alive");
+}
+
+static void start_peers(struct peers *p)
+{
+	start_peers_with(p, NULL);
 }
 
 static void free_peers(struct peers *p)
@@ -227,6 +234,40 @@ static void paused_host_is_fenced(void **state)
 	free_peers(&p);
 }
 
+#define FAIR_JOBS 150
+
+/* Each host claims what it can run, not a window's worth: the jobs are shared within 20 % of an
+ * even split. */
+static void work_is_shared_fairly(void **state)
+{
+	(void)state;
+	struct peers p = {0};
+	int64_t ids[FAIR_JOBS];
+	long long done[HOSTS];
+	start_peers_with(
+	    &p, json_pack("{s:i,s:i}", "async.max_concurrent_jobs", 2, "sandbox.workers", 1));
+	for (int i = 0; i < HOSTS; i++)
+		done[i] = h_metric(p.h[i], "asyncd_jobs_processed_total");
+	for (int i = 0; i < FAIR_JOBS; i++)
+		ids[i] = h_submit(p.h[0], json_pack("{s:s,s:{s:i}}", "plugin_type", "samples.sleep",
+						    "data", "ms", 60));
+	h_wait_all(p.h[0], RECOVER_MS, NULL);
+	fprintf(stderr, "# fair share of %d jobs:", FAIR_JOBS);
+	for (int i = 0; i < HOSTS; i++) {
+		done[i] = h_metric(p.h[i], "asyncd_jobs_processed_total") - done[i];
+		fprintf(stderr, " %s %lld", p.id[i], done[i]);
+	}
+	fprintf(stderr, "\n");
+	for (int i = 0; i < HOSTS; i++)
+		if (done[i] < FAIR_JOBS / HOSTS * 8 / 10 || done[i] > FAIR_JOBS / HOSTS * 12 / 10)
+			fail_msg("host %s ran %lld of %d jobs: not within 20 %% of %d", p.id[i],
+				 done[i], FAIR_JOBS, FAIR_JOBS / HOSTS);
+	(void)ids;
+	for (int i = 0; i < HOSTS; i++)
+		h_stop(p.h[i]);
+	free_peers(&p);
+}
+
 int main(void)
 {
 	h_filter_from_env();
@@ -237,6 +278,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(kill_one_host_under_load),
 	    cmocka_unit_test(paused_host_is_fenced),
+	    cmocka_unit_test(work_is_shared_fairly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
