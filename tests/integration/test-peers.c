@@ -78,10 +78,8 @@ static void start_peers_with(struct peers *p, json_t *extra)
 	h_restart(p->h[0]);
 	h_register_samples(p->h[0]);
 	/* stored before the others start, so that every host reads them at its start */
-	h_set_settings(p->h[0],
-		       json_pack("{s:i,s:i,s:i,s:i}", "async.keepalive_interval", 1,
-				 "async.time_until_lock_expires", EXPIRES_S,
-				 "async.items_in_memory_low", 3, "async.items_in_memory_high", 6));
+	h_set_settings(p->h[0], json_pack("{s:i,s:i}", "async.keepalive_interval", 1,
+					  "async.time_until_lock_expires", EXPIRES_S));
 	if (extra)
 		h_set_settings(p->h[0], extra);
 	h_stop(p->h[0]);
@@ -94,9 +92,11 @@ static void start_peers_with(struct peers *p, json_t *extra)
 		wait_host_status(p->h[0], p->id[i], "alive");
 }
 
+/* a small window: every host holds a few jobs at a time */
 static void start_peers(struct peers *p)
 {
-	start_peers_with(p, NULL);
+	start_peers_with(p, json_pack("{s:i,s:i}", "async.items_in_memory_low", 3,
+				      "async.items_in_memory_high", 6));
 }
 
 static void free_peers(struct peers *p)
@@ -248,9 +248,25 @@ static void work_is_shared_fairly(void **state)
 	    &p, json_pack("{s:i,s:i}", "async.max_concurrent_jobs", 2, "sandbox.workers", 1));
 	for (int i = 0; i < HOSTS; i++)
 		done[i] = h_metric(p.h[i], "asyncd_jobs_processed_total");
+	/* queued while every host is paused, then let go host after host: the first one back
+	 * must not take them all */
+	for (int i = 0; i < HOSTS; i++) {
+		json_decref(h_service_act(p.h[i], "async", "pause", 200));
+		json_decref(h_wait_service(p.h[i], "async", "paused", H_WAIT_TIMEOUT_MS));
+	}
 	for (int i = 0; i < FAIR_JOBS; i++)
 		ids[i] = h_submit(p.h[0], json_pack("{s:s,s:{s:i}}", "plugin_type", "samples.sleep",
 						    "data", "ms", 60));
+	long long claimed = h_metric(p.h[0], "asyncd_jobs_claimed_total");
+	json_decref(h_service_act(p.h[0], "async", "continue", 200));
+	int64_t end = h_mono_ms() + RECOVER_MS;
+	while (h_metric(p.h[0], "asyncd_jobs_claimed_total") == claimed) {
+		if (h_mono_ms() > end)
+			fail_msg("host %s claimed nothing after continue", p.id[0]);
+		h_sleep_ms(5);
+	}
+	for (int i = 1; i < HOSTS; i++)
+		json_decref(h_service_act(p.h[i], "async", "continue", 200));
 	h_wait_all(p.h[0], RECOVER_MS, NULL);
 	fprintf(stderr, "# fair share of %d jobs:", FAIR_JOBS);
 	for (int i = 0; i < HOSTS; i++) {
