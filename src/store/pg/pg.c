@@ -49,7 +49,8 @@ static const char *const stmt_sql[PG_STMT_COUNT_] = {
 	" trace = $7, output = $8, started_on = $9,"
 	" completed_on = CASE WHEN status = 22 OR $1::int = 3 THEN $10::bigint ELSE NULL END,"
 	" execution_time_ms = $11, modified_on = $10, host_id = NULL, lease_expires_on = NULL"
-	" WHERE id = $12 AND host_id = $13 AND attempt = $14 AND state = 2",
+	" WHERE id = $12 AND host_id = $13 AND attempt = $14 AND state = 2"
+	" RETURNING status, state, dependency_token IS NOT NULL",
     [PG_JOB_COMPLETE_DELETE] = "DELETE FROM jobs WHERE id = $1 AND host_id = $2 AND"
 			       " attempt = $3 AND state = 2 AND status = 20",
     [PG_ATTEMPT_INSERT] =

@@ -164,9 +164,14 @@ static int complete_delete(struct store *s, struct job_completion *c)
 	return run_applied(s, PG_JOB_COMPLETE_DELETE, &p, &c->applied, "delete succeeded job");
 }
 
-static int complete_update(struct store *s, struct job_completion *c)
+/* *ret_history: the run needs a row of history (all but a first run that succeeded, which the
+ * job row itself shows); *ret_wake: other jobs may be claimable now (the job is Ready again, or
+ * it ended and held a dependency token). */
+static int complete_update(struct store *s, struct job_completion *c, bool *ret_history,
+			   bool *ret_wake)
 {
 	struct pgp p = {0};
+	PGresult *r;
 	pgp_i64(&p, c->next.state);
 	pgp_i64(&p, c->next.status);
 	pgp_i64_or_null(&p, c->next.postpone_until);
@@ -181,7 +186,17 @@ static int complete_update(struct store *s, struct job_completion *c)
 	pgp_i64(&p, c->id);
 	pgp_text(&p, c->host_id);
 	pgp_i64(&p, c->attempt);
-	return run_applied(s, PG_JOB_COMPLETE, &p, &c->applied, "record job outcome");
+	int rc = pg_run(s, PG_JOB_COMPLETE, NULL, &p, &r, "record job outcome");
+	if (rc < 0)
+		return rc;
+	c->applied = PQntuples(r) > 0;
+	if (c->applied) {
+		int64_t status = pg_i64(r, 0, 0), state = pg_i64(r, 0, 1);
+		*ret_history = !(status == JOB_ST_SUCCEEDED && c->attempt == 1);
+		*ret_wake = state == JOB_READY || (state == JOB_COMPLETED && pg_i64(r, 0, 2));
+	}
+	PQclear(r);
+	return 0;
 }
 
 static int attempt_insert(struct store *s, const struct job_completion *c)
@@ -196,13 +211,17 @@ static int attempt_insert(struct store *s, const struct job_completion *c)
 
 static int complete_one(struct store *s, struct job_completion *c)
 {
+	bool history = false, wake = false;
 	c->applied = false;
 	int rc = c->next.delete_row ? complete_delete(s, c) : 0;
-	if (rc < 0 || (c->next.delete_row && c->applied))
+	if (rc < 0 || (c->next.delete_row && c->applied)) {
+		if (c->applied)
+			s->notify_jobs = true; /* it may have held a dependency token */
 		return rc;
-	if ((rc = complete_update(s, c)) == 0 && c->applied)
+	}
+	if ((rc = complete_update(s, c, &history, &wake)) == 0 && c->applied && history)
 		rc = attempt_insert(s, c);
-	if (rc == 0 && c->applied && c->next.state == JOB_READY)
+	if (rc == 0 && wake)
 		s->notify_jobs = true;
 	return rc;
 }
@@ -215,9 +234,6 @@ int pg_jobs_complete(struct store *s, struct job_completion *c, size_t n)
 			rc = pg_jobs_insert(s, c[i].children, c[i].n_children);
 		if (rc < 0)
 			return rc;
-		/* a token's next job may be Ready now */
-		if (c[i].applied)
-			s->notify_jobs = true;
 	}
 	return 0;
 }
