@@ -125,7 +125,9 @@ struct job_completion {
 	int64_t execution_time_ms;
 	struct job *children; /* jobs of events the plug-in raised, inserted with the outcome */
 	size_t n_children;
-	bool applied; /* out: false when the fence refused it */
+	bool applied; /* out: false when the fence refused it; set by the commit at the latest
+		       * (in a transaction PostgreSQL sends a group's outcomes together, at its next
+		       * other statement or at the commit: the struct must live until then) */
 };
 
 /* How many runs of a job its history keeps: the last ones. */

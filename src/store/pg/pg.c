@@ -158,7 +158,20 @@ static void revive(struct store *s)
 	s->listening = false; /* LISTEN went with the old session */
 }
 
+static int prepare_k(struct store *s, int k, const struct pgp *p);
+
+int pg_prepare(struct store *s, int k, int n_params)
+{
+	struct pgp p = {.n = n_params};
+	return prepare_k(s, k, &p);
+}
+
 static int prepare(struct store *s, int k, const struct pgp *p)
+{
+	return prepare_k(s, k, p);
+}
+
+static int prepare_k(struct store *s, int k, const struct pgp *p)
 {
 	char name[16];
 	if (s->prepared[k])
@@ -178,6 +191,13 @@ int pg_run(struct store *s, int k, const char *sql, const struct pgp *p, PGresul
 	PGresult *r;
 	if (!p)
 		p = &none;
+	if (s->n_pending) {
+		/* the outcomes queued before this statement go first: the order stays the callers'
+		 */
+		int rc = pg_flush_outcomes(s);
+		if (rc < 0)
+			return rc;
+	}
 	revive(s);
 	if (k >= 0) {
 		char name[16];
@@ -228,6 +248,7 @@ static int exec_simple(struct store *s, const char *sql, const char *what)
 
 int pg_begin(struct store *s)
 {
+	pg_drop_outcomes(s, 0);
 	revive(s);
 	int rc = exec_simple(s, "BEGIN", "begin");
 	s->in_tx = rc == 0;
@@ -237,9 +258,9 @@ int pg_begin(struct store *s)
 
 int pg_commit(struct store *s)
 {
-	int rc = 0;
+	int rc = s->n_pending ? pg_flush_outcomes(s) : 0;
 	/* one notification per committed group that made work Ready; delivered at the commit */
-	if (s->notify_jobs)
+	if (rc == 0 && s->notify_jobs)
 		rc = exec_simple(s, "NOTIFY asyncd_jobs", "notify");
 	if (rc == 0)
 		rc = exec_simple(s, "COMMIT", "commit");
@@ -250,6 +271,7 @@ int pg_commit(struct store *s)
 
 int pg_rollback(struct store *s)
 {
+	pg_drop_outcomes(s, 0);
 	int rc = exec_simple(s, "ROLLBACK", "rollback");
 	s->in_tx = false;
 	s->notify_jobs = false;
@@ -258,16 +280,22 @@ int pg_rollback(struct store *s)
 
 int pg_savepoint(struct store *s)
 {
-	return exec_simple(s, "SAVEPOINT op", "savepoint");
+	int rc = s->n_pending ? pg_flush_outcomes(s) : 0;
+	s->sp_pending = s->n_pending;
+	return rc < 0 ? rc : exec_simple(s, "SAVEPOINT op", "savepoint");
 }
 
 int pg_release(struct store *s)
 {
+	int rc = s->n_pending ? pg_flush_outcomes(s) : 0;
+	if (rc < 0)
+		return rc;
 	return exec_simple(s, "RELEASE SAVEPOINT op", "release");
 }
 
 int pg_rollback_to(struct store *s)
 {
+	pg_drop_outcomes(s, s->sp_pending); /* the outcomes of the op undone */
 	int rc = exec_simple(s, "ROLLBACK TO SAVEPOINT op", "rollback to savepoint");
 	return rc < 0 ? rc : pg_release(s);
 }
@@ -360,6 +388,7 @@ void pg_close(struct store *s)
 	if (!s)
 		return;
 	PQfinish(s->conn);
+	free(s->pending);
 	free(s);
 }
 

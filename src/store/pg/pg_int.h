@@ -31,6 +31,10 @@ struct store {
 	bool in_tx;	  /* between begin and commit/rollback */
 	bool notify_jobs; /* the transaction made new Ready work: NOTIFY at commit */
 	bool listening;	  /* LISTEN asyncd_jobs was sent on this connection */
+	/* outcomes waiting to be sent together (pipeline), before the next other statement or the
+	 * commit: job_completion structs of callers that live until the commit is answered */
+	struct job_completion **pending;
+	size_t n_pending, cap_pending, sp_pending;
 	char err[512];
 };
 
@@ -56,6 +60,8 @@ int pg_run(struct store *s, int k, const char *sql, const struct pgp *p, PGresul
 /* Run sql; the number of rows it changed in *ret_n (may be NULL). */
 int pg_change(struct store *s, const char *sql, const struct pgp *p, int64_t *ret_n,
 	      const char *what);
+/* Prepare the cached statement k (once per connection) with n_params parameters. */
+int pg_prepare(struct store *s, int k, int n_params);
 /* Record msg as the last error, mapped from the result's SQLSTATE. */
 int pg_fail(struct store *s, PGresult *r, const char *what);
 
@@ -85,6 +91,11 @@ int pg_savepoint(struct store *s);
 int pg_release(struct store *s);
 int pg_rollback_to(struct store *s);
 int pg_set_synchronous(struct store *s, bool full);
+
+/* Send the outcomes waiting in s->pending (pg_jobs.c); called before any other statement and
+ * at commit. */
+int pg_flush_outcomes(struct store *s);
+void pg_drop_outcomes(struct store *s, size_t keep);
 
 /* Jobs (pg_jobs.c). */
 int pg_jobs_insert(struct store *s, struct job *jobs, size_t n);

@@ -164,37 +164,49 @@ static int complete_delete(struct store *s, struct job_completion *c)
 	return run_applied(s, PG_JOB_COMPLETE_DELETE, &p, &c->applied, "delete succeeded job");
 }
 
-/* *ret_history: the run needs a row of history (all but a first run that succeeded, which the
- * job row itself shows); *ret_wake: other jobs may be claimable now (the job is Ready again, or
- * it ended and held a dependency token). */
-static int complete_update(struct store *s, struct job_completion *c, bool *ret_history,
-			   bool *ret_wake)
+static void bind_complete(struct pgp *p, const struct job_completion *c)
 {
-	struct pgp p = {0};
-	PGresult *r;
-	pgp_i64(&p, c->next.state);
-	pgp_i64(&p, c->next.status);
-	pgp_i64_or_null(&p, c->next.postpone_until);
-	pgp_i64(&p, c->next.retry_count);
-	pgp_text(&p, c->next.error_code);
-	pgp_text(&p, c->message);
-	pgp_text(&p, c->trace);
-	pgp_text(&p, c->output);
-	pgp_i64_or_null(&p, c->started_on);
-	pgp_i64(&p, c->completed_on);
-	pgp_i64(&p, c->execution_time_ms);
-	pgp_i64(&p, c->id);
-	pgp_text(&p, c->host_id);
-	pgp_i64(&p, c->attempt);
-	int rc = pg_run(s, PG_JOB_COMPLETE, NULL, &p, &r, "record job outcome");
-	if (rc < 0)
-		return rc;
+	pgp_i64(p, c->next.state);
+	pgp_i64(p, c->next.status);
+	pgp_i64_or_null(p, c->next.postpone_until);
+	pgp_i64(p, c->next.retry_count);
+	pgp_text(p, c->next.error_code);
+	pgp_text(p, c->message);
+	pgp_text(p, c->trace);
+	pgp_text(p, c->output);
+	pgp_i64_or_null(p, c->started_on);
+	pgp_i64(p, c->completed_on);
+	pgp_i64(p, c->execution_time_ms);
+	pgp_i64(p, c->id);
+	pgp_text(p, c->host_id);
+	pgp_i64(p, c->attempt);
+}
+
+/* What the outcome's UPDATE ... RETURNING said: c->applied; *ret_history: the run needs a row of
+ * history (all but a first run that succeeded, which the job row itself shows); *ret_wake: other
+ * jobs may be claimable now (the job is Ready again, or it ended holding a dependency token). */
+static void read_complete(const PGresult *r, struct job_completion *c, bool *ret_history,
+			  bool *ret_wake)
+{
 	c->applied = PQntuples(r) > 0;
+	*ret_history = *ret_wake = false;
 	if (c->applied) {
 		int64_t status = pg_i64(r, 0, 0), state = pg_i64(r, 0, 1);
 		*ret_history = !(status == JOB_ST_SUCCEEDED && c->attempt == 1);
 		*ret_wake = state == JOB_READY || (state == JOB_COMPLETED && pg_i64(r, 0, 2));
 	}
+}
+
+static int complete_update(struct store *s, struct job_completion *c, bool *ret_history,
+			   bool *ret_wake)
+{
+	struct pgp p = {0};
+	PGresult *r;
+	bind_complete(&p, c);
+	int rc = pg_run(s, PG_JOB_COMPLETE, NULL, &p, &r, "record job outcome");
+	if (rc < 0)
+		return rc;
+	read_complete(r, c, ret_history, ret_wake);
 	PQclear(r);
 	return 0;
 }
@@ -226,9 +238,117 @@ static int complete_one(struct store *s, struct job_completion *c)
 	return rc;
 }
 
+/* After the outcome c was applied: its history row and the jobs of the events its run raised. */
+static int after_outcome(struct store *s, struct job_completion *c, bool history)
+{
+	int rc = history ? attempt_insert(s, c) : 0;
+	if (rc == 0 && c->n_children)
+		rc = pg_jobs_insert(s, c->children, c->n_children);
+	return rc;
+}
+
+static int queue_outcome(struct store *s, struct job_completion *c)
+{
+	if (s->n_pending == s->cap_pending) {
+		size_t cap = s->cap_pending ? 2 * s->cap_pending : 256;
+		struct job_completion **v = realloc(s->pending, cap * sizeof(*v));
+		if (!v)
+			return AE_NOMEM;
+		s->pending = v;
+		s->cap_pending = cap;
+	}
+	c->applied = false;
+	s->pending[s->n_pending++] = c;
+	return 0;
+}
+
+void pg_drop_outcomes(struct store *s, size_t keep)
+{
+	if (keep < s->n_pending)
+		s->n_pending = keep;
+	s->sp_pending = s->sp_pending > s->n_pending ? s->n_pending : s->sp_pending;
+}
+
+/* Outcomes sent PIPELINE_CHUNK at a time, then their results read: the server never waits to
+ * write results while the client is still sending (libpq's pipeline deadlock). */
+#define PIPELINE_CHUNK 256
+
+/* Read the results of the chunk v[0..n) and the sync; wake/history per outcome in the flags. */
+static int read_chunk(struct store *s, struct job_completion **v, size_t n, bool *history,
+		      bool *wake)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		PGresult *r = PQgetResult(s->conn);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			read_complete(r, v[i], &history[i], &wake[i]);
+		else if (rc == 0)
+			rc = pg_fail(s, r, "record job outcomes");
+		PQclear(r);
+		while ((r = PQgetResult(s->conn))) /* the NULL that ends each query's results */
+			PQclear(r);
+	}
+	PGresult *r = PQgetResult(s->conn); /* PGRES_PIPELINE_SYNC */
+	if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && rc == 0)
+		rc = pg_fail(s, r, "record job outcomes");
+	PQclear(r);
+	return rc;
+}
+
+static int send_chunk(struct store *s, struct job_completion **v, size_t n, bool *history,
+		      bool *wake)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "a%d", PG_JOB_COMPLETE);
+	if (!PQenterPipelineMode(s->conn))
+		return pg_fail(s, NULL, "pipeline");
+	int rc = 0;
+	size_t sent = 0;
+	for (; sent < n; sent++) {
+		struct pgp p = {0};
+		bind_complete(&p, v[sent]);
+		if (!PQsendQueryPrepared(s->conn, name, p.n, p.v, p.len, p.fmt, 0)) {
+			rc = pg_fail(s, NULL, "send job outcomes");
+			break;
+		}
+	}
+	if (!PQpipelineSync(s->conn) && rc == 0)
+		rc = pg_fail(s, NULL, "send job outcomes");
+	int rrc = read_chunk(s, v, sent, history, wake);
+	PQexitPipelineMode(s->conn);
+	return rc < 0 ? rc : rrc;
+}
+
+int pg_flush_outcomes(struct store *s)
+{
+	size_t n = s->n_pending;
+	struct job_completion **v = s->pending;
+	bool history[PIPELINE_CHUNK], wake[PIPELINE_CHUNK];
+	int rc = pg_prepare(s, PG_JOB_COMPLETE, 14);
+	s->n_pending = s->sp_pending = 0; /* what follows runs plain statements */
+	for (size_t at = 0; rc == 0 && at < n; at += PIPELINE_CHUNK) {
+		size_t k = n - at < PIPELINE_CHUNK ? n - at : PIPELINE_CHUNK;
+		rc = send_chunk(s, v + at, k, history, wake);
+		for (size_t i = 0; rc == 0 && i < k; i++) {
+			if (wake[i])
+				s->notify_jobs = true;
+			if (v[at + i]->applied)
+				rc = after_outcome(s, v[at + i], history[i]);
+		}
+	}
+	return rc;
+}
+
 int pg_jobs_complete(struct store *s, struct job_completion *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		/* in a group: sent with the group's other outcomes in one round trip */
+		if (s->in_tx && !c[i].next.delete_row) {
+			int rc = queue_outcome(s, &c[i]);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		int rc = complete_one(s, &c[i]);
 		if (rc == 0 && c[i].applied && c[i].n_children)
 			rc = pg_jobs_insert(s, c[i].children, c[i].n_children);
