@@ -512,6 +512,72 @@ static void test_growth(const struct opts *o)
 	env_down(&e, &o->paths);
 }
 
+/* ---- metrics: the cost of one scrape of /metrics on a big table ---- */
+
+#define SCRAPES 21
+
+/* GET path n times; the times in ms go to t (sorted). 0 or -1. */
+static int time_gets(struct env *e, const char *path, double *t, int n, size_t *ret_bytes)
+{
+	for (int i = 0; i < n; i++) {
+		double t0 = mono_s();
+		if (http_request(&e->h, "GET", path, HTTP_NONE, NULL, 0) < 0 ||
+		    e->h.status != 200) {
+			fprintf(stderr, "bench: metrics: GET %s failed (HTTP %ld)\n", path,
+				e->h.status);
+			return -1;
+		}
+		t[i] = (mono_s() - t0) * 1000;
+		*ret_bytes = e->h.resp_len;
+	}
+	qsort(t, (size_t)n, sizeof(double), cmp_double);
+	return 0;
+}
+
+/* q Ready + d Completed rows put straight into SQLite, asyncd started on them (its start-up
+ * includes the one grouped count that seeds the job gauges), the async service stopped so that
+ * the rows stay as they are, then SCRAPES scrapes of /metrics timed; GET /api/v1/jobs/stats (a
+ * count over the table) is timed too, for comparison. Not in the default run: name it. */
+static void test_metrics(const struct opts *o)
+{
+	struct env e;
+	char label[128], a[24], b[24];
+	double t[SCRAPES], st[5];
+	size_t bytes = 0, sbytes = 0;
+	int64_t q = scaled(o->scale, 1000000, 10000), d = scaled(o->scale, 10000000, 100000);
+	snprintf(label, sizeof(label), "%s queued + %s completed", human(q, a, sizeof(a)),
+		 human(d, b, sizeof(b)));
+	fprintf(stderr, "bench: metrics: /metrics with %s\n", label);
+	if (env_up(&e, &o->paths, 0) < 0 || env_stop(&e) < 0 || growth_fill(&e, d, 1, 0) < 0 ||
+	    growth_fill(&e, q, 0, 0) < 0) {
+		report_na("metrics", label, "ms", "failed: see above");
+		env_down(&e, &o->paths);
+		return;
+	}
+	double t0 = mono_s();
+	if (env_restart(&e, GROWTH_START_TIMEOUT_S) < 0 ||
+	    http_request(&e.h, "POST", "/api/v1/hosts/local/services/async/stop", HTTP_NONE, NULL,
+			 0) < 0) {
+		report_na("metrics", label, "ms", "failed: see above");
+		env_down(&e, &o->paths);
+		return;
+	}
+	double start_s = mono_s() - t0;
+	double backlog = http_metric(&e.h, "asyncd_jobs_backlog{plugin_type=\"samples.noop\"}");
+	if (time_gets(&e, "/metrics", t, SCRAPES, &bytes) == 0 &&
+	    time_gets(&e, "/api/v1/jobs/stats", st, 5, &sbytes) == 0) {
+		report_add("metrics", label, pct(t, SCRAPES, 50), "ms",
+			   "one scrape, p50 of %d (max %.2f ms), %zu bytes; backlog gauge %.0f",
+			   SCRAPES, t[SCRAPES - 1], bytes, backlog);
+		report_add("metrics", "start-up (includes the grouped count)", start_s, "s", NULL);
+		report_add("metrics", "GET /api/v1/jobs/stats (for comparison)", pct(st, 5, 50),
+			   "ms", "a count over the table");
+	} else {
+		report_na("metrics", label, "ms", "failed: see above");
+	}
+	env_down(&e, &o->paths);
+}
+
 /* ---- isolation: in-process vs sandbox ---- */
 
 /* Raise one "Sandbox bench" event and wait (bounded) for its job: 1 when it Succeeded, 0 when it
@@ -613,7 +679,8 @@ static void usage(FILE *f)
 	    "                    [--tmpdir DIR] [--keep]\n"
 	    "  --scale X   sizes x X (default $BENCH_SCALE or 1); 0.01 is a quick run\n"
 	    "  --n N       burn-down jobs (default 100000 x scale)\n"
-	    "  --only LIST comma-separated: burndown,api,latency,growth,isolation,hostile\n"
+	    "  --only LIST comma-separated: burndown,api,latency,growth,isolation,hostile,\n"
+	    "              metrics (the cost of a scrape on 1M + 10M rows; only when named)\n"
 	    "  paths default to the build tree around this executable\n");
 }
 
@@ -739,6 +806,7 @@ int main(int argc, char **argv)
 	    {"burndown", test_burndown},   {"api", test_api},
 	    {"latency", test_latency},	   {"growth", test_growth},
 	    {"isolation", test_isolation}, {"hostile", test_hostile},
+	    {"metrics", test_metrics},
 	};
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
@@ -758,8 +826,9 @@ int main(int argc, char **argv)
 		    load);
 	double t0 = mono_s();
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (selected(&o, tests[i].name))
-			tests[i].run(&o);
+		if (selected(&o, tests[i].name) &&
+		    (strcmp(tests[i].name, "metrics") || (o.only && *o.only)))
+			tests[i].run(&o); /* metrics only when named: it fills 11M rows */
 	title(&o, load, head, sizeof(head));
 	report_print(stdout, head);
 	printf("\n(%.0f s)\n", mono_s() - t0);

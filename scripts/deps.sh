@@ -18,10 +18,11 @@ set -euo pipefail
 # build: compiler, build system and the libraries the core links against
 DEPS_BUILD="meson ninja-build pkg-config gcc libsqlite3-dev libjansson-dev libmicrohttpd-dev
 libsodium-dev libcurl4-openssl-dev libseccomp-dev libpq-dev"
-# test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks), and
-# the PostgreSQL 15 server that `make test` starts privately (scripts/pg.sh) to run every suite on
-# the PostgreSQL backend too
-DEPS_TEST="libcmocka-dev clang-format curl postgresql-15"
+# test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks),
+# prometheus (its promtool checks /metrics in tests/integration/test-metrics.c), and the
+# PostgreSQL 15 server that `make test` starts privately (scripts/pg.sh) to run every suite on the
+# PostgreSQL backend too
+DEPS_TEST="libcmocka-dev clang-format curl prometheus postgresql-15"
 
 prog=${0##*/}
 

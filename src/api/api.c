@@ -50,6 +50,18 @@ int api_error(struct api_req *r, int code, const char *fmt, ...)
 	return code < 0 ? code : AE_INTERNAL;
 }
 
+int api_field_error(struct api_req *r, json_t *body, const char *key, const char *want)
+{
+	json_t *v = json_object_get(body, key);
+	if (!v || json_is_null(v))
+		return api_error(r, AE_INVAL, "%s is required: %s", key, want);
+	char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	int rc = api_error(r, AE_INVAL, "%s is invalid (%.64s%s): %s", key, text ? text : "?",
+			   text && strlen(text) > 64 ? "..." : "", want);
+	free(text);
+	return rc;
+}
+
 int api_error_status(struct api_req *r, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;

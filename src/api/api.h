@@ -76,6 +76,9 @@ int api_error(struct api_req *r, int code, const char *fmt, ...)
 /* Answer with an explicit status and stable code name. Returns AE_INVAL. */
 int api_error_status(struct api_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* 400 for the field key of body: "KEY is required: WANT" when it is absent (or null), "KEY is
+ * invalid (GIVEN): WANT" when it is there but not what is wanted. */
+int api_field_error(struct api_req *r, json_t *body, const char *key, const char *want);
 /* Parse and check the body as one of the kinds of api/body.h (fields, types, bounded depth); on
  * failure answers 400 naming the field and returns <0. */
 int api_body(struct api_req *r, int body_kind, json_t **ret);

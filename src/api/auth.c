@@ -35,6 +35,15 @@ const char *auth_role_name(unsigned role_bit)
 	return "unknown";
 }
 
+json_t *auth_roles_json(unsigned mask)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < ARRAY_SIZE(role_names); i++)
+		if (mask & role_names[i].bit)
+			json_array_append_new(a, json_string(role_names[i].name));
+	return a;
+}
+
 unsigned auth_role_bit(const char *name)
 {
 	for (size_t i = 0; name && i < ARRAY_SIZE(role_names); i++)

@@ -23,6 +23,9 @@ void auth_forget_tokens(void);
 /* Names of roles, and the bit of a name (0 when unknown). */
 const char *auth_role_name(unsigned role_bit);
 unsigned auth_role_bit(const char *name);
+/* The names of the roles of mask as a JSON array (as login, whoami and the users list show them).
+ */
+json_t *auth_roles_json(unsigned mask);
 /* "System Administrator or Operator" for a mask, into buf. */
 void auth_roles_text(unsigned mask, char *buf, size_t n);
 

@@ -1,5 +1,5 @@
-/* Health, metrics, settings and the audit log. Settings are validated as a whole before any is
- * stored; they are applied in memory only after the commit. */
+/* Health, settings and the audit log (metrics: h_metrics.c). Settings are validated as a whole
+ * before any is stored; they are applied in memory only after the commit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,37 +28,6 @@ int h_readyz(struct api_req *r)
 		return api_error_status(r, 503, "starting", "asyncd is still starting");
 	return api_reply(r, 200,
 			 json_pack("{s:s,s:s}", "status", "ready", "host", r->api->host_id));
-}
-
-int h_metrics(struct api_req *r)
-{
-	struct engine_stats es = {0};
-	unsigned long long groups = 0, ops = 0;
-	struct buf b;
-	if (r->api->engine)
-		engine_stats(r->api->engine, &es);
-	writer_stats(r->api->w, &groups, &ops);
-	buf_init(&b, 1 << 16);
-	buf_printf(&b,
-		   "# TYPE asyncd_jobs_processed_total counter\n"
-		   "asyncd_jobs_processed_total %llu\n"
-		   "# TYPE asyncd_jobs_claimed_total counter\n"
-		   "asyncd_jobs_claimed_total %llu\n"
-		   "# TYPE asyncd_jobs_held gauge\nasyncd_jobs_held %d\n"
-		   "# TYPE asyncd_jobs_running gauge\nasyncd_jobs_running %d\n"
-		   "# TYPE asyncd_store_commits_total counter\nasyncd_store_commits_total %llu\n"
-		   "# TYPE asyncd_store_writes_total counter\nasyncd_store_writes_total %llu\n"
-		   "# TYPE asyncd_uptime_seconds gauge\nasyncd_uptime_seconds %lld\n"
-		   "# TYPE asyncd_http_connections_cut_total counter\n"
-		   "asyncd_http_connections_cut_total %llu\n"
-		   "# TYPE asyncd_audit_dropped_total counter\nasyncd_audit_dropped_total %llu\n",
-		   es.processed, es.claimed, es.held, es.running, groups, ops,
-		   (long long)((clock_now_ms() - r->api->started_on) / 1000), connwatch_cut_total(),
-		   api_audit_dropped());
-	r->status = 200;
-	r->text = buf_steal(&b);
-	r->text_type = "text/plain; version=0.0.4";
-	return 0;
 }
 
 int h_settings_get(struct api_req *r)
@@ -113,7 +82,7 @@ int h_settings_patch(struct api_req *r)
 		snprintf(detail, sizeof(detail), "%.*s",
 			 (int)(r->body.len < 511 ? r->body.len : 511),
 			 r->body.data ? r->body.data : "");
-		api_audit(r, "settings.change", "settings", "refused", detail);
+		api_audit(r, "settings.patch", "settings", "refused", detail);
 		return rc;
 	}
 	struct settings_call c = {body};
@@ -125,7 +94,7 @@ int h_settings_patch(struct api_req *r)
 			engine_notify(r->api->engine);
 	}
 	char *detail = json_dumps(body, JSON_COMPACT);
-	api_audit(r, "settings.change", "settings", rc < 0 ? "refused" : "ok", detail);
+	api_audit(r, "settings.patch", "settings", rc < 0 ? "refused" : "ok", detail);
 	free(detail);
 	json_decref(body);
 	return rc < 0 ? rc : h_settings_get(r);

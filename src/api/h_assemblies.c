@@ -38,6 +38,15 @@ static json_t *assembly_json(const struct assembly *a)
 			 time_json(a->modified_on), "draining", a->draining);
 }
 
+/* assembly_json, with the deadline of a drain. */
+static json_t *assembly_full_json(const struct assembly *a)
+{
+	json_t *o = assembly_json(a);
+	if (o && a->draining)
+		json_object_set_new(o, "drain_deadline", time_json(a->drain_deadline));
+	return o;
+}
+
 int h_assembly_get(struct api_req *r)
 {
 	int64_t id;
@@ -53,7 +62,7 @@ int h_assembly_get(struct api_req *r)
 	if (rc < 0)
 		return api_error(r, rc, "cannot read assembly %lld: %s", (long long)id,
 				 asyncd_strerror(rc));
-	json_t *o = assembly_json(&a);
+	json_t *o = assembly_full_json(&a);
 	assembly_done(&a);
 	api_add_unfinished(r, o, LC_ASSEMBLY, id);
 	return api_reply(r, 200, o);
@@ -250,7 +259,7 @@ int h_assembly_patch(struct api_req *r)
 	else
 		rc = answer_stored(r, c.id, 200, NULL);
 	snprintf(target, sizeof(target), "assembly %lld", (long long)c.id);
-	api_audit(r, "assembly.isolation", target, rc < 0 ? "refused" : "ok",
+	api_audit(r, "assembly.patch", target, rc < 0 ? "refused" : "ok",
 		  rc < 0			  ? NULL
 		  : c.isolation == ISOLATION_NONE ? "none"
 						  : "sandbox");

@@ -2,9 +2,12 @@
  * assembly with its unfinished jobs (to follow a drain). The rules are lifecycle.c's; this file
  * turns them into answers a person can act on, interrupts canceled runs and audits. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/job_json.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "exec/engine.h"
@@ -19,10 +22,39 @@ static const char *kind_name(enum lc_kind k)
 	return k == LC_STEP ? "step" : "assembly";
 }
 
+/* {ready, suspended, locked, waiting_for_person, earliest_postpone_until}: what a drain waits for.
+ */
 static json_t *counts_json(const struct job_counts *c)
 {
-	return json_pack("{s:I,s:I,s:I}", "ready", (json_int_t)c->by_state[0], "suspended",
-			 (json_int_t)c->by_state[1], "locked", (json_int_t)c->by_state[2]);
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I}", "ready", (json_int_t)c->by_state[0], "suspended",
+			      (json_int_t)c->by_state[1], "locked", (json_int_t)c->by_state[2],
+			      "waiting_for_person", (json_int_t)c->needs_attention);
+	if (o)
+		json_object_set_new(o, "earliest_postpone_until", time_json(c->earliest_postpone));
+	return o;
+}
+
+/* ?timeout=SECONDS or ?deadline=RFC3339: when a drain cancels what is left; 0 none. */
+static int drain_deadline(struct api_req *r, int64_t *ret)
+{
+	const char *t = api_query(r, "timeout"), *d = api_query(r, "deadline");
+	char *end;
+	*ret = 0;
+	if (t && d)
+		return api_error(r, AE_INVAL, "give timeout or deadline, not both");
+	if (t) {
+		double s = strtod(t, &end);
+		if (end == t || *end || !(s > 0) || s > 366 * 86400.0)
+			return api_error(
+			    r, AE_INVAL,
+			    "timeout is invalid: seconds from 0 to 31622400, e.g. 600");
+		*ret = clock_now_ms() + (int64_t)(s * 1000);
+	} else if (d && clock_parse_rfc3339(d, ret) < 0) {
+		return api_error(r, AE_INVAL,
+				 "deadline is invalid: an RFC 3339 time such as "
+				 "2026-12-31T23:00:00Z");
+	}
+	return 0;
 }
 
 static int refused(struct api_req *r, enum lc_kind kind, int64_t id, struct lc_result *res)
@@ -48,7 +80,8 @@ static int refused(struct api_req *r, enum lc_kind kind, int64_t id, struct lc_r
 	return AE_CONFLICT;
 }
 
-static int answer(struct api_req *r, enum lc_kind kind, int64_t id, struct lc_result *res, int rc)
+static int answer(struct api_req *r, enum lc_kind kind, int64_t id, struct lc_result *res, int rc,
+		  int64_t deadline)
 {
 	if (rc == AE_NOTFOUND)
 		return api_error(r, rc, "%s %lld does not exist", kind_name(kind), (long long)id);
@@ -62,8 +95,9 @@ static int answer(struct api_req *r, enum lc_kind kind, int64_t id, struct lc_re
 	if (res->deleted)
 		return api_reply(r, 204, NULL);
 	return api_reply(r, 202,
-			 json_pack("{s:I,s:b,s:o}", "id", (json_int_t)id, "draining", 1, "counts",
-				   counts_json(&res->counts)));
+			 json_pack("{s:I,s:b,s:o,s:o}", "id", (json_int_t)id, "draining", 1,
+				   "counts", counts_json(&res->counts), "drain_deadline",
+				   time_json(deadline)));
 }
 
 /* The registry shows the delete or the drain before the answer, so that a request sent after it
@@ -89,15 +123,20 @@ static int safe_delete(struct api_req *r, enum lc_kind kind)
 	if (mode < 0)
 		return api_error(r, AE_INVAL, "mode must be refuse, drain or cancel");
 	d.mode = (enum lc_mode)mode;
+	if ((rc = drain_deadline(r, &d.deadline)) < 0)
+		return rc;
+	if (d.deadline && d.mode != LC_DRAIN)
+		return api_error(r, AE_INVAL, "timeout and deadline go with mode=drain only");
 	rc = writer_call(r->api->w, lifecycle_delete_fn, &d);
 	if (rc == 0)
 		publish(r);
 	int64_t id = d.id;
 	struct lc_result *res = &d.res;
-	rc = answer(r, kind, id, res, rc);
+	rc = answer(r, kind, id, res, rc, d.deadline);
 	snprintf(target, sizeof(target), "%s %lld", kind_name(kind), (long long)id);
-	snprintf(detail, sizeof(detail), "mode=%s%s",
+	snprintf(detail, sizeof(detail), "mode=%s%s%s",
 		 api_query(r, "mode") ? api_query(r, "mode") : "refuse",
+		 d.deadline ? ", with a deadline" : "",
 		 res->draining	? ", draining"
 		 : res->deleted ? ", deleted"
 				: "");

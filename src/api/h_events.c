@@ -10,6 +10,7 @@
 #include "api/handlers.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/metrics.h"
 #include "common/settings.h"
 #include "exec/engine.h"
 #include "exec/writer.h"
@@ -98,6 +99,13 @@ static json_t *job_ids(const struct job_vec *jobs)
 	return a;
 }
 
+/* Events accepted and the jobs they made, for /metrics. */
+static void count_ingest(size_t events, size_t jobs)
+{
+	metrics_inc(&asyncd_metrics.events, events);
+	metrics_inc(&asyncd_metrics.event_jobs, jobs);
+}
+
 /* A single event's jobs on their way to the writer; the answer is set after the commit. */
 struct pending_insert {
 	struct writer_op op;
@@ -120,6 +128,7 @@ static void pending_insert_done(void *arg, int rc)
 		api_error(r, rc, "the jobs could not be stored: %s%s", asyncd_strerror(rc),
 			  rc == AE_DISKFULL ? "" : "; nothing was stored");
 	} else {
+		count_ingest(1, p->jobs.n);
 		api_reply(r, 201, json_pack("{s:o}", "jobs", job_ids(&p->jobs)));
 		if (r->api->engine && p->jobs.n)
 			engine_notify(r->api->engine);
@@ -145,8 +154,10 @@ enum api_start h_events_start(struct api_req *r)
 	struct build b = {r, snap, &cfg, clock_now_ms(), &p->jobs, 0};
 	int rc = build_jobs(&b, &events);
 	registry_put(snap);
-	if (rc == 0 && !p->jobs.n)
+	if (rc == 0 && !p->jobs.n) {
+		count_ingest(1, 0);
 		api_reply(r, 201, json_pack("{s:[]}", "jobs"));
+	}
 	if (rc < 0 || !p->jobs.n) {
 		job_vec_done(&p->jobs);
 		free(p);
@@ -172,6 +183,8 @@ int h_events_raise(struct api_req *r)
 	registry_put(snap);
 	if (rc == 0)
 		rc = store_jobs(r, &jobs);
+	if (rc == 0)
+		count_ingest(events, jobs.n);
 	if (rc == 0 && is_ndjson(r))
 		api_reply(r, 201,
 			  json_pack("{s:I,s:I}", "events", (json_int_t)events, "jobs",

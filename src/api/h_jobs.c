@@ -145,8 +145,7 @@ static int submit_type(struct api_req *r, json_t *body, struct job *j)
 {
 	const char *type = json_string_value(json_object_get(body, "plugin_type"));
 	if (!type)
-		return api_error(r, AE_INVAL,
-				 "plugin_type is required: a string such as \"samples.noop\"");
+		return api_field_error(r, body, "plugin_type", "a string such as \"samples.noop\"");
 	struct registry_snap *snap = registry_get();
 	const struct assembly *a = registry_resolve_type(snap, type);
 	if (a) {
@@ -401,7 +400,9 @@ static int run_action(struct api_req *r, struct jobop *op)
 	char target[48], detail[64];
 	snprintf(target, sizeof(target), "job %lld", (long long)op->id);
 	snprintf(detail, sizeof(detail), "from %s", job_state_name(op->state_before));
-	api_audit(r, job_action_name(op->act), target, rc < 0 ? "refused" : "ok", detail);
+	char action[32];
+	snprintf(action, sizeof(action), "job.%s", job_action_name(op->act));
+	api_audit(r, action, target, rc < 0 ? "refused" : "ok", detail);
 	job_done(&op->job);
 	return rc;
 }

@@ -103,11 +103,11 @@ int h_login(struct api_req *r)
 		rc = open_session(r, &u, csrf);
 		if (rc == 0)
 			api_reply(r, 200,
-				  json_pack("{s:s,s:I,s:s}", "user", u.name, "roles",
-					    (json_int_t)u.roles, "csrf_token", csrf));
+				  json_pack("{s:s,s:o,s:s}", "user", u.name, "roles",
+					    auth_roles_json(u.roles), "csrf_token", csrf));
 		user_done(&u);
 	}
-	api_audit(r, "login", r->user, rc < 0 ? "refused" : "ok", NULL);
+	api_audit(r, "user.login", r->user, rc < 0 ? "refused" : "ok", NULL);
 	json_decref(body);
 	return rc;
 }
@@ -133,11 +133,7 @@ int h_logout(struct api_req *r)
 
 int h_whoami(struct api_req *r)
 {
-	json_t *roles = json_array();
-	for (unsigned bit = 1; bit <= ROLE_READER; bit <<= 1)
-		if (r->roles & bit)
-			json_array_append_new(roles, json_string(auth_role_name(bit)));
 	return api_reply(r, 200,
 			 json_pack("{s:I,s:s,s:o}", "id", (json_int_t)r->user_id, "name", r->user,
-				   "roles", roles));
+				   "roles", auth_roles_json(r->roles)));
 }

@@ -44,6 +44,8 @@ static json_t *step_json(const struct step *s)
 	    time_json(s->created_on), "modified_on", time_json(s->modified_on));
 	json_object_set_new(o, "has_secure_configuration", json_boolean(s->secure_configuration));
 	json_object_set_new(o, "draining", json_boolean(s->draining));
+	if (s->draining)
+		json_object_set_new(o, "drain_deadline", time_json(s->drain_deadline));
 	return o;
 }
 
@@ -140,8 +142,7 @@ static int step_type(struct api_req *r, json_t *body, struct step *st)
 {
 	const char *type = json_string_value(json_object_get(body, "plugin_type"));
 	if (!type)
-		return api_error(r, AE_INVAL,
-				 "plugin_type is required: a string such as \"samples.echo\"");
+		return api_field_error(r, body, "plugin_type", "a string such as \"samples.echo\"");
 	struct registry_snap *snap = registry_get();
 	const struct assembly *a = registry_resolve_type(snap, type);
 	if (a)
@@ -159,7 +160,7 @@ static int step_names(struct api_req *r, json_t *body, struct step *st)
 	char err[256];
 	json_t *msg = json_object_get(body, "message"), *ent = json_object_get(body, "entity");
 	if (!json_is_string(msg))
-		return api_error(r, AE_INVAL, "message is required, e.g. \"Create\"");
+		return api_field_error(r, body, "message", "a string such as \"Create\"");
 	json_t *ev = json_pack("{s:O}", "message", msg);
 	if (ent)
 		json_object_set(ev, "entity", ent);

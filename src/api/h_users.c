@@ -19,15 +19,6 @@
 #define PASSWORD_MIN 12
 #define PASSWORD_MAX 256
 
-static json_t *roles_json(unsigned roles)
-{
-	json_t *a = json_array();
-	for (unsigned bit = 1; bit <= ROLE_READER; bit <<= 1)
-		if (roles & bit)
-			json_array_append_new(a, json_string(auth_role_name(bit)));
-	return a;
-}
-
 int h_users_list(struct api_req *r)
 {
 	struct user *v;
@@ -39,10 +30,10 @@ int h_users_list(struct api_req *r)
 		return api_error(r, rc, "cannot list users: %s", asyncd_strerror(rc));
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a,
-				      json_pack("{s:I,s:s,s:o,s:o}", "id", (json_int_t)v[i].id,
-						"name", v[i].name, "roles", roles_json(v[i].roles),
-						"created_on", time_json(v[i].created_on)));
+		json_array_append_new(a, json_pack("{s:I,s:s,s:o,s:o}", "id", (json_int_t)v[i].id,
+						   "name", v[i].name, "roles",
+						   auth_roles_json(v[i].roles), "created_on",
+						   time_json(v[i].created_on)));
 	users_free(v, n);
 	return api_reply(r, 200, json_pack("{s:o}", "users", a));
 }
@@ -100,8 +91,7 @@ int h_users_create(struct api_req *r)
 		return rc;
 	const char *name = json_string_value(json_object_get(body, "name"));
 	if (!name || !plugin_name_valid(name))
-		rc =
-		    api_error(r, AE_INVAL, "name is required: 1 to 64 letters, digits, '_' or '-'");
+		rc = api_field_error(r, body, "name", "1 to 64 letters, digits, '_' or '-'");
 	if (rc == 0)
 		rc = parse_roles(r, json_object_get(body, "roles"), &u.roles);
 	if (rc == 0)
@@ -181,7 +171,7 @@ int h_tokens_create(struct api_req *r)
 	auth_new_token(token, hash);
 	c.t = (struct token){.name = (char *)name, .hash = hash, .created_on = clock_now_ms()};
 	if (!c.user)
-		rc = api_error(r, AE_INVAL, "user is required: the name of an existing user");
+		rc = api_field_error(r, body, "user", "the name of an existing user");
 	else if (name && strlen(name) > 128)
 		rc = api_error(r, AE_INVAL, "name may be at most 128 bytes");
 	else if ((rc = writer_call(r->api->w, token_create_fn, &c)) < 0)

@@ -112,9 +112,72 @@ const struct route *router_match(struct api_req *r, bool *ret_path_known)
 	return NULL;
 }
 
+int router_count(void)
+{
+	return (int)ARRAY_SIZE(routes);
+}
+
+int router_index(const struct route *rt)
+{
+	return rt ? (int)(rt - routes) : -1;
+}
+
+void router_describe(int i, const char **ret_method, const char **ret_pattern)
+{
+	*ret_method = routes[i].method;
+	*ret_pattern = routes[i].pattern;
+}
+
 size_t router_max_body(const struct route *rt)
 {
 	return rt->max_body;
+}
+
+/* The audit action of each administrative route, "noun.verb" as its handler records it when it
+ * runs (docs/services.md lists them); "%s" takes the route's last parameter (the action). */
+static const struct {
+	int (*fn)(struct api_req *r);
+	const char *action;
+} audit_actions[] = {
+    {h_events_raise, "event.raise"},
+    {h_jobs_submit, "job.submit"},
+    {h_job_delete, "job.delete"},
+    {h_job_action, "job.%s"},
+    {h_assemblies_register, "assembly.register"},
+    {h_assembly_delete, "assembly.delete"},
+    {h_assembly_patch, "assembly.patch"},
+    {h_steps_create, "step.create"},
+    {h_step_patch, "step.patch"},
+    {h_step_delete, "step.delete"},
+    {h_step_secure_config, "step.read_secure_configuration"},
+    {h_settings_patch, "settings.patch"},
+    {h_audit_list, "audit.list"},
+    {h_service_action, "service.%s"},
+    {h_service_configure, "service.configure"},
+    {h_users_list, "user.list"},
+    {h_users_create, "user.create"},
+    {h_user_delete, "user.delete"},
+    {h_tokens_list, "token.list"},
+    {h_tokens_create, "token.create"},
+    {h_token_revoke, "token.revoke"},
+};
+
+static void audit_action(const struct route *rt, const struct api_req *r, char *buf, size_t n)
+{
+	int np = 0;
+	while (np < API_MAX_PARAMS && r->params[np])
+		np++;
+	for (size_t i = 0; i < ARRAY_SIZE(audit_actions); i++)
+		if (audit_actions[i].fn == rt->fn) {
+			const char *fmt = audit_actions[i].action;
+			if (strstr(fmt, "%s"))
+				snprintf(buf, n, "%.*s%.40s", (int)(strstr(fmt, "%s") - fmt), fmt,
+					 np ? r->params[np - 1] : "?");
+			else
+				snprintf(buf, n, "%s", fmt);
+			return;
+		}
+	snprintf(buf, n, "%s %s", rt->method, rt->pattern); /* a route not in the list yet */
 }
 
 /* Administrative routes (not open to Readers) record refused attempts in the audit log without
@@ -124,7 +187,7 @@ static void audit_refusal(const struct route *rt, struct api_req *r, const char 
 	char action[96];
 	if (!rt->roles || (rt->roles & ROLE_READER))
 		return;
-	snprintf(action, sizeof(action), "%s %s", rt->method, rt->pattern);
+	audit_action(rt, r, action, sizeof(action));
 	size_t n = strcspn(r->url, "?");
 	char target[256];
 	snprintf(target, sizeof(target), "%.*s", (int)(n < 255 ? n : 255), r->url);

@@ -26,6 +26,11 @@ bool router_body_type_ok(const struct route *rt, struct api_req *r, bool has_bod
  * answer without a thread waiting for them (a single event: the answer is set when its commit is
  * done); API_BLOCKING for the others. */
 enum api_start router_start(const struct route *rt, struct api_req *r);
+/* The routes' table for metrics: how many, the index of rt (-1 for NULL), and the method and
+ * pattern of route i (the pattern as written: "*" for a parameter). */
+int router_count(void);
+int router_index(const struct route *rt);
+void router_describe(int i, const char **ret_method, const char **ret_pattern);
 /* Run the route's handler (an authorized request with its whole body); may wait. */
 void router_dispatch(const struct route *rt, struct api_req *r);
 

@@ -20,6 +20,7 @@
 
 #include "api/connwatch.h"
 #include "api/reqpool.h"
+#include "api/httpstats.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "common/error.h"
@@ -42,6 +43,7 @@ struct conn_state {
 	struct MHD_Connection *c;
 	struct api_req req;
 	const struct route *rt;
+	int64_t began_us; /* monotonic: the headers arrived */
 	char remote[64];
 	bool rejected; /* answered already; the rest of the body is dropped */
 	bool queued;   /* handed to the request pool; the connection is suspended */
@@ -115,6 +117,15 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
 	return ret;
 }
 
+/* Send st's answer, counted for /metrics by route and status class. */
+static enum MHD_Result answer(struct conn_state *st)
+{
+	struct api_req *r = &st->req;
+	httpstats_observe(router_index(st->rt), r->status ? r->status : 500,
+			  metrics_now_us() - st->began_us);
+	return send_answer(st->c, r);
+}
+
 /* The uid and gid of the process at the other end of a Unix socket. */
 static void peer_credentials(struct MHD_Connection *c, struct api_req *r, char *remote, size_t n)
 {
@@ -138,6 +149,7 @@ static struct conn_state *state_new(struct server *s, struct MHD_Connection *c, 
 		return NULL;
 	st->s = s;
 	st->c = c;
+	st->began_us = metrics_now_us();
 	st->req.api = s->api;
 	st->req.conn = c;
 	st->req.url = url;
@@ -290,7 +302,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*con_cls = st;
 		route_request(st);
 		if (st->rejected)
-			return send_answer(c, &st->req);
+			return answer(st);
 		connwatch_set(s->watch, watched_of(c), (int64_t)s->lim.body_timeout_s * 1000);
 		return MHD_YES;
 	}
@@ -300,7 +312,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (st->rejected || st->handled)
-		return send_answer(c, &st->req);
+		return answer(st);
 	return st->queued ? MHD_YES : hand_over(st);
 }
 

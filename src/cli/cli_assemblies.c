@@ -188,11 +188,13 @@ const struct cli_verb cli_assembly_verbs[] = {
      "  --isolation none|sandbox   run its jobs inside the host or in a worker process\n"},
     {"assembly", "list", assembly_list, "", 0, 0, "",
      "List the registered assemblies and their plug-in types.", NULL},
-    {"assembly", "delete", assembly_delete, "mode=", 1, 1, "ID [--mode refuse|drain|cancel]",
-     "Delete an assembly that no step uses.",
+    {"assembly", "delete", assembly_delete, "mode=,timeout=", 1, 1,
+     "ID [--mode refuse|drain|cancel] [--timeout SECONDS]", "Delete an assembly that no step uses.",
      "  --mode refuse   (default) refuse while any of its jobs is not Completed\n"
      "  --mode drain    create no more jobs for it, let queued and running ones finish,\n"
-     "                  then delete it\n"
-     "  --mode cancel   cancel its unfinished jobs (reason plugin_deleted), then delete it\n"},
+     "                  then delete it; progress goes to stderr until it is gone\n"
+     "  --mode cancel   cancel its unfinished jobs (reason plugin_deleted), then delete it\n"
+     "  --timeout S     with --mode drain: after S seconds the server cancels what is left\n"
+     "                  (plugin_deleted) and deletes it\n"},
     {0},
 };

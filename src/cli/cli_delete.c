@@ -44,12 +44,32 @@ static int show_deleted(const struct cli_ctx *ctx, const char *noun, const char 
 #define DRAIN_POLL_MS 500
 #define DRAIN_MAX_POLLS 7200 /* one hour */
 
-/* Print the unfinished counts of a draining step or assembly when they change. */
-static void drain_line(const char *noun, const char *id, const json_t *counts, char **last)
+/* "Ready 1, Suspended 2 (1 waiting for a person, next due 2031-01-01T00:00:00Z), Locked 0" and
+ * the deadline, from a step's or assembly's JSON. */
+static char *drain_text(const json_t *o)
 {
-	char *text = cli_text(counts);
+	const json_t *c = json_object_get(o, "unfinished");
+	const char *next = json_string_value(json_object_get(c, "earliest_postpone_until"));
+	const char *deadline = json_string_value(json_object_get(o, "drain_deadline"));
+	char *text = NULL;
+	if (asprintf(&text,
+		     "Ready %lld, Suspended %lld (%lld waiting for a person%s%s), Locked %lld%s%s",
+		     (long long)json_integer_value(json_object_get(c, "ready")),
+		     (long long)json_integer_value(json_object_get(c, "suspended")),
+		     (long long)json_integer_value(json_object_get(c, "waiting_for_person")),
+		     next ? ", next due " : "", next ? next : "",
+		     (long long)json_integer_value(json_object_get(c, "locked")),
+		     deadline ? "; the rest is canceled at " : "", deadline ? deadline : "") < 0)
+		return NULL;
+	return text;
+}
+
+/* Print what a draining step or assembly waits for when it changes. */
+static void drain_line(const char *noun, const char *id, const json_t *o, char **last)
+{
+	char *text = drain_text(o);
 	if (text && (!*last || strcmp(text, *last))) {
-		fprintf(stderr, "draining %s %s: unfinished jobs %s\n", noun, id, text);
+		fprintf(stderr, "draining %s %s: unfinished jobs: %s\n", noun, id, text);
 		free(*last);
 		*last = text;
 		return;
@@ -77,7 +97,7 @@ static int follow_drain(struct cli_ctx *ctx, const char *collection, const char 
 		if (r == 0 && rep.status != 200)
 			r = cli_http_fail(&rep);
 		if (r == 0)
-			drain_line(noun, id, json_object_get(rep.body, "unfinished"), &last);
+			drain_line(noun, id, rep.body, &last);
 		cli_reply_done(&rep);
 		if (r < 0)
 			break;
@@ -102,6 +122,14 @@ int cli_delete(struct cli_ctx *ctx, const struct cli_args *a, const char *collec
 	cli_str_addf(&path, "/api/v1/%s/", collection);
 	cli_str_add_escaped(&path, id);
 	cli_str_add_query(&path, "mode", cli_opt(a, "mode"));
+	if (cli_opt(a, "timeout")) {
+		double s;
+		if ((r = cli_opt_seconds(a, "timeout", &s)) < 0)
+			return r;
+		if (!cli_opt(a, "mode") || strcmp(cli_opt(a, "mode"), "drain"))
+			return cli_usage(a, "--timeout goes with --mode drain");
+		cli_str_add_query(&path, "timeout", cli_opt(a, "timeout"));
+	}
 	r = path.oom ? cli_oom() : cli_http_json(ctx, "DELETE", path.buf, NULL, &answer);
 	if (r == 0)
 		r = show_deleted(ctx, noun, id, done, answer);

@@ -337,11 +337,13 @@ const struct cli_verb cli_step_verbs[] = {
     {"step", "enable", step_toggle, "", 1, 1, "ID", "Enable a step.", NULL},
     {"step", "disable", step_toggle, "", 1, 1, "ID",
      "Disable a step: events no longer create jobs for it.", NULL},
-    {"step", "delete", step_delete, "mode=", 1, 1, "ID [--mode refuse|drain|cancel]",
-     "Delete a step.",
+    {"step", "delete", step_delete, "mode=,timeout=", 1, 1,
+     "ID [--mode refuse|drain|cancel] [--timeout SECONDS]", "Delete a step.",
      "  --mode refuse   (default) refuse while any of its jobs is not Completed\n"
      "  --mode drain    create no more jobs for it, let queued and running ones finish,\n"
-     "                  then delete it\n"
-     "  --mode cancel   cancel its unfinished jobs (reason plugin_deleted), then delete it\n"},
+     "                  then delete it; progress goes to stderr until it is gone\n"
+     "  --mode cancel   cancel its unfinished jobs (reason plugin_deleted), then delete it\n"
+     "  --timeout S     with --mode drain: after S seconds the server cancels what is left\n"
+     "                  (plugin_deleted) and deletes it\n"},
     {0},
 };

@@ -71,8 +71,27 @@ const char *settings_key(int i)
 	return i >= 0 && (size_t)i < ARRAY_SIZE(defs) ? defs[i].key : NULL;
 }
 
+/* x as a person writes it: whole numbers in full (315360000, never 3.1536e+08), others with
+ * their decimals. buf holds at least 32 bytes. */
+static const char *num_text(double x, char *buf, size_t n)
+{
+	if (x == (double)(long long)x && x > -1e18 && x < 1e18)
+		snprintf(buf, n, "%lld", (long long)x);
+	else
+		snprintf(buf, n, "%.6f", x);
+	if (strchr(buf, '.')) { /* drop the trailing zeros of the decimals */
+		size_t k = strlen(buf);
+		while (k > 1 && buf[k - 1] == '0')
+			buf[--k] = 0;
+		if (buf[k - 1] == '.')
+			buf[k - 1] = 0;
+	}
+	return buf;
+}
+
 static int check_number(const struct setting_def *d, json_t *v, char *err, size_t errlen)
 {
+	char lo[32], hi[32];
 	bool integral = d->type != T_SECONDS;
 	if (integral ? !json_is_integer(v) : !json_is_number(v)) {
 		snprintf(err, errlen, "%s must be %s", d->key,
@@ -81,7 +100,8 @@ static int check_number(const struct setting_def *d, json_t *v, char *err, size_
 	}
 	double x = json_number_value(v);
 	if (x < d->min || x > d->max) {
-		snprintf(err, errlen, "%s must be between %g and %g", d->key, d->min, d->max);
+		snprintf(err, errlen, "%s must be between %s and %s", d->key,
+			 num_text(d->min, lo, sizeof(lo)), num_text(d->max, hi, sizeof(hi)));
 		return AE_INVAL;
 	}
 	return 0;
@@ -91,8 +111,9 @@ static int check_value(const struct setting_def *d, json_t *v, char *err, size_t
 {
 	if (d->type == T_STRING) {
 		if (!json_is_string(v) || json_string_length(v) > (size_t)d->max) {
-			snprintf(err, errlen, "%s must be a string of at most %g bytes", d->key,
-				 d->max);
+			char max[32];
+			snprintf(err, errlen, "%s must be a string of at most %s bytes", d->key,
+				 num_text(d->max, max, sizeof(max)));
 			return AE_INVAL;
 		}
 		struct throttle_table t;
@@ -333,10 +354,11 @@ static int check_pair(const struct settings_pair *p, json_t *changes, char *err,
 	if (!json_is_number(lo) || !json_is_number(hi))
 		return 0; /* the per-key check reports it */
 	double a = json_number_value(lo), b = json_number_value(hi);
+	char at[32], bt[32];
 	if (p->strict ? a < b : a <= b)
 		return 0;
-	snprintf(err, errlen, "%s (%g) must be %s %s (%g): %s", p->lo, a,
-		 p->strict ? "below" : "at most", p->hi, b, p->why);
+	snprintf(err, errlen, "%s (%s) must be %s %s (%s): %s", p->lo, num_text(a, at, sizeof(at)),
+		 p->strict ? "below" : "at most", p->hi, num_text(b, bt, sizeof(bt)), p->why);
 	return AE_INVAL;
 }
 

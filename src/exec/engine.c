@@ -6,12 +6,14 @@
  * writer as must-succeed ops whose done() callback frees the run and wakes the dispatcher. */
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/settings.h"
 #include "common/util.h"
 #include "exec/engine.h"
@@ -30,8 +32,9 @@ struct run {
 	struct engine *e;
 	struct job job;
 	int stop_flag;
-	int throttle;	/* index in the engine's table, or -1 */
-	bool released;	/* returned to Ready by a stop: its outcome is dropped */
+	int throttle;	   /* index in the engine's table, or -1 */
+	bool released;	   /* returned to Ready by a stop: its outcome is dropped */
+	bool start_marked; /* its start is (to be) written: Locked / In Progress */
 	bool sandboxed; /* its assembly runs in the sandbox (when claimed): counted in sb_running */
 	struct run_result res;
 	struct job_completion c;
@@ -44,8 +47,18 @@ struct run_list {
 	int n;
 };
 
+/* Claimed jobs whose runs started, to be written as In Progress (store_jobs_started). */
+struct start_marks {
+	int64_t *ids, *attempts, *at;
+	size_t n, cap;
+};
+
 struct engine {
 	struct writer *w;
+	struct start_marks marks;    /* lock: started since the last write was posted */
+	struct start_marks flushing; /* the writer's: being written */
+	bool marks_posted;	     /* lock: mark_op is with the writer */
+	struct writer_op mark_op;
 	struct sandbox *sandbox;
 	char *reader_url;
 	bool shared; /* the store serves other hosts too: claim no more than this host can run */
@@ -63,7 +76,7 @@ struct engine {
 	unsigned due_gen;  /* bumped whenever next_due is lowered outside promote() */
 	struct throttle_table throttles;
 	char throttle_spec[512];
-	unsigned long long processed, claimed, passes;
+	unsigned long long processed, claimed, passes, reruns;
 	pthread_t dispatcher;
 	pthread_t *pool;
 	int n_pool;
@@ -79,6 +92,18 @@ static void list_push(struct run_list *l, struct run *r)
 	else
 		l->head = r;
 	l->tail = r;
+	l->n++;
+}
+
+static void list_push_front(struct run_list *l, struct run *r)
+{
+	r->prev = NULL;
+	r->next = l->head;
+	if (l->head)
+		l->head->prev = r;
+	else
+		l->tail = r;
+	l->head = r;
 	l->n++;
 }
 
@@ -121,11 +146,39 @@ static int complete_fn(struct store *s, void *arg)
 	return store_jobs_complete(s, &r->c, 1);
 }
 
+static int outcome_of(int status)
+{
+	switch (status) {
+	case JOB_ST_SUCCEEDED:
+		return METRICS_SUCCEEDED;
+	case JOB_ST_FAILED:
+		return METRICS_FAILED;
+	case JOB_ST_CANCELED:
+		return METRICS_CANCELED;
+	default:
+		return METRICS_RETRIED;
+	}
+}
+
+/* The run's outcome, its run time and how long it waited to start, for /metrics. */
+static void count_outcome(const struct run *r)
+{
+	int t = metrics_type(r->job.plugin_type);
+	int code = metrics_code(r->c.next.error_code);
+	metrics_inc(&asyncd_metrics.processed, 1);
+	metrics_inc(&asyncd_metrics.outcomes[t][outcome_of(r->c.next.status)][code], 1);
+	metrics_observe(&asyncd_metrics.run[t], &metrics_seconds, r->c.execution_time_ms * 1000);
+	if (r->job.retry_count == 0 && r->c.started_on && r->job.created_on)
+		metrics_observe(&asyncd_metrics.wait[t], &metrics_seconds,
+				(r->c.started_on - r->job.created_on) * 1000);
+}
+
 static void complete_done(void *arg, int rc)
 {
 	struct run *r = arg;
 	struct engine *e = r->e;
 	(void)rc;
+	count_outcome(r);
 	pthread_mutex_lock(&e->lock);
 	e->completing--;
 	e->processed++;
@@ -163,6 +216,102 @@ static void fill_completion(struct engine *e, struct run *r, const struct settin
 	c->n_children = r->res.children.n;
 	r->op = (struct writer_op){
 	    .fn = complete_fn, .arg = r, .done = complete_done, .must_succeed = true};
+}
+
+/* ---- starts: a claimed job is Locked / Waiting For Resources until its run starts ---- */
+
+static int marks_push(struct start_marks *m, int64_t id, int64_t attempt, int64_t at)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		int64_t *ids = realloc(m->ids, cap * sizeof(*ids));
+		if (ids)
+			m->ids = ids;
+		int64_t *att = ids ? realloc(m->attempts, cap * sizeof(*att)) : NULL;
+		if (att)
+			m->attempts = att;
+		int64_t *t = att ? realloc(m->at, cap * sizeof(*t)) : NULL;
+		if (!t)
+			return AE_NOMEM; /* the job shows Waiting For Resources until it ends */
+		m->at = t;
+		m->cap = cap;
+	}
+	m->ids[m->n] = id;
+	m->attempts[m->n] = attempt;
+	m->at[m->n++] = at;
+	return 0;
+}
+
+static void marks_free(struct start_marks *m)
+{
+	free(m->ids);
+	free(m->attempts);
+	free(m->at);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Run again as is when its group was rolled back: flushing is kept until done. */
+static int marks_fn(struct store *s, void *arg)
+{
+	struct engine *e = arg;
+	if (e->flushing.n == 0) {
+		pthread_mutex_lock(&e->lock);
+		struct start_marks t = e->flushing;
+		e->flushing = e->marks;
+		e->marks = t;
+		pthread_mutex_unlock(&e->lock);
+	}
+	return store_jobs_started(s, e->flushing.ids, e->flushing.attempts, e->flushing.at,
+				  e->flushing.n);
+}
+
+static void marks_done(void *arg, int rc)
+{
+	struct engine *e = arg;
+	(void)rc; /* a start not written shows when the job ends */
+	e->flushing.n = 0;
+	pthread_mutex_lock(&e->lock);
+	bool again = e->marks.n > 0 && !e->stopping;
+	e->marks_posted = again;
+	if (!again) {
+		e->marks.n = 0;
+		e->completing--;
+		if (e->running.n == 0 && e->completing == 0)
+			pthread_cond_broadcast(&e->idle);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (again && writer_post(e->w, &e->mark_op) < 0)
+		marks_done(e, AE_SHUTDOWN);
+}
+
+/* r's run starts now: write it as In Progress with the next group commit. */
+static void mark_started(struct engine *e, struct run *r)
+{
+	pthread_mutex_lock(&e->lock);
+	bool post = false;
+	if (!r->start_marked && !r->released) {
+		r->start_marked = true;
+		if (marks_push(&e->marks, r->job.id, r->job.attempt, clock_now_ms()) == 0 &&
+		    !e->marks_posted) {
+			post = e->marks_posted = true;
+			e->completing++; /* a stop waits for it */
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (post && writer_post(e->w, &e->mark_op) < 0) {
+		pthread_mutex_lock(&e->lock);
+		e->marks.n = 0;
+		pthread_mutex_unlock(&e->lock);
+		marks_done(e, AE_SHUTDOWN);
+	}
+}
+
+/* The sandbox's word that a run became its worker's head (the supervisor's thread). */
+static void sandboxed_started(void *arg)
+{
+	struct run_result *res = arg;
+	struct run *r = (struct run *)((char *)res - offsetof(struct run, res));
+	mark_started(r->e, r);
 }
 
 /* ---- the pool ---- */
@@ -236,11 +385,47 @@ static void finish_run(struct engine *e, struct run *r, const struct settings *c
 		complete_done(r, AE_SHUTDOWN);
 }
 
+/* A sandboxed run that never started because the registry changed goes back to the front of the
+ * held queue, still claimed: a pool thread resolves it again (newest build, isolation, step
+ * configuration) as if it had just been claimed. */
+static void rerun(struct engine *e, struct run *r)
+{
+	struct registry_snap *snap = registry_get();
+	bool sandboxed = runner_sandboxed(snap, &r->job);
+	registry_put(snap);
+	run_result_done(&r->res);
+	memset(&r->res, 0, sizeof(r->res));
+	pthread_mutex_lock(&e->lock);
+	list_remove(&e->running, r);
+	e->sb_running -= r->sandboxed;
+	if (r->throttle >= 0)
+		e->throttles.t[r->throttle].running--;
+	r->sandboxed = sandboxed;
+	r->throttle = -1;
+	if (r->released) {
+		if (e->running.n == 0 && e->completing == 0)
+			pthread_cond_broadcast(&e->idle);
+		pthread_mutex_unlock(&e->lock);
+		run_free(r); /* the stop gave it back */
+		return;
+	}
+	list_push_front(&e->held, r);
+	e->reruns++;
+	pthread_cond_broadcast(&e->pool_wake);
+	if (e->running.n == 0 && e->completing == 0)
+		pthread_cond_broadcast(&e->idle);
+	pthread_mutex_unlock(&e->lock);
+}
+
 /* The sandbox's reply is in r->res (the supervisor's thread). */
 static void sandboxed_done(void *arg)
 {
 	struct run *r = arg;
 	struct settings cfg;
+	if (r->res.rerun) {
+		rerun(r->e, r);
+		return;
+	}
 	settings_current(&cfg);
 	finish_run(r->e, r, &cfg);
 }
@@ -262,6 +447,8 @@ static void *pool_main(void *p)
 	struct run *r;
 	while ((r = take_held(e, arg.gen))) {
 		settings_current(&cfg);
+		if (!r->sandboxed)
+			mark_started(e, r);
 		if (runner_start(&r->job, reader, &cfg, &r->stop_flag, e->sandbox, sandboxed_done,
 				 r, &r->res) == RUNNER_DONE)
 			finish_run(e, r, &cfg);
@@ -320,6 +507,7 @@ static int hold_claimed(struct engine *e, struct claim_call *c)
 		if (runs[i])
 			list_push(&e->held, runs[i]);
 	e->claimed += c->n;
+	metrics_inc(&asyncd_metrics.claimed, c->n);
 	pthread_cond_broadcast(&e->pool_wake);
 	pthread_mutex_unlock(&e->lock);
 	free(runs);
@@ -516,6 +704,7 @@ int engine_new(struct writer *w, const char *reader_url, const char *host_id, st
 	if (!e)
 		return AE_NOMEM;
 	e->w = w;
+	e->mark_op = (struct writer_op){.fn = marks_fn, .arg = e, .done = marks_done};
 	e->reader_url = strdup(reader_url);
 	e->host_id = strdup(host_id);
 	e->shared = strncmp(reader_url, "sqlite:", 7) != 0;
@@ -731,6 +920,8 @@ void engine_free(struct engine *e)
 	free(e->pool);
 	free(e->reader_url);
 	free(e->host_id);
+	marks_free(&e->marks);
+	marks_free(&e->flushing);
 	free(e);
 }
 
@@ -739,6 +930,7 @@ void engine_set_sandbox(struct engine *e, struct sandbox *sb)
 	pthread_mutex_lock(&e->lock);
 	e->sandbox = sb;
 	pthread_mutex_unlock(&e->lock);
+	sandbox_on_start(sandboxed_started);
 }
 
 void engine_due(struct engine *e, int64_t at)

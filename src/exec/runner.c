@@ -213,6 +213,11 @@ static void on_reply(void *arg, const struct ipc_result *reply)
 	struct run_result *r = arg;
 	struct settings cfg;
 	settings_current(&cfg);
+	if (reply->error_code && !strcmp(reply->error_code, SANDBOX_RERUN)) {
+		r->rerun = true;
+		r->async.done(r->async.arg);
+		return;
+	}
 	runner_take_reply(r->async.job, reply, &cfg, r);
 	r->async.done(r->async.arg);
 }
@@ -240,6 +245,7 @@ struct handover {
 	struct store *reader;
 	const struct settings *cfg;
 	struct sandbox *sb;
+	uint64_t gen;
 };
 
 /* Encode the job for the sandbox and queue it; RUNNER_ASYNC, or RUNNER_DONE with r filled. */
@@ -255,6 +261,7 @@ static int submit(const struct handover *h, const char *path, runner_done_fn don
 	    .config = h->st ? h->st->row.configuration : NULL,
 	    .secure_config = h->st ? h->st->row.secure_configuration : NULL,
 	    .max_trace = h->cfg->max_trace_bytes,
+	    .gen = h->gen,
 	};
 	r->async.job = h->j;
 	r->async.done = done;
@@ -322,7 +329,7 @@ int runner_start(const struct job *j, struct store *reader, const struct setting
 		set_outcome(ret, ASYNCD_FAIL_PERMANENT, "plugin_missing",
 			    "no registered assembly provides %s", j->plugin_type);
 	} else if (a->isolation == ISOLATION_SANDBOX) {
-		struct handover h = {j, a, st, reader, cfg, sb};
+		struct handover h = {j, a, st, reader, cfg, sb, snap->gen};
 		rc = hand_over(&h, stop_flag, done, arg, ret);
 	} else {
 		inflight_begin(j->id,

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/settings.h"
 #include "exec/writer.h"
 #include "store/store.h"
@@ -247,8 +248,12 @@ static void process(struct writer *w, struct writer_op *ops, int *backoff_ms)
 	follow_durability(w);
 	size_t n = list_len(ops);
 	int culprit = -1, *rcs = calloc(n, sizeof(*rcs));
+	int64_t t0 = metrics_now_us();
 	int rc = rcs ? run_group(w, ops, rcs, &culprit) : AE_NOMEM;
 	if (rc == 0) {
+		metrics_observe(&asyncd_metrics.commit_time, &metrics_seconds,
+				metrics_now_us() - t0);
+		metrics_observe(&asyncd_metrics.commit_batch, &metrics_sizes, (int64_t)n);
 		answer_committed(ops, rcs);
 		count_committed(w, n);
 		*backoff_ms = 0;
@@ -259,6 +264,7 @@ static void process(struct writer *w, struct writer_op *ops, int *backoff_ms)
 		if (again)
 			writer_post(w, again);
 	} else {
+		metrics_inc(&asyncd_metrics.commit_failures, 1);
 		requeue_front(w, answer_failed(ops, rc));
 		pause_ms(backoff_ms);
 	}
@@ -298,6 +304,9 @@ int writer_start(const char *url, struct writer **ret)
 		return rc;
 	}
 	w->synchronous_full = -1;
+	/* job counts for /metrics; a store without the tables (tests) or the operation has none */
+	if (store_jobs_watch(w->store) < 0)
+		log_info("writer", "no job counts for metrics: %s", store_last_error(w->store));
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {

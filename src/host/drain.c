@@ -7,6 +7,8 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/clock.h"
+#include "exec/engine.h"
 #include "exec/writer.h"
 #include "host/drain.h"
 #include "plugin/libcache.h"
@@ -21,15 +23,27 @@ static pthread_mutex_t lc_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t lc_cond = PTHREAD_COND_INITIALIZER;
 static bool lc_running, lc_stopping, lc_kicked;
 static struct writer *lc_writer;
+static struct engine *lc_engine;
 static char *lc_reader_url;
 
-/* Finish the drain of one step or assembly if its jobs are done; true when it was deleted. */
-static bool finish_drain(enum lc_kind kind, int64_t id)
+/* Finish the drain of one step or assembly if its jobs are done, or, once its deadline passed,
+ * cancel what is left (plugin_deleted) and delete it; true when it was deleted. */
+static bool finish_drain(enum lc_kind kind, int64_t id, int64_t deadline)
 {
-	struct lc_delete d = {.kind = kind, .id = id, .mode = LC_DRAIN};
+	bool late = deadline && clock_now_ms() >= deadline;
+	struct lc_delete d = {.kind = kind, .id = id, .mode = late ? LC_CANCEL : LC_DRAIN};
 	int rc = writer_call(lc_writer, lifecycle_delete_fn, &d);
 	bool deleted = rc == 0 && d.res.deleted;
-	if (deleted)
+	if (deleted && lc_engine && d.res.n_interrupted)
+		engine_interrupt(lc_engine, d.res.interrupted, d.res.n_interrupted);
+	if (deleted && late)
+		log_warn("drain",
+			 "%s %lld: its drain's deadline passed; %lld unfinished jobs were canceled "
+			 "(plugin_deleted) and it was deleted",
+			 kind == LC_STEP ? "step" : "assembly", (long long)id,
+			 (long long)(d.res.counts.by_state[0] + d.res.counts.by_state[1] +
+				     d.res.counts.by_state[2]));
+	else if (deleted)
 		log_info("drain", "%s %lld drained and deleted",
 			 kind == LC_STEP ? "step" : "assembly", (long long)id);
 	lc_result_done(&d.res);
@@ -41,10 +55,12 @@ static bool drain_pass(const struct registry_snap *r)
 	bool changed = false;
 	for (size_t i = 0; i < r->n_steps; i++)
 		if (r->steps[i].row.draining)
-			changed |= finish_drain(LC_STEP, r->steps[i].row.id);
+			changed |= finish_drain(LC_STEP, r->steps[i].row.id,
+						r->steps[i].row.drain_deadline);
 	for (size_t i = 0; i < r->n_assemblies; i++)
 		if (r->assemblies[i].draining)
-			changed |= finish_drain(LC_ASSEMBLY, r->assemblies[i].id);
+			changed |= finish_drain(LC_ASSEMBLY, r->assemblies[i].id,
+						r->assemblies[i].drain_deadline);
 	return changed;
 }
 
@@ -102,9 +118,10 @@ static void *drain_main(void *arg)
 	return NULL;
 }
 
-int drain_start(struct writer *w, const char *reader_url)
+int drain_start(struct writer *w, struct engine *e, const char *reader_url)
 {
 	lc_writer = w;
+	lc_engine = e;
 	lc_reader_url = strdup(reader_url);
 	lc_stopping = false;
 	if (!lc_reader_url || pthread_create(&lc_thread, NULL, drain_main, NULL) != 0)

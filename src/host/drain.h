@@ -8,7 +8,9 @@
 struct writer;
 
 /* Start the thread; reader_url is opened for its own reader connection. */
-int drain_start(struct writer *w, const char *reader_url);
+struct engine;
+/* engine (may be NULL) is told to interrupt the runs that a drain's deadline cancels. */
+int drain_start(struct writer *w, struct engine *e, const char *reader_url);
 void drain_stop(void);
 /* Run one pass now (after a delete or an upgrade), without waiting for the next tick. */
 void drain_kick(void);

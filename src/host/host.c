@@ -242,7 +242,7 @@ static int start_services(const struct host_options *o, struct host *h)
 	h->services.worker_path = h->worker;
 	h->services.state_dir = o->state_dir;
 	plugin_inspect_hide(o->state_dir);
-	if ((rc = drain_start(h->w, h->store_url)) < 0)
+	if ((rc = drain_start(h->w, h->engine, h->store_url)) < 0)
 		log_error("host", "cannot start the drain thread: %s", asyncd_strerror(rc));
 	return rc;
 }

@@ -88,11 +88,11 @@ const char *job_status_name(int status)
 {
 	switch (status) {
 	case JOB_ST_WAITING_FOR_RESOURCES:
-		return "Waiting For Resources";
+		return "WaitingForResources";
 	case JOB_ST_WAITING:
 		return "Waiting";
 	case JOB_ST_IN_PROGRESS:
-		return "In Progress";
+		return "InProgress";
 	case JOB_ST_PAUSING:
 		return "Pausing";
 	case JOB_ST_CANCELING:

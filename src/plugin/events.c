@@ -62,8 +62,8 @@ int events_validate(json_t *ev, char *err, size_t errlen)
 	       *corr = json_object_get(ev, "correlation_id");
 	if (!name_ok(json_string_value(msg))) {
 		snprintf(err, errlen,
-			 "message is required: a name of 1 to %d letters, digits, '_', '-' or '.'",
-			 EVENT_NAME_MAX);
+			 "message is %s: a name of 1 to %d letters, digits, '_', '-' or '.'",
+			 msg && !json_is_null(msg) ? "invalid" : "required", EVENT_NAME_MAX);
 		return AE_INVAL;
 	}
 	if (ent && !json_is_null(ent) && !name_ok(json_string_value(ent))) {

@@ -89,7 +89,10 @@ static int decide(struct store *s, struct lc_delete *d)
 			return AE_CONFLICT;
 		if (d->mode == LC_DRAIN) {
 			d->res.draining = true;
-			return draining ? 0 : store_set_draining(s, owner_of(d->kind), d->id);
+			/* a drain asked again sets (or keeps) its deadline */
+			return draining && !d->deadline
+				   ? 0
+				   : store_set_draining(s, owner_of(d->kind), d->id, d->deadline);
 		}
 		if ((rc = cancel_jobs(s, d)) < 0)
 			return rc;

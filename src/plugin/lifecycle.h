@@ -28,6 +28,8 @@ struct lc_delete {
 	enum lc_kind kind;
 	int64_t id;
 	enum lc_mode mode;
+	int64_t
+	    deadline; /* LC_DRAIN: when what is left is canceled (ms since the epoch; 0: never) */
 	struct lc_result res;
 };
 

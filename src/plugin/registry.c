@@ -1,5 +1,6 @@
 /* Snapshot building and publication for the registry (see registry.h). */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,53 @@
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct registry_snap *reg_current;
+static uint64_t reg_gen, reg_print; /* the generation, and the fingerprint of reg_current */
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x100000001b3ULL;
+}
+
+static uint64_t mix_text(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = mix(h, (unsigned char)*s);
+	return mix(h, 0xff);
+}
+
+/* What a run depends on: each assembly's build, isolation and drain, each step's fields (its
+ * modified_on moves with every change) and drain. */
+static uint64_t fingerprint(const struct registry_snap *r)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < r->n_assemblies; i++) {
+		const struct assembly *a = &r->assemblies[i];
+		h = mix(mix(mix(h, (uint64_t)a->id), (uint64_t)a->isolation), a->draining);
+		h = mix_text(h, a->sha256);
+	}
+	for (size_t i = 0; i < r->n_steps; i++) {
+		const struct step *st = &r->steps[i].row;
+		h = mix(mix(h, (uint64_t)st->id), (uint64_t)st->modified_on);
+		h = mix(mix(h, st->draining), st->enabled);
+	}
+	return h;
+}
+
+static void (*change_fn)(void *);
+static void *change_arg;
+
+void registry_on_change(void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&reg_lock);
+	change_fn = fn;
+	change_arg = arg;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+uint64_t registry_generation(void)
+{
+	return __atomic_load_n(&reg_gen, __ATOMIC_ACQUIRE);
+}
 
 #define RELOAD_TRIES 5
 #define RELOAD_PAUSE_MS 10
@@ -88,11 +136,21 @@ int registry_reload(struct store *s)
 		rc = read_snapshot(s, &r);
 	}
 	if (rc == 0) {
+		uint64_t print = fingerprint(r);
 		pthread_mutex_lock(&reg_lock);
+		bool changed = !reg_current || print != reg_print;
+		if (changed)
+			__atomic_add_fetch(&reg_gen, 1, __ATOMIC_ACQ_REL);
+		reg_print = print;
+		r->gen = reg_gen;
 		struct registry_snap *old = reg_current;
 		reg_current = r;
+		void (*fn)(void *) = changed ? change_fn : NULL;
+		void *arg = change_arg;
 		pthread_mutex_unlock(&reg_lock);
 		registry_put(old);
+		if (fn)
+			fn(arg);
 	}
 	pthread_mutex_unlock(&reload_lock);
 	return rc;

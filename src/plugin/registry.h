@@ -17,6 +17,7 @@ struct reg_step {
 
 struct registry_snap {
 	int refs;
+	uint64_t gen; /* registry_generation() when it was published */
 	struct assembly *assemblies;
 	size_t n_assemblies;
 	struct reg_step *steps; /* ordered by rank, then id */
@@ -30,6 +31,13 @@ int registry_reload(struct store *s);
 /* The current snapshot, with a reference; never NULL after the first reload. */
 struct registry_snap *registry_get(void);
 void registry_put(struct registry_snap *r);
+/* Goes up by one whenever a reload publishes assemblies or steps that differ from the previous
+ * snapshot (a build, an isolation, a drain, a step's fields): work prepared under an older
+ * generation is prepared again before it starts. */
+uint64_t registry_generation(void);
+/* fn(arg) is called (on the reloading thread, no lock held) after each new generation is
+ * published; one hook per process (the sandbox's: it recalls runs resolved before). */
+void registry_on_change(void (*fn)(void *arg), void *arg);
 /* Drop the current snapshot (shutdown). */
 void registry_shutdown(void);
 

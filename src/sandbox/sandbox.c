@@ -15,6 +15,8 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "plugin/registry.h"
+#include "common/metrics.h"
 #include "sandbox/sandbox_int.h"
 
 #define MAX_EVENTS 64
@@ -173,6 +175,7 @@ static struct sb_run *run_new(const struct sandbox_job *sj, sandbox_done_fn done
 	r->job_id = sj->job->id;
 	r->attempt = sj->job->attempt;
 	snprintf(r->sha256, sizeof(r->sha256), "%s", sj->sha256);
+	r->gen = sj->gen;
 	r->done = done;
 	r->arg = arg;
 	return r;
@@ -331,11 +334,47 @@ static struct sb_worker *pick(struct sandbox *sb, int64_t now)
 	return best;
 }
 
+static sandbox_started_fn started_hook;
+
+void sandbox_on_start(sandbox_started_fn fn)
+{
+	__atomic_store_n(&started_hook, fn, __ATOMIC_RELEASE);
+}
+
+void sb_head_started(struct sb_worker *w)
+{
+	struct sb_run *r = w->inflight.head;
+	sandbox_started_fn fn = __atomic_load_n(&started_hook, __ATOMIC_ACQUIRE);
+	if (r && !r->started && !r->aborted) {
+		r->started = true;
+		if (fn)
+			fn(r->arg);
+	}
+}
+
+bool sb_run_stale(const struct sb_run *r)
+{
+	return r->gen && r->gen != registry_generation();
+}
+
+/* A run resolved before the registry changed goes back to its caller unstarted, to be resolved
+ * again: the build, isolation or configuration it carries may be gone. */
+static void rerun(struct sb_run *r)
+{
+	sb_fail(r, SANDBOX_RERUN, "the registry changed before it started");
+}
+
 static void dispatch(struct sandbox *sb, int64_t now)
 {
 	struct sb_worker *w;
+	while (sb->pending.head && sb_run_stale(sb->pending.head))
+		rerun(sb_list_pop(&sb->pending));
 	while (sb->pending.head && (w = pick(sb, now))) {
 		struct sb_run *r = sb_list_pop(&sb->pending);
+		if (sb_run_stale(r)) {
+			rerun(r);
+			continue;
+		}
 		int rc = sbw_send_job(w, r, now);
 		if (rc == AE_TOOBIG) {
 			/* the worker's output already carries IPC_MAX_FDS libraries: the job waits
@@ -430,11 +469,15 @@ static json_t *workers_json(struct sandbox *sb, int64_t now)
 static void publish(struct sandbox *sb, int64_t now, bool with_list)
 {
 	json_t *list = with_list ? workers_json(sb, now) : NULL;
-	int ready = 0, busy = 0, inflight = 0, libs = 0, flags = -1, abi = -1;
+	int ready = 0, busy = 0, inflight = 0, libs = 0, flags = -1, abi = -1, alive = 0;
+	int64_t rss = 0;
 	for (int i = 0; i < SB_MAX_WORKERS; i++) {
 		struct sb_worker *w = sb->slots[i];
 		if (!w)
 			continue;
+		alive++;
+		if (with_list)
+			rss += (int64_t)sbw_rss(w->pid);
 		ready += w->state == SB_READY;
 		busy += w->inflight.n > 0;
 		inflight += w->inflight.n;
@@ -460,6 +503,9 @@ static void publish(struct sandbox *sb, int64_t now, bool with_list)
 	snprintf(sb->network_shown, sizeof(sb->network_shown), "%s", sb->cfg.sandbox_network);
 	sb->shown = sb->stats;
 	pthread_mutex_unlock(&sb->lock);
+	metrics_set(&asyncd_metrics.sb_alive, alive);
+	if (with_list || !alive)
+		metrics_set(&asyncd_metrics.sb_rss, rss);
 }
 
 /* ---- the supervisor thread ---- */
@@ -527,6 +573,16 @@ static bool stop_step(struct sandbox *sb, int64_t now)
 	return workers_alive(sb) == 0;
 }
 
+/* The registry published a new generation: wake the supervisor to recall stale queued runs. */
+static void registry_changed(void *arg)
+{
+	struct sandbox *sb = arg;
+	pthread_mutex_lock(&sb->lock);
+	if (sb->running && !sb->stopping)
+		wake(sb);
+	pthread_mutex_unlock(&sb->lock);
+}
+
 static void *supervisor_main(void *arg)
 {
 	struct sandbox *sb = arg;
@@ -537,6 +593,7 @@ static void *supervisor_main(void *arg)
 		handle_events(sb, sb_watch_timeout(sb, now));
 		now = clock_mono_ms();
 		take_incoming(sb, now);
+		sb_watch_recall_stale(sb);
 		sb_watch_tick(sb, now);
 		sb_watch_respawn(sb, now);
 		if (sb->start_failures >= SB_START_FAILURES_FATAL)
@@ -604,6 +661,7 @@ void sandbox_free(struct sandbox *sb)
 {
 	if (!sb)
 		return;
+	registry_on_change(NULL, NULL);
 	json_decref(sb->workers_json);
 	pthread_mutex_destroy(&sb->lock);
 	pthread_cond_destroy(&sb->stopped);
@@ -662,6 +720,8 @@ int sandbox_start(struct sandbox *sb, const char *worker_path, const char *state
 	}
 	if (rc < 0)
 		close_loop(sb);
+	else
+		registry_on_change(registry_changed, sb);
 	return rc;
 }
 

@@ -30,12 +30,23 @@ struct sandbox_job {
 	int64_t step_id;
 	const char *config, *secure_config;
 	int64_t max_trace;
+	uint64_t gen; /* registry_generation() it was resolved under */
 };
+
+/* The error_code of a reply for a job that never started because the registry changed since it
+ * was resolved (an upgrade, an isolation or a step's configuration): the caller resolves it again
+ * and submits it anew; it is no attempt and no failure. */
+#define SANDBOX_RERUN "asyncd_rerun"
 
 /* The reply for one job, valid during the callback only. Host-made failures (timeout,
  * worker_crashed, out_of_memory, worker_unresponsive, sandbox_unavailable) come in the same
  * shape as a worker's RESULT. */
 typedef void (*sandbox_done_fn)(void *arg, const struct ipc_result *reply);
+
+/* Called (on the supervisor's thread) with a run's arg when it becomes its worker's head, i.e.
+ * when its run starts; once per run. One hook for the process, set before runs are submitted. */
+typedef void (*sandbox_started_fn)(void *arg);
+void sandbox_on_start(sandbox_started_fn fn);
 
 /* A supervisor, stopped. */
 int sandbox_new(struct sandbox **ret);

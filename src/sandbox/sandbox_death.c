@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "sandbox/sandbox_int.h"
 
 static void describe_status(int status, char *buf, size_t n)
@@ -110,6 +111,8 @@ void sbw_reap(struct sandbox *sb, struct sb_worker *w, int status)
 		start_failed(sb, w, status);
 	else if (!expected)
 		sb->stats.restarts++;
+	if (!expected && w->killed == SB_ALIVE) /* died without our kill: counted as a crash */
+		metrics_inc(&asyncd_metrics.sb_killed[SB_KILL_CRASH], 1);
 	struct sb_run *head = w->inflight.head;
 	/* a kill of ours names the run that was running then: one that came after is innocent */
 	bool innocent = head && w->killed != SB_ALIVE && w->killed != SB_KILL_PROTOCOL &&

@@ -33,6 +33,7 @@ enum sb_kill {
 	SB_KILL_ABORT,
 	SB_KILL_PROTOCOL,
 	SB_KILL_STOP,
+	SB_KILL_CRASH, /* not a kill of ours: it died (metrics only) */
 };
 
 enum sb_state { SB_STARTING, SB_READY, SB_RETIRING };
@@ -41,11 +42,13 @@ struct sb_run {
 	int64_t job_id, attempt;
 	char sha256[65];
 	char *lib_path;
+	uint64_t gen;	/* the registry generation it was resolved under */
 	uint8_t *frame; /* the encoded JOB frame */
 	size_t len;
 	sandbox_done_fn done;
 	void *arg;
 	bool recalling;		/* RECALL sent */
+	bool started;		/* the start hook was told */
 	bool aborted;		/* the engine asked it to end */
 	int64_t abort_deadline; /* monotonic ms: kill its worker if it still runs then */
 	struct sb_run *next;
@@ -124,6 +127,7 @@ struct sandbox {
 	bool quitting;	     /* the stop is killing the workers: spawn no more */
 	int64_t start_after; /* monotonic ms: no spawn before */
 	int64_t next_tick, next_slow_tick, next_publish;
+	uint64_t seen_gen; /* the registry generation the workers' queues were last checked at */
 	int64_t ping_every_ms, ping_timeout_ms; /* SB_PING_*, or shorter for tests */
 	char key[128];				/* spawn key of the current settings */
 	bool no_landlock; /* ASYNCD_SANDBOX_NO_LANDLOCK: workers act as on a kernel without it */
@@ -149,6 +153,13 @@ void sb_fail(struct sb_run *r, const char *code, const char *fmt, ...)
  * get their reply); l is emptied. A death always blames one run, its head, so innocent runs
  * cannot go round for ever. */
 void sb_requeue_all(struct sandbox *sb, struct sb_list *l);
+/* When the registry changed since the last look: recall the runs queued behind running ones that
+ * were resolved before the change (the supervisor's thread, each turn of its loop). */
+void sb_watch_recall_stale(struct sandbox *sb);
+/* w's head (if any) has started: tell the start hook once. */
+void sb_head_started(struct sb_worker *w);
+/* Whether r was resolved under an older registry generation (it must not start as it is). */
+bool sb_run_stale(const struct sb_run *r);
 /* Remember why workers fail to start or break (shown by describe()). */
 void sb_set_error(struct sandbox *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

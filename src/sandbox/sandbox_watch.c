@@ -48,6 +48,15 @@ static void recall_behind(struct sb_worker *w)
 		}
 }
 
+/* Whether a run queued behind the head was resolved before the registry changed. */
+static bool stale_behind(const struct sb_worker *w)
+{
+	for (const struct sb_run *r = w->inflight.head->next; r; r = r->next)
+		if (!r->recalling && sb_run_stale(r))
+			return true;
+	return false;
+}
+
 static bool over_memory(const struct sandbox *sb, const struct sb_worker *w)
 {
 	if (w->flags & IPC_ISOLATE_AS_LIMIT || !w->inflight.n)
@@ -77,7 +86,7 @@ static void check_head(struct sandbox *sb, struct sb_worker *w, int64_t now)
 		sbw_kill(w, SB_KILL_TIMEOUT);
 	else if (head->aborted && now >= head->abort_deadline)
 		sbw_kill(w, SB_KILL_ABORT);
-	else if (w->inflight.n > 1 && now - w->head_since > SB_RECALL_MS)
+	else if (w->inflight.n > 1 && (now - w->head_since > SB_RECALL_MS || stale_behind(w)))
 		recall_behind(w);
 }
 
@@ -170,6 +179,19 @@ void sb_watch_respawn(struct sandbox *sb, int64_t now)
 		return;
 	sb->respawn = false;
 	keep_count(sb, now);
+}
+
+void sb_watch_recall_stale(struct sandbox *sb)
+{
+	uint64_t gen = registry_generation();
+	if (gen == sb->seen_gen)
+		return;
+	sb->seen_gen = gen;
+	for (int i = 0; i < SB_MAX_WORKERS; i++) {
+		struct sb_worker *w = sb->slots[i];
+		if (w && w->killed == SB_ALIVE && w->inflight.n > 1 && stale_behind(w))
+			recall_behind(w);
+	}
 }
 
 void sb_watch_tick(struct sandbox *sb, int64_t now)

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "sandbox/sandbox_int.h"
 
 #define MAX_READS 16 /* recv() calls per event, so that one worker cannot starve the others */
@@ -174,6 +175,7 @@ int sbw_spawn(struct sandbox *sb, int slot, const char *key)
 	w->spawned_at = w->heard_at = clock_mono_ms();
 	sb->slots[slot] = w;
 	sb->stats.spawned++;
+	metrics_inc(&asyncd_metrics.sb_spawned, 1);
 	return 0;
 }
 
@@ -240,6 +242,7 @@ int sbw_send_job(struct sb_worker *w, struct sb_run *r, int64_t now)
 	if (w->inflight.n == 0)
 		w->head_since = now;
 	sb_list_push(&w->inflight, r);
+	sb_head_started(w);
 	return 0;
 }
 
@@ -299,6 +302,7 @@ void sbw_kill(struct sb_worker *w, enum sb_kill why)
 {
 	if (w->killed == SB_ALIVE) {
 		w->killed = why;
+		metrics_inc(&asyncd_metrics.sb_killed[why], 1);
 		w->kill_job = w->inflight.head ? w->inflight.head->job_id : 0;
 		w->kill_attempt = w->inflight.head ? w->inflight.head->attempt : 0;
 	}
@@ -368,6 +372,7 @@ static void on_result(struct sandbox *sb, struct sb_worker *w, const struct ipc_
 	w->jobs++;
 	sb->stats.jobs_done++;
 	sb_complete(head, &res);
+	sb_head_started(w);
 	retire_if_idle(w, now);
 }
 
@@ -390,6 +395,7 @@ static void on_recalled(struct sandbox *sb, struct sb_worker *w, const struct ip
 	if (r == w->inflight.head)
 		w->head_since = now;
 	sb_list_remove(&w->inflight, r);
+	sb_head_started(w);
 	r->recalling = false;
 	if (r->aborted)
 		sb_fail(r, "sandbox_unavailable", "interrupted before it ran");

@@ -26,7 +26,7 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 	" modified_on, recurrence_pattern, recurrence_start_time, owner, idempotency_key,"
 	" auto_delete) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
 	" ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
-    [SQ_JOB_CLAIM] = "UPDATE jobs SET state = 2, status = 20, host_id = ?1, attempt = attempt + 1,"
+    [SQ_JOB_CLAIM] = "UPDATE jobs SET state = 2, status = 0, host_id = ?1, attempt = attempt + 1,"
 		     " modified_on = ?2 WHERE id IN (SELECT id FROM jobs j WHERE state = 0 AND"
 		     " (dependency_token IS NULL OR id = (SELECT min(id) FROM jobs t"
 		     " WHERE t.dependency_token = j.dependency_token AND t.state < 3))"
@@ -47,7 +47,7 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 	" execution_time_ms = ?11, modified_on = ?10, host_id = NULL"
 	" WHERE id = ?12 AND host_id = ?13 AND attempt = ?14 AND state = 2",
     [SQ_JOB_COMPLETE_DELETE] = "DELETE FROM jobs WHERE id = ?1 AND host_id = ?2 AND"
-			       " attempt = ?3 AND state = 2 AND status = 20",
+			       " attempt = ?3 AND state = 2 AND status IN (0, 20)",
     [SQ_JOB_RELEASE] = "UPDATE jobs SET"
 		       " state = CASE status WHEN 22 THEN 3 WHEN 21 THEN 1 ELSE 0 END,"
 		       " status = CASE status WHEN 22 THEN 32 WHEN 21 THEN 10 ELSE 0 END,"
@@ -58,10 +58,14 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 			   " state = CASE status WHEN 22 THEN 3 WHEN 21 THEN 1 ELSE 0 END,"
 			   " status = CASE status WHEN 22 THEN 32 WHEN 21 THEN 10 ELSE 0 END,"
 			   " completed_on = CASE status WHEN 22 THEN ?1 ELSE NULL END,"
-			   " host_id = NULL, modified_on = ?1 WHERE state IN (1, 2) AND state = 2",
+			   " host_id = NULL, modified_on = ?1 WHERE state IN (1, 2) AND state = 2"
+			   " RETURNING plugin_type, status",
+    /* claimed (Locked / Waiting For Resources) until its run starts: then In Progress */
+    [SQ_JOB_STARTED] = "UPDATE jobs SET status = 20, started_on = ?3, modified_on = ?3"
+		       " WHERE id = ?1 AND attempt = ?2 AND state = 2 AND status = 0",
     [SQ_JOB_PROMOTE] = "UPDATE jobs SET state = 0, status = 0, postpone_until = NULL,"
 		       " modified_on = ?1 WHERE state = 1 AND postpone_until IS NOT NULL"
-		       " AND postpone_until <= ?1",
+		       " AND postpone_until <= ?1 RETURNING plugin_type, status",
     [SQ_JOB_NEXT_DUE] = "SELECT min(postpone_until) FROM jobs WHERE state = 1"
 			" AND postpone_until IS NOT NULL",
     [SQ_JOB_GET] = "SELECT " SQ_JOB_COLUMNS ", trace FROM jobs WHERE id = ?1",
@@ -69,12 +73,13 @@ static const char *const stmt_sql[SQ_COUNT_] = {
     [SQ_JOB_UPDATE] = "UPDATE jobs SET state = ?2, status = ?3, postpone_until = ?4,"
 		      " retry_count = ?5, error_code = ?6, message = ?7, host_id = ?8,"
 		      " attempt = ?9, completed_on = ?10, modified_on = ?11 WHERE id = ?1",
-    [SQ_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+    [SQ_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1 RETURNING plugin_type,"
+		      " CASE WHEN state = 2 AND status = 0 THEN 20 ELSE status END",
     /* index-only: the Ready rows' index, the active rows' index and the completed rows' index,
      * never the table itself with its data and trace columns */
     [SQ_JOB_STATS] = "SELECT 0, count(*) FROM jobs INDEXED BY jobs_ready WHERE state = 0"
-		     " UNION ALL SELECT status, count(*) FROM jobs INDEXED BY jobs_active"
-		     " WHERE state IN (1, 2) GROUP BY status"
+		     " UNION ALL SELECT CASE status WHEN 0 THEN 20 ELSE status END, count(*)"
+		     " FROM jobs INDEXED BY jobs_active WHERE state IN (1, 2) GROUP BY 1"
 		     " UNION ALL SELECT status, count(*) FROM jobs INDEXED BY jobs_completed"
 		     " WHERE state = 3 GROUP BY status",
     [SQ_STEP_STATE] = "SELECT draining FROM steps WHERE id = ?1",
@@ -100,6 +105,13 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 	" AND attempt = 1"
 	" AND NOT EXISTS (SELECT 1 FROM job_attempts WHERE job_id = ?1)"
 	" ORDER BY 1",
+    /* for the metrics' counts a claimed job that has not started (Locked / Waiting For
+     * Resources) counts as In Progress */
+    [SQ_JOB_STATUS] = "SELECT CASE WHEN state = 2 AND status = 0 THEN 20 ELSE status END,"
+		      " plugin_type FROM jobs WHERE id = ?1",
+    [SQ_READY_LEVEL] = "SELECT id, plugin_type FROM jobs INDEXED BY jobs_ready"
+		       " WHERE state = 0 AND priority = ?1 ORDER BY id LIMIT ?2",
+    [SQ_JOB_CREATED] = "SELECT created_on FROM jobs WHERE id = ?1",
 };
 
 int sq_fail(struct store *s, const char *what)
@@ -193,16 +205,21 @@ int sq_begin(struct store *s)
 
 int sq_commit(struct store *s)
 {
-	return sq_run(s, SQ_COMMIT, "commit");
+	int rc = sq_run(s, SQ_COMMIT, "commit");
+	if (rc == 0)
+		sq_watch_commit(s->watch);
+	return rc;
 }
 
 int sq_rollback(struct store *s)
 {
+	sq_watch_rollback(s->watch);
 	return sq_run(s, SQ_ROLLBACK, "rollback");
 }
 
 int sq_savepoint(struct store *s)
 {
+	sq_watch_savepoint(s->watch);
 	return sq_run(s, SQ_SAVEPOINT, "savepoint");
 }
 
@@ -213,6 +230,7 @@ int sq_release(struct store *s)
 
 int sq_rollback_to(struct store *s)
 {
+	sq_watch_rollback_to(s->watch);
 	int rc = sq_run(s, SQ_ROLLBACK_TO, "rollback to savepoint");
 	return rc < 0 ? rc : sq_run(s, SQ_RELEASE, "release");
 }
@@ -330,6 +348,7 @@ void sq_close(struct store *s)
 	for (int i = 0; i < SQ_COUNT_; i++)
 		sqlite3_finalize(s->stmts[i]);
 	sqlite3_close_v2(s->db);
+	sq_watch_free(s->watch);
 	free(s);
 }
 

@@ -213,16 +213,22 @@ int sq_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, i
 	sqlite3_stmt *st;
 	int rc = prep(s,
 		      "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 3"
-		      " AND status = ?1 AND completed_on < ?2 LIMIT ?3)",
+		      " AND status = ?1 AND completed_on < ?2 LIMIT ?3) RETURNING plugin_type",
 		      &st);
 	if (rc < 0)
 		return rc;
 	sq_bind_i64(st, 1, status);
 	sq_bind_i64(st, 2, before_ms);
 	sq_bind_i64(st, 3, limit);
-	if ((rc = finish(s, st, sqlite3_step(st), "clean up jobs")) < 0)
+	int step;
+	int64_t n = 0;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		sq_count(s, (const char *)sqlite3_column_text(st, 0), status, -1);
+		n++;
+	}
+	if ((rc = finish(s, st, step, "clean up jobs")) < 0)
 		return rc;
-	*ret_n = sqlite3_changes(s->db);
+	*ret_n = n;
 	return 0;
 }
 
@@ -253,16 +259,18 @@ const char *sq_owner_column(enum store_owner owner)
 	return owner == STORE_STEP ? "step_id" : "assembly_id";
 }
 
-int sq_set_draining(struct store *s, enum store_owner owner, int64_t id)
+int sq_set_draining(struct store *s, enum store_owner owner, int64_t id, int64_t deadline)
 {
-	char sql[96];
+	char sql[128];
 	sqlite3_stmt *st;
-	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1 WHERE id = ?1",
+	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1, drain_deadline = ?2 WHERE id = ?1",
 		 sq_owner_table(owner));
 	int rc = prep(s, sql, &st);
 	if (rc < 0)
 		return rc;
 	sq_bind_i64(st, 1, id);
+	if (deadline > 0)
+		sq_bind_i64(st, 2, deadline);
 	if ((rc = finish(s, st, sqlite3_step(st), "mark draining")) < 0)
 		return rc;
 	return sqlite3_changes(s->db) ? 0 : AE_NOTFOUND;
@@ -329,6 +337,35 @@ static int collect_locked(struct store *s, const char *column, int64_t id, int64
 	return 0;
 }
 
+/* The unfinished jobs of an owner (column = ?1): Ready, Suspended and Locked. */
+#define UNFINISHED_OF                                                                              \
+	"SELECT id FROM jobs INDEXED BY jobs_ready WHERE state = 0 AND %s = ?1"                    \
+	" UNION ALL SELECT id FROM jobs INDEXED BY jobs_active WHERE state IN (1, 2)"              \
+	" AND %s = ?1"
+
+/* For the job counts: what sq_jobs_cancel_for is about to change, by type and status (Locked
+ * ones become Canceling, the others Canceled). */
+static int count_canceled(struct store *s, const char *column, int64_t id)
+{
+	char sql[600];
+	sqlite3_stmt *st;
+	snprintf(sql, sizeof(sql),
+		 "SELECT plugin_type, CASE WHEN state = 2 AND status = 0 THEN 20 ELSE status END,"
+		 " count(*) FROM jobs WHERE id IN (" UNFINISHED_OF ") GROUP BY 1, 2",
+		 column, column);
+	int rc = prep(s, sql, &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int old = sqlite3_column_int(st, 1);
+		int now = old >= 20 && old <= 22 ? 22 : 32;
+		for (int64_t n = sqlite3_column_int64(st, 2); n > 0; n--)
+			sq_count(s, (const char *)sqlite3_column_text(st, 0), old, now);
+	}
+	return finish(s, st, rc, "count jobs to cancel");
+}
+
 int sq_jobs_cancel_for(struct store *s, enum store_owner owner, int64_t id, int64_t now,
 		       const char *error_code, const char *message, int64_t **ret_locked,
 		       size_t *ret_n_locked)
@@ -339,17 +376,16 @@ int sq_jobs_cancel_for(struct store *s, enum store_owner owner, int64_t id, int6
 	int rc = collect_locked(s, column, id, ret_locked, ret_n_locked);
 	if (rc < 0)
 		return rc;
-	snprintf(
-	    sql, sizeof(sql),
-	    "UPDATE jobs SET"
-	    " state = CASE state WHEN 2 THEN 2 ELSE 3 END,"
-	    " status = CASE state WHEN 2 THEN 22 ELSE 32 END,"
-	    " completed_on = CASE state WHEN 2 THEN NULL ELSE ?2 END,"
-	    " postpone_until = NULL, error_code = ?3, message = ?4, modified_on = ?2"
-	    " WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_ready WHERE state = 0 AND %s = ?1"
-	    " UNION ALL SELECT id FROM jobs INDEXED BY jobs_active WHERE state IN (1, 2)"
-	    " AND %s = ?1)",
-	    column, column);
+	if (sq_watching(s) && (rc = count_canceled(s, column, id)) < 0)
+		goto fail;
+	snprintf(sql, sizeof(sql),
+		 "UPDATE jobs SET"
+		 " state = CASE state WHEN 2 THEN 2 ELSE 3 END,"
+		 " status = CASE state WHEN 2 THEN 22 ELSE 32 END,"
+		 " completed_on = CASE state WHEN 2 THEN NULL ELSE ?2 END,"
+		 " postpone_until = NULL, error_code = ?3, message = ?4, modified_on = ?2"
+		 " WHERE id IN (" UNFINISHED_OF ")",
+		 column, column);
 	if ((rc = prep(s, sql, &st)) < 0)
 		goto fail;
 	sq_bind_i64(st, 1, id);
@@ -398,6 +434,12 @@ int sq_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now
 		      &st);
 	if (rc < 0)
 		return rc;
+	char type[256] = "";
+	int old = -1;
+	if (sq_watching(s) && (rc = sq_job_status(s, id, &old, type, sizeof(type))) < 0) {
+		sqlite3_finalize(st);
+		return rc;
+	}
 	sq_bind_i64(st, 1, id);
 	sq_bind_i64(st, 2, attempt);
 	sq_bind_text(st, 3, error_code);
@@ -405,5 +447,8 @@ int sq_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now
 	sq_bind_i64(st, 5, now);
 	if ((rc = finish(s, st, sqlite3_step(st), "fail a job")) < 0)
 		return rc;
-	return sqlite3_changes(s->db) ? 0 : AE_NOTFOUND;
+	if (!sqlite3_changes(s->db))
+		return AE_NOTFOUND;
+	sq_count(s, type, old, JOB_ST_FAILED);
+	return 0;
 }

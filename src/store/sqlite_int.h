@@ -21,6 +21,7 @@ enum sq_stmt {
 	SQ_JOB_COMPLETE_DELETE,
 	SQ_JOB_RELEASE,
 	SQ_JOB_RELEASE_ALL,
+	SQ_JOB_STARTED,
 	SQ_JOB_PROMOTE,
 	SQ_JOB_NEXT_DUE,
 	SQ_JOB_GET,
@@ -32,6 +33,9 @@ enum sq_stmt {
 	SQ_ASSEMBLY_STATE,
 	SQ_ATTEMPT_INSERT,
 	SQ_ATTEMPTS_LIST,
+	SQ_READY_LEVEL,
+	SQ_JOB_CREATED,
+	SQ_JOB_STATUS,
 	SQ_COUNT_
 };
 
@@ -40,6 +44,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[SQ_COUNT_];
 	char err[512];
+	struct sq_watch *watch; /* job counts kept for metrics (sqlite_watch.c); NULL: none */
 };
 
 /* The cached statement k, reset and with bindings cleared; NULL on failure (message in s->err). */
@@ -77,6 +82,24 @@ int sq_savepoint(struct store *s);
 int sq_release(struct store *s);
 int sq_rollback_to(struct store *s);
 
+/* Job counts for metrics (sqlite_watch.c): the changes of the open transaction are kept until
+ * its commit; a rollback (or one to the savepoint) drops them. */
+struct sq_watch;
+int sq_jobs_watch(struct store *s);
+/* A job of type went from old_status to new_status (-1: it was inserted / deleted) in the open
+ * transaction; nothing when the connection keeps no counts. Every statement of the backend
+ * that inserts or deletes jobs or changes their status must say so here. */
+void sq_count(struct store *s, const char *type, int old_status, int new_status);
+bool sq_watching(const struct store *s);
+/* The status and plug-in type of job id (-1 and "" when there is none), for sq_count. */
+int sq_job_status(struct store *s, int64_t id, int *ret_status, char *type, size_t n);
+int sq_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n);
+void sq_watch_free(struct sq_watch *w);
+void sq_watch_commit(struct sq_watch *w);
+void sq_watch_rollback(struct sq_watch *w);
+void sq_watch_savepoint(struct sq_watch *w);
+void sq_watch_rollback_to(struct sq_watch *w);
+
 /* Jobs (sqlite_jobs.c). */
 int sq_jobs_insert(struct store *s, struct job *jobs, size_t n);
 int sq_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
@@ -84,6 +107,8 @@ int sq_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
 int sq_jobs_complete(struct store *s, struct job_completion *c, size_t n);
 int sq_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
 		    const int64_t *attempts, size_t n, int64_t now);
+int sq_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts,
+		    const int64_t *started_on, size_t n);
 int sq_jobs_release_all_locked(struct store *s, int64_t now, int64_t *ret_n);
 int sq_jobs_promote_due(struct store *s, int64_t now, int64_t *ret_n);
 int sq_jobs_next_due(struct store *s, int64_t *ret_at);
@@ -112,7 +137,7 @@ int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret
 /* The table and the jobs column of an owner (never from a caller's string). */
 const char *sq_owner_table(enum store_owner owner);
 const char *sq_owner_column(enum store_owner owner);
-int sq_set_draining(struct store *s, enum store_owner owner, int64_t id);
+int sq_set_draining(struct store *s, enum store_owner owner, int64_t id, int64_t deadline);
 int sq_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 		 bool *ret_draining);
 int sq_assembly_delete(struct store *s, int64_t id);

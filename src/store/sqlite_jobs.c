@@ -97,6 +97,7 @@ int sq_jobs_insert(struct store *s, struct job *jobs, size_t n)
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return sq_fail(s, "insert job");
 		jobs[i].id = sqlite3_last_insert_rowid(s->db);
+		sq_count(s, jobs[i].plugin_type, -1, jobs[i].status);
 	}
 	return 0;
 }
@@ -131,6 +132,8 @@ int sq_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
 		job_array_free(jobs, n);
 		return rc;
 	}
+	for (size_t i = 0; i < n; i++) /* Ready (always Waiting For Resources) -> In Progress */
+		sq_count(s, jobs[i].plugin_type, JOB_ST_WAITING_FOR_RESOURCES, JOB_ST_IN_PROGRESS);
 	qsort(jobs, n, sizeof(*jobs), cmp_claim_order);
 	*ret_jobs = jobs;
 	*ret_n = n;
@@ -191,14 +194,33 @@ static int attempt_insert(struct store *s, const struct job_completion *c)
 	return 0;
 }
 
+/* The status a Locked job takes from an outcome: a pause or cancel asked for during the run wins
+ * (as SQ_JOB_COMPLETE and SQ_JOB_RELEASE say). */
+static int locked_next(int old, int outcome)
+{
+	return old == JOB_ST_CANCELING ? JOB_ST_CANCELED
+	       : old == JOB_ST_PAUSING ? JOB_ST_WAITING
+				       : outcome;
+}
+
 static int complete_one(struct store *s, struct job_completion *c)
 {
+	char type[256] = "";
+	int old = -1;
 	c->applied = false;
-	int rc = c->next.delete_row ? complete_delete(s, c) : 0;
-	if (rc < 0 || (c->next.delete_row && c->applied))
+	int rc = sq_watching(s) ? sq_job_status(s, c->id, &old, type, sizeof(type)) : 0;
+	if (rc == 0 && c->next.delete_row)
+		rc = complete_delete(s, c);
+	if (rc < 0)
+		return rc;
+	if (c->next.delete_row && c->applied) {
+		sq_count(s, type, JOB_ST_IN_PROGRESS, -1);
 		return rc; /* gone with its history */
-	if ((rc = complete_update(s, c)) == 0 && c->applied)
+	}
+	if ((rc = complete_update(s, c)) == 0 && c->applied) {
+		sq_count(s, type, old, locked_next(old, c->next.status));
 		rc = attempt_insert(s, c);
+	}
 	return rc;
 }
 
@@ -218,6 +240,10 @@ int sq_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
 		    const int64_t *attempts, size_t n, int64_t now)
 {
 	for (size_t i = 0; i < n; i++) {
+		char type[256] = "";
+		int old = -1;
+		if (sq_watching(s) && sq_job_status(s, ids[i], &old, type, sizeof(type)) < 0)
+			return AE_STORE;
 		sqlite3_stmt *st = sq_stmt(s, SQ_JOB_RELEASE);
 		if (!st)
 			return AE_STORE;
@@ -227,31 +253,74 @@ int sq_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
 		sq_bind_i64(st, 4, attempts[i]);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return sq_fail(s, "release job");
+		if (sqlite3_changes(s->db))
+			sq_count(s, type, old, locked_next(old, JOB_ST_WAITING_FOR_RESOURCES));
 	}
 	return 0;
 }
 
-static int run_count(struct store *s, enum sq_stmt k, int64_t now, int64_t *ret_n, const char *what)
+int sq_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts,
+		    const int64_t *started_on, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = sq_stmt(s, SQ_JOB_STARTED);
+		if (!st)
+			return AE_STORE;
+		sq_bind_i64(st, 1, ids[i]);
+		sq_bind_i64(st, 2, attempts[i]);
+		sq_bind_i64(st, 3, started_on[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return sq_fail(s, "mark a job started");
+	}
+	return 0;
+}
+
+/* Run statement k, whose RETURNING gives each changed row's plug-in type and new status; the
+ * old status is old_of(new). */
+static int run_count(struct store *s, enum sq_stmt k, int64_t now, int64_t *ret_n, const char *what,
+		     int (*old_of)(int status))
 {
 	sqlite3_stmt *st = sq_stmt(s, k);
 	if (!st)
 		return AE_STORE;
 	sq_bind_i64(st, 1, now);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	int rc;
+	int64_t n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int status = sqlite3_column_int(st, 1);
+		sq_count(s, (const char *)sqlite3_column_text(st, 0), old_of(status), status);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
 		return sq_fail(s, what);
 	if (ret_n)
-		*ret_n = sqlite3_changes(s->db);
+		*ret_n = n;
 	return 0;
+}
+
+/* A release's new status tells the old one (SQ_JOB_RELEASE_ALL's CASE, inverted). */
+static int released_from(int status)
+{
+	return status == JOB_ST_CANCELED  ? JOB_ST_CANCELING
+	       : status == JOB_ST_WAITING ? JOB_ST_PAUSING
+					  : JOB_ST_IN_PROGRESS;
+}
+
+/* Promoted jobs were Suspended, whose one status is Waiting. */
+static int promoted_from(int status)
+{
+	(void)status;
+	return JOB_ST_WAITING;
 }
 
 int sq_jobs_release_all_locked(struct store *s, int64_t now, int64_t *ret_n)
 {
-	return run_count(s, SQ_JOB_RELEASE_ALL, now, ret_n, "release locked jobs");
+	return run_count(s, SQ_JOB_RELEASE_ALL, now, ret_n, "release locked jobs", released_from);
 }
 
 int sq_jobs_promote_due(struct store *s, int64_t now, int64_t *ret_n)
 {
-	return run_count(s, SQ_JOB_PROMOTE, now, ret_n, "promote postponed jobs");
+	return run_count(s, SQ_JOB_PROMOTE, now, ret_n, "promote postponed jobs", promoted_from);
 }
 
 int sq_jobs_next_due(struct store *s, int64_t *ret_at)
@@ -298,6 +367,10 @@ int sq_job_find_idempotent(struct store *s, const char *key, int64_t *ret_id)
 
 int sq_job_update(struct store *s, const struct job *j)
 {
+	char type[256] = "";
+	int old = -1;
+	if (sq_watching(s) && sq_job_status(s, j->id, &old, type, sizeof(type)) < 0)
+		return AE_STORE;
 	sqlite3_stmt *st = sq_stmt(s, SQ_JOB_UPDATE);
 	if (!st)
 		return AE_STORE;
@@ -314,7 +387,10 @@ int sq_job_update(struct store *s, const struct job *j)
 	sq_bind_i64(st, 11, j->modified_on);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sq_fail(s, "update job");
-	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
+	if (sqlite3_changes(s->db) == 0)
+		return AE_NOTFOUND;
+	sq_count(s, type, old, j->status);
+	return 0;
 }
 
 int sq_job_delete(struct store *s, int64_t id)
@@ -323,9 +399,15 @@ int sq_job_delete(struct store *s, int64_t id)
 	if (!st)
 		return AE_STORE;
 	sq_bind_i64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	int rc = sqlite3_step(st), found = rc == SQLITE_ROW;
+	if (found) /* RETURNING the row as it was */
+		sq_count(s, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+			 -1);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
 		return sq_fail(s, "delete job");
-	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
+	return found ? 0 : AE_NOTFOUND;
 }
 
 static void read_attempt(sqlite3_stmt *st, struct job_attempt *a)
@@ -462,15 +544,18 @@ int sq_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total
 int sq_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id,
 			     struct job_counts *ret)
 {
-	char sql[400];
+	char sql[512];
 	sqlite3_stmt *st;
 	const char *column = sq_owner_column(owner);
 	/* through the two partial indexes of unfinished rows, never the whole table */
-	snprintf(sql, sizeof(sql),
-		 "SELECT 0, count(*) FROM jobs INDEXED BY jobs_ready WHERE state = 0 AND %s = ?1"
-		 " UNION ALL SELECT state, count(*) FROM jobs INDEXED BY jobs_active"
-		 " WHERE state IN (1, 2) AND %s = ?1 GROUP BY state",
-		 column, column);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT 0, count(*), 0, NULL FROM jobs INDEXED BY jobs_ready"
+	    " WHERE state = 0 AND %s = ?1"
+	    " UNION ALL SELECT state, count(*),"
+	    " sum(postpone_until IS NULL), min(postpone_until)"
+	    " FROM jobs INDEXED BY jobs_active WHERE state IN (1, 2) AND %s = ?1 GROUP BY state",
+	    column, column);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return sq_fail(s, "count jobs");
 	memset(ret, 0, sizeof(*ret));
@@ -480,6 +565,10 @@ int sq_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id
 		int state = sqlite3_column_int(st, 0);
 		if (state >= 0 && state < 4)
 			ret->by_state[state] = sqlite3_column_int64(st, 1);
+		if (state == JOB_SUSPENDED) {
+			ret->needs_attention = sqlite3_column_int64(st, 2);
+			ret->earliest_postpone = sqlite3_column_int64(st, 3);
+		}
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : sq_fail(s, "count jobs");

@@ -29,7 +29,7 @@ static int step_once(struct store *s, sqlite3_stmt *st, const char *what)
 
 #define ASM_COLUMNS                                                                                \
 	"id, name, version, description, isolation, sha256, size, created_on, modified_on, "       \
-	"draining"
+	"draining, drain_deadline"
 
 static void read_assembly(sqlite3_stmt *st, struct assembly *a)
 {
@@ -44,6 +44,7 @@ static void read_assembly(sqlite3_stmt *st, struct assembly *a)
 	a->created_on = sqlite3_column_int64(st, 7);
 	a->modified_on = sqlite3_column_int64(st, 8);
 	a->draining = sqlite3_column_int(st, 9) != 0;
+	a->drain_deadline = sqlite3_column_int64(st, 10);
 }
 
 static int load_types(struct store *s, struct assembly *a)
@@ -227,7 +228,7 @@ static int sq_assemblies_list(struct store *s, struct assembly **ret, size_t *re
 #define STEP_COLUMNS                                                                               \
 	"id, name, plugin_type, assembly_id, message, entity, stage, rank, filtering_attributes,"  \
 	" configuration, secure_configuration, impersonating_user, images, async_auto_delete,"     \
-	" enabled, created_on, modified_on, draining"
+	" enabled, created_on, modified_on, draining, drain_deadline"
 
 static void read_step(sqlite3_stmt *st, struct step *p)
 {
@@ -250,6 +251,7 @@ static void read_step(sqlite3_stmt *st, struct step *p)
 	p->created_on = sqlite3_column_int64(st, 15);
 	p->modified_on = sqlite3_column_int64(st, 16);
 	p->draining = sqlite3_column_int(st, 17) != 0;
+	p->drain_deadline = sqlite3_column_int64(st, 18);
 }
 
 static int sq_step_insert(struct store *s, struct step *p)
@@ -609,6 +611,7 @@ const struct store_ops sqlite_store_ops = {
     .jobs_claim = sq_jobs_claim,
     .jobs_complete = sq_jobs_complete,
     .jobs_release = sq_jobs_release,
+    .jobs_started = sq_jobs_started,
     .jobs_release_all_locked = sq_jobs_release_all_locked,
     .jobs_promote_due = sq_jobs_promote_due,
     .jobs_next_due = sq_jobs_next_due,
@@ -662,4 +665,6 @@ const struct store_ops sqlite_store_ops = {
     .hosts_list = sq_hosts_list,
     .jobs_rescue = sq_jobs_rescue,
     .listen_wait = sq_listen_wait,
+    .jobs_watch = sq_jobs_watch,
+    .jobs_ready_heads = sq_jobs_ready_heads,
 };

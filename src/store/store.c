@@ -27,12 +27,13 @@ static int fault_hit(void)
 
 #define OPS(s) (((struct store_base *)(s))->ops)
 
-/* Every slot after the name is a function pointer, and a backend must fill them all. */
+/* Every slot after the name is a function pointer, and a backend must fill them all but the
+ * optional ones at the end (from jobs_watch on). */
 static bool ops_complete(const struct store_ops *o)
 {
 	typedef void (*any_fn)(void);
 	size_t first = offsetof(struct store_ops, open);
-	size_t n = (sizeof(*o) - first) / sizeof(any_fn);
+	size_t n = (offsetof(struct store_ops, jobs_watch) - first) / sizeof(any_fn);
 	for (size_t i = 0; i < n; i++) {
 		any_fn fn;
 		memcpy(&fn, (const char *)o + first + i * sizeof(fn), sizeof(fn));
@@ -75,6 +76,18 @@ const char *store_last_error(struct store *s)
 		return OPS(s)->name args;                                                          \
 	}
 
+int store_jobs_watch(struct store *s)
+{
+	return OPS(s)->jobs_watch ? OPS(s)->jobs_watch(s) : AE_INTERNAL;
+}
+
+int store_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n)
+{
+	if (!OPS(s)->jobs_ready_heads)
+		return AE_INTERNAL;
+	return OPS(s)->jobs_ready_heads(s, ret, ret_n);
+}
+
 WRAP(migrate, (struct store * s), (s))
 WRAP(begin, (struct store * s), (s))
 WRAP(commit, (struct store * s), (s))
@@ -92,6 +105,10 @@ WRAP(jobs_release,
      (struct store * s, const char *host_id, const int64_t *ids, const int64_t *attempts, size_t n,
       int64_t now),
      (s, host_id, ids, attempts, n, now))
+WRAP(jobs_started,
+     (struct store * s, const int64_t *ids, const int64_t *attempts, const int64_t *started_on,
+      size_t n),
+     (s, ids, attempts, started_on, n))
 WRAP(jobs_release_all_locked, (struct store * s, int64_t now, int64_t *ret_n), (s, now, ret_n))
 WRAP(jobs_promote_due, (struct store * s, int64_t now, int64_t *ret_n), (s, now, ret_n))
 WRAP(jobs_next_due, (struct store * s, int64_t *ret_at), (s, ret_at))
@@ -148,7 +165,8 @@ WRAP(session_find, (struct store * s, const char *hash, int64_t now, struct sess
 WRAP(session_delete, (struct store * s, const char *hash), (s, hash))
 WRAP(jobs_cleanup, (struct store * s, int status, int64_t before_ms, int limit, int64_t *ret_n),
      (s, status, before_ms, limit, ret_n))
-WRAP(set_draining, (struct store * s, enum store_owner owner, int64_t id), (s, owner, id))
+WRAP(set_draining, (struct store * s, enum store_owner owner, int64_t id, int64_t deadline),
+     (s, owner, id, deadline))
 WRAP(row_state,
      (struct store * s, enum store_owner owner, int64_t id, bool *ret_exists, bool *ret_draining),
      (s, owner, id, ret_exists, ret_draining))

@@ -28,7 +28,8 @@ struct assembly {
 	int64_t modified_on;
 	char **types; /* type names (not full names) */
 	size_t n_types;
-	bool draining; /* being deleted once its unfinished jobs are done */
+	bool draining;		/* being deleted once its unfinished jobs are done */
+	int64_t drain_deadline; /* when a drain cancels what is left (0: never) */
 };
 
 struct step {
@@ -47,7 +48,8 @@ struct step {
 	char *images; /* JSON array of {"type":"pre"|"post","alias","attributes":[...]}, or NULL */
 	bool async_auto_delete;
 	bool enabled;
-	bool draining; /* being deleted once its unfinished jobs are done */
+	bool draining;		/* being deleted once its unfinished jobs are done */
+	int64_t drain_deadline; /* when a drain cancels what is left (0: never) */
 	int64_t created_on;
 	int64_t modified_on;
 };
@@ -159,6 +161,8 @@ struct host_row {
 /* Counts of unfinished jobs per state, for safe deletes. */
 struct job_counts {
 	int64_t by_state[4];
+	int64_t needs_attention;   /* Suspended without a time: waiting for a person to resume */
+	int64_t earliest_postpone; /* the earliest postpone_until of the Suspended ones, 0: none */
 };
 
 struct store;
@@ -174,6 +178,16 @@ struct store_base {
 enum store_owner { STORE_STEP, STORE_ASSEMBLY };
 
 /* After name, every member is a function pointer that a backend must fill: store_open checks. */
+/* The oldest Ready job of a plug-in type, as far as the first STORE_READY_SCAN Ready jobs of each
+ * priority in claim order show it (bounded work): created_on of the type's first one among them.
+ * Exact unless a priority level was cut short before it; then it is a lower bound of the age (a
+ * job that old is Ready), and a type not met at all is not listed. */
+#define STORE_READY_SCAN 2000
+struct ready_head {
+	char plugin_type[128];
+	int64_t created_on;
+};
+
 struct store_ops {
 	const char *name;
 	int (*open)(const char *url, struct store **ret);
@@ -194,6 +208,8 @@ struct store_ops {
 	int (*jobs_complete)(struct store *s, struct job_completion *c, size_t n);
 	int (*jobs_release)(struct store *s, const char *host_id, const int64_t *ids,
 			    const int64_t *attempts, size_t n, int64_t now);
+	int (*jobs_started)(struct store *s, const int64_t *ids, const int64_t *attempts,
+			    const int64_t *started_on, size_t n);
 	int (*jobs_release_all_locked)(struct store *s, int64_t now, int64_t *ret_n);
 	int (*jobs_promote_due)(struct store *s, int64_t now, int64_t *ret_n);
 	int (*jobs_next_due)(struct store *s, int64_t *ret_at);
@@ -250,7 +266,7 @@ struct store_ops {
 			    int64_t *ret_n);
 	int (*audit_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 
-	int (*set_draining)(struct store *s, enum store_owner owner, int64_t id);
+	int (*set_draining)(struct store *s, enum store_owner owner, int64_t id, int64_t deadline);
 	int (*row_state)(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 			 bool *ret_draining);
 	int (*assembly_delete)(struct store *s, int64_t id);
@@ -268,6 +284,13 @@ struct store_ops {
 	int (*jobs_rescue)(struct store *s, const char *host_id, int64_t dead_before, int64_t now,
 			   int64_t *ret_n);
 	int (*listen_wait)(struct store *s, int timeout_ms);
+
+	/* Optional (a backend may leave them NULL; the metrics then omit what they give):
+	 * keep asyncd_metrics.jobs (common/metrics.h) by plug-in type and status from every job
+	 * row this connection commits, seeded now by one grouped count (the write connection);
+	 * and the first Ready job of each plug-in type, from the claim's index (bounded work). */
+	int (*jobs_watch)(struct store *s);
+	int (*jobs_ready_heads)(struct store *s, struct ready_head **ret, size_t *ret_n);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -298,6 +321,11 @@ int store_jobs_complete(struct store *s, struct job_completion *c, size_t n);
 int store_jobs_release(struct store *s, const char *host_id, const int64_t *ids,
 		       const int64_t *attempts, size_t n, int64_t now);
 /* Return every Locked job to Ready (single-host start-up after a crash). */
+/* Claimed jobs whose runs have started: Locked / Waiting For Resources becomes Locked / In Progress
+ * with started_on, for each (id, attempt) still in that state (a job already finished, paused or
+ * canceled, or claimed again, is left alone). */
+int store_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts,
+		       const int64_t *started_on, size_t n);
 int store_jobs_release_all_locked(struct store *s, int64_t now, int64_t *ret_n);
 /* Move Suspended jobs whose postpone_until has passed to Ready. */
 int store_jobs_promote_due(struct store *s, int64_t now, int64_t *ret_n);
@@ -347,6 +375,9 @@ int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit
 
 /* Durable commits (fsync at every commit) or faster ones that a power loss may undo. Outside a
  * transaction only. */
+/* The optional operations: AE_INTERNAL when the backend has not got them. */
+int store_jobs_watch(struct store *s);
+int store_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n);
 int store_set_synchronous(struct store *s, bool full);
 
 int store_service_configs(struct store *s, const char *host_id, struct service_config **ret,
@@ -362,8 +393,8 @@ int store_session_delete(struct store *s, const char *hash);
 int store_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
 int store_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 
-/* Mark a step or assembly as draining. */
-int store_set_draining(struct store *s, enum store_owner owner, int64_t id);
+/* Mark a step or assembly as draining, until deadline (ms since the epoch; 0: no deadline). */
+int store_set_draining(struct store *s, enum store_owner owner, int64_t id, int64_t deadline);
 /* Whether the step or assembly exists and is draining. */
 int store_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 		    bool *ret_draining);

@@ -1172,7 +1172,7 @@ void h_expect_no_text(const char *text, const char *unwanted, const char *what)
 
 long long h_metric(struct harness *h, const char *name)
 {
-	char key[128];
+	char key[512];
 	long status;
 	json_decref(h_request(h, "GET", "/metrics", NULL, NULL, 0, &status));
 	snprintf(key, sizeof(key), "\n%s ", name);

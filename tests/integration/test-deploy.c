@@ -95,7 +95,7 @@ static void test_isolation_kept_and_changed(void **state)
 	a = h_get(h, "/api/v1/audit?limit=50", 200);
 	char *text = json_dumps(a, 0);
 	h_expect_text(text, "isolation_changed", "audit");
-	h_expect_text(text, "assembly.isolation", "audit");
+	h_expect_text(text, "assembly.patch", "audit");
 	free(text);
 	json_decref(a);
 	h_stop(h);
@@ -175,6 +175,73 @@ static void test_two_majors(void **state)
 	h_stop(h);
 }
 
+static json_t *job_when(struct harness *h, int64_t id, int state, const char *status_name)
+{
+	for (int64_t end = h_mono_ms() + 60000; h_mono_ms() < end; h_sleep_ms(20)) {
+		json_t *j = h_job(h, id);
+		if (h_int(j, "state") == state &&
+		    (!status_name || !strcmp(h_str(j, "status_name"), status_name)))
+			return j;
+		json_decref(j);
+	}
+	json_t *j = h_job(h, id);
+	fail_msg("job %lld never reached state %d %s: it is %lld %s", (long long)id, state,
+		 status_name ? status_name : "", (long long)h_int(j, "state"),
+		 h_str(j, "status_name"));
+	return NULL;
+}
+
+/* 3. A job claimed and handed to the sandbox, but still waiting for the one worker when its
+ * assembly is upgraded, starts on the new build: only runs that started finish on the old one. */
+static void test_waiting_job_runs_newest_build(void **state)
+{
+	struct harness *h = *state;
+	char p[96];
+	h_set_settings(h, json_pack("{s:i}", "sandbox.workers", 1));
+	for (int64_t end = h_mono_ms() + 60000;; h_sleep_ms(20)) { /* one worker process left */
+		json_t *sb = h_service(h, "sandbox");
+		size_t n = json_array_size(json_object_get(sb, "worker_processes"));
+		json_decref(sb);
+		if (n == 1)
+			break;
+		if (h_mono_ms() > end)
+			fail_msg("the sandbox kept %zu worker processes", n);
+	}
+	json_decref(h_upload_query(h, V100, "?isolation=sandbox", 201));
+	int64_t head = h_submit(
+	    h, json_pack("{s:s,s:{s:i}}", "plugin_type", "versioned.slow", "data", "ms", 120000));
+	json_decref(job_when(h, head, 2, "InProgress"));
+	int64_t behind = h_submit(
+	    h, json_pack("{s:s,s:{s:i}}", "plugin_type", "versioned.slow", "data", "ms", 0));
+	json_t *j = job_when(h, behind, 2, NULL); /* claimed, waiting for the worker */
+	assert_true(json_is_null(json_object_get(j, "started_on")));
+	assert_string_equal(h_str(j, "status_name"), "WaitingForResources");
+	json_decref(j);
+	json_t *a = h_upload_query(h, V101, "", 201);
+	assert_string_equal(h_str(a, "outcome"), "upgraded");
+	json_decref(a);
+	/* had it been queued in the busy worker behind the running job, the upgrade recalls it;
+	 * either way it waits in the supervisor's queue for the worker to be free */
+	for (int64_t end = h_mono_ms() + 60000;; h_sleep_ms(20)) {
+		json_t *sb = h_service(h, "sandbox");
+		json_int_t pending = json_integer_value(json_object_get(sb, "jobs_pending"));
+		json_decref(sb);
+		if (pending == 1)
+			break;
+		if (h_mono_ms() > end)
+			fail_msg("the waiting job never got back to the supervisor's queue");
+	}
+	json_decref(h_call(h, "POST",
+			   h_path(p, sizeof(p), "/api/v1/jobs/%lld/cancel", (long long)head), NULL,
+			   200));
+	j = h_wait_job(h, behind, 60000);
+	assert_string_equal(h_str(j, "status_name"), "Succeeded");
+	h_expect_text(h_str(j, "trace"), "versioned version 1.0.1.0", "the job that waited");
+	assert_int_equal(h_int(j, "retry_count"), 0); /* waiting again was no failed attempt */
+	json_decref(j);
+	h_stop(h);
+}
+
 /* 5. A refused upload is named as uploaded, in the docs' words, never as the cache's copy. */
 static void test_refusal_names_the_upload(void **state)
 {
@@ -229,6 +296,8 @@ int main(void)
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_isolation_kept_and_changed, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_downgrade, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_waiting_job_runs_newest_build, h_setup,
+					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_majors, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_refusal_names_the_upload, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_ctl_outcomes, h_setup, h_teardown),

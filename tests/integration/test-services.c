@@ -229,8 +229,8 @@ static void test_only_admins_start_and_stop(void **state)
 	assert_string_equal(h_str(svc, "status"), "running"); /* nothing happened */
 	json_decref(svc);
 	for (int i = 0; i < 3; i++) {
-		expect_audited(h, users[i], "services", "/services/async/stop", "refused");
-		expect_audited(h, users[i], "services", "/services/async/start", "refused");
+		expect_audited(h, users[i], "service.stop", "/services/async/stop", "refused");
+		expect_audited(h, users[i], "service.start", "/services/async/start", "refused");
 	}
 	h_stop(h);
 }

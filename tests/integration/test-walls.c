@@ -548,7 +548,7 @@ static void test_sandbox_user_checked(void **state)
 	int refused = 0, ok = 0;
 	json_array_foreach(json_object_get(a, "entries"), i, e)
 	{
-		if (strcmp(h_str(e, "action"), "settings.change"))
+		if (strcmp(h_str(e, "action"), "settings.patch"))
 			continue;
 		refused += !strcmp(h_str(e, "result"), "refused");
 		ok += !strcmp(h_str(e, "result"), "ok");

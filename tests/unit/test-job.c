@@ -168,7 +168,8 @@ static void status_names_and_states(void **state)
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
 		assert_int_equal(job_status_state(pairs[i][0]), pairs[i][1]);
 	assert_int_equal(job_status_state(5), -1);
-	assert_string_equal(job_status_name(0), "Waiting For Resources");
+	assert_string_equal(job_status_name(0), "WaitingForResources");
+	assert_string_equal(job_status_name(20), "InProgress");
 	assert_string_equal(job_state_name(2), "Locked");
 	assert_false(job_status_valid(33));
 }

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "common/error.h"
+#include "common/metrics.h"
 #include "store/schema_sqlite.h"
 #include "store/store.h"
 #include "testdb.h"
@@ -561,12 +562,77 @@ static void pg_concurrent_hosts(void **state)
 	store_close(other);
 }
 
+/* The job counts of /metrics (jobs_watch): seeded from the table, moved by the changes of
+ * committed transactions only; a rollback, or one to the savepoint, drops its changes. */
+static int64_t count_of(const char *type, int status)
+{
+	return asyncd_metrics.jobs[metrics_type(type)][metrics_status_slot(status)];
+}
+
+static void job_counts_follow_commits(void **state)
+{
+	struct fixture *f = *state;
+	if (testdb_is_pg())
+		return; /* PostgreSQL leaves the optional jobs_watch out: /metrics omits the counts
+			 */
+	struct job j[3] = {make_job("c.one", 5), make_job("c.one", 5), make_job("c.two", 5)};
+	insert(f->s, j, 2); /* before the watch: seen by its grouped count */
+	assert_int_equal(store_jobs_watch(f->s), 0);
+	assert_int_equal(count_of("c.one", JOB_ST_WAITING_FOR_RESOURCES), 2);
+	/* rolled back: nothing moves */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_jobs_insert(f->s, &j[2], 1), 0);
+	assert_int_equal(store_rollback(f->s), 0);
+	assert_int_equal(count_of("c.two", JOB_ST_WAITING_FOR_RESOURCES), 0);
+	/* one transaction: an insert kept, a claim undone to its savepoint, then committed */
+	struct job *got;
+	size_t n;
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_jobs_insert(f->s, &j[2], 1), 0);
+	assert_int_equal(store_savepoint(f->s), 0);
+	assert_int_equal(store_jobs_claim(f->s, "h1", 2000, 10, &got, &n), 0);
+	assert_int_equal(n, 3);
+	job_array_free(got, n);
+	assert_int_equal(store_rollback_to(f->s), 0);
+	assert_int_equal(count_of("c.two", JOB_ST_WAITING_FOR_RESOURCES), 0); /* not yet */
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(count_of("c.two", JOB_ST_WAITING_FOR_RESOURCES), 1);
+	assert_int_equal(count_of("c.one", JOB_ST_IN_PROGRESS), 0);
+	/* a committed claim moves them; a delete removes one */
+	claim(f->s, 10, &got, &n);
+	assert_int_equal(n, 3);
+	job_array_free(got, n);
+	assert_int_equal(count_of("c.one", JOB_ST_WAITING_FOR_RESOURCES), 0);
+	assert_int_equal(count_of("c.one", JOB_ST_IN_PROGRESS), 2);
+	delete_job(f->s, j[0].id);
+	assert_int_equal(count_of("c.one", JOB_ST_IN_PROGRESS), 1);
+	struct ready_head *heads;
+	assert_int_equal(store_jobs_ready_heads(f->s, &heads, &n), 0);
+	assert_int_equal(n, 0); /* none Ready */
+	free(heads);
+	struct job more[2] = {make_job("c.two", 7), make_job("c.one", 2)};
+	more[0].created_on = 500;
+	more[1].created_on = 700;
+	insert(f->s, more, 2);
+	assert_int_equal(store_jobs_ready_heads(f->s, &heads, &n), 0);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(heads[i].created_on,
+				 !strcmp(heads[i].plugin_type, "c.two") ? 500 : 700);
+	free(heads);
+	job_done(&more[0]);
+	job_done(&more[1]);
+	for (int i = 0; i < 3; i++)
+		job_done(&j[i]);
+}
+
 int main(void)
 {
 	if (testdb_skip_without_server())
 		return 0;
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+	    T(job_counts_follow_commits),
 	    T(migrate_twice_is_harmless),
 	    T(claim_by_priority_then_sequence),
 	    T(completion_is_fenced),

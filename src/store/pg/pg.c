@@ -33,7 +33,7 @@ static const char *const stmt_sql[PG_STMT_COUNT_] = {
 		     " (dependency_token IS NULL OR id = (SELECT min(id) FROM jobs t"
 		     " WHERE t.dependency_token = j.dependency_token AND t.state < 3))"
 		     " ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
-		     " UPDATE jobs SET state = 2, status = 20, host_id = $1,"
+		     " UPDATE jobs SET state = 2, status = 0, host_id = $1,"
 		     " attempt = attempt + 1, modified_on = $2, lease_expires_on = $4"
 		     " FROM c WHERE id = c.cid RETURNING " PG_JOB_COLUMNS,
     [PG_JOB_COMPLETE] =
@@ -52,7 +52,7 @@ static const char *const stmt_sql[PG_STMT_COUNT_] = {
 	" WHERE id = $12 AND host_id = $13 AND attempt = $14 AND state = 2"
 	" RETURNING status, state, dependency_token IS NOT NULL",
     [PG_JOB_COMPLETE_DELETE] = "DELETE FROM jobs WHERE id = $1 AND host_id = $2 AND"
-			       " attempt = $3 AND state = 2 AND status = 20",
+			       " attempt = $3 AND state = 2 AND status IN (0, 20)",
     [PG_ATTEMPT_INSERT] =
 	"INSERT INTO job_attempts(job_id, slot, attempt, host_id, started_on,"
 	" ended_on, outcome, error_code, message, trace)"

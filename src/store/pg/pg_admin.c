@@ -206,13 +206,14 @@ const char *pg_owner_column(enum store_owner owner)
 	return owner == STORE_STEP ? "step_id" : "assembly_id";
 }
 
-int pg_set_draining(struct store *s, enum store_owner owner, int64_t id)
+int pg_set_draining(struct store *s, enum store_owner owner, int64_t id, int64_t deadline)
 {
-	char sql[96];
+	char sql[128];
 	struct pgp p = {0};
-	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1 WHERE id = $1",
+	snprintf(sql, sizeof(sql), "UPDATE %s SET draining = 1, drain_deadline = $2 WHERE id = $1",
 		 pg_owner_table(owner));
 	pgp_i64(&p, id);
+	pgp_i64_or_null(&p, deadline > 0 ? deadline : 0);
 	return change_one(s, sql, &p, "mark draining");
 }
 

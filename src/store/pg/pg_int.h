@@ -99,6 +99,8 @@ void pg_drop_outcomes(struct store *s, size_t keep);
 
 /* Jobs (pg_jobs.c). */
 int pg_jobs_insert(struct store *s, struct job *jobs, size_t n);
+int pg_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts,
+		    const int64_t *started_on, size_t n);
 int pg_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
 		  struct job **ret_jobs, size_t *ret_n);
 int pg_jobs_complete(struct store *s, struct job_completion *c, size_t n);
@@ -131,7 +133,7 @@ int pg_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, i
 int pg_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 const char *pg_owner_table(enum store_owner owner);
 const char *pg_owner_column(enum store_owner owner);
-int pg_set_draining(struct store *s, enum store_owner owner, int64_t id);
+int pg_set_draining(struct store *s, enum store_owner owner, int64_t id, int64_t deadline);
 int pg_row_state(struct store *s, enum store_owner owner, int64_t id, bool *ret_exists,
 		 bool *ret_draining);
 int pg_assembly_delete(struct store *s, int64_t id);

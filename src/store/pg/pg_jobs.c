@@ -105,6 +105,49 @@ int pg_jobs_insert(struct store *s, struct job *jobs, size_t n)
 	return 0;
 }
 
+/* "{1,2,3}": n integers as a PostgreSQL array literal (the caller frees it). */
+static char *int_array(const int64_t *v, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 64 + 21 * n);
+	int rc = buf_printf(&b, "{");
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = buf_printf(&b, "%s%lld", i ? "," : "", (long long)v[i]);
+	if (rc == 0)
+		rc = buf_printf(&b, "}");
+	if (rc < 0) {
+		buf_done(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* One statement for the whole batch: the ids, attempts and start times as arrays. */
+int pg_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts,
+		    const int64_t *started_on, size_t n)
+{
+	if (!n)
+		return 0;
+	char *a = int_array(ids, n), *b = int_array(attempts, n), *c = int_array(started_on, n);
+	int rc = AE_NOMEM;
+	if (a && b && c) {
+		struct pgp p = {0};
+		pgp_text(&p, a);
+		pgp_text(&p, b);
+		pgp_text(&p, c);
+		rc = pg_change(s,
+			       "UPDATE jobs SET status = 20, started_on = u.started,"
+			       " modified_on = u.started FROM unnest($1::bigint[], $2::bigint[],"
+			       " $3::bigint[]) AS u(id, attempt, started) WHERE jobs.id = u.id"
+			       " AND jobs.attempt = u.attempt AND state = 2 AND status = 0",
+			       &p, NULL, "mark jobs started");
+	}
+	free(a);
+	free(b);
+	free(c);
+	return rc;
+}
+
 static int cmp_claim_order(const void *a, const void *b)
 {
 	const struct job *x = a, *y = b;
@@ -606,8 +649,8 @@ int pg_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total
 	PGresult *r;
 	int rc = pg_run(s, -1,
 			"SELECT 0, count(*) FROM jobs WHERE state = 0"
-			" UNION ALL SELECT status, count(*) FROM jobs WHERE state IN (1, 2)"
-			" GROUP BY status"
+			" UNION ALL SELECT CASE status WHEN 0 THEN 20 ELSE status END, count(*)"
+			" FROM jobs WHERE state IN (1, 2) GROUP BY 1"
 			" UNION ALL SELECT status, count(*) FROM jobs WHERE state = 3"
 			" GROUP BY status",
 			NULL, &r, "job statistics");
@@ -633,11 +676,12 @@ int pg_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id
 	struct pgp p = {0};
 	PGresult *r;
 	const char *column = pg_owner_column(owner);
-	snprintf(sql, sizeof(sql),
-		 "SELECT 0, count(*) FROM jobs WHERE state = 0 AND %s = $1"
-		 " UNION ALL SELECT state, count(*) FROM jobs WHERE state IN (1, 2) AND %s = $1"
-		 " GROUP BY state",
-		 column, column);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT 0, count(*), 0, NULL FROM jobs WHERE state = 0 AND %s = $1"
+	    " UNION ALL SELECT state, count(*), count(*) FILTER (WHERE postpone_until IS NULL),"
+	    " min(postpone_until) FROM jobs WHERE state IN (1, 2) AND %s = $1 GROUP BY state",
+	    column, column);
 	pgp_i64(&p, id);
 	int rc = pg_run(s, -1, sql, &p, &r, "count jobs");
 	if (rc < 0)
@@ -647,6 +691,10 @@ int pg_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id
 		int64_t state = pg_i64(r, i, 0);
 		if (state >= 0 && state < 4)
 			ret->by_state[state] = pg_i64(r, i, 1);
+		if (state == JOB_SUSPENDED) {
+			ret->needs_attention = pg_i64(r, i, 2);
+			ret->earliest_postpone = pg_i64(r, i, 3);
+		}
 	}
 	PQclear(r);
 	return 0;

@@ -40,7 +40,7 @@ static int insert_id(struct store *s, const char *sql, const struct pgp *p, int6
 
 #define ASM_COLUMNS                                                                                \
 	"id, name, version, description, isolation, sha256, size, created_on, modified_on, "       \
-	"draining"
+	"draining, drain_deadline"
 
 static void read_assembly(const PGresult *r, int row, struct assembly *a)
 {
@@ -55,6 +55,7 @@ static void read_assembly(const PGresult *r, int row, struct assembly *a)
 	a->created_on = pg_i64(r, row, 7);
 	a->modified_on = pg_i64(r, row, 8);
 	a->draining = pg_i64(r, row, 9) != 0;
+	a->drain_deadline = pg_i64(r, row, 10);
 }
 
 static int load_types(struct store *s, struct assembly *a)
@@ -227,7 +228,7 @@ static int pg_assemblies_list(struct store *s, struct assembly **ret, size_t *re
 #define STEP_COLUMNS                                                                               \
 	"id, name, plugin_type, assembly_id, message, entity, stage, rank, filtering_attributes,"  \
 	" configuration, secure_configuration, impersonating_user, images, async_auto_delete,"     \
-	" enabled, created_on, modified_on, draining"
+	" enabled, created_on, modified_on, draining, drain_deadline"
 
 static void read_step(const PGresult *r, int row, struct step *p)
 {
@@ -250,6 +251,7 @@ static void read_step(const PGresult *r, int row, struct step *p)
 	p->created_on = pg_i64(r, row, 15);
 	p->modified_on = pg_i64(r, row, 16);
 	p->draining = pg_i64(r, row, 17) != 0;
+	p->drain_deadline = pg_i64(r, row, 18);
 }
 
 static int pg_step_insert(struct store *s, struct step *st)
@@ -547,6 +549,7 @@ const struct store_ops pg_store_ops = {
     .rollback_to = pg_rollback_to,
     .jobs_insert = pg_jobs_insert,
     .jobs_claim = pg_jobs_claim,
+    .jobs_started = pg_jobs_started,
     .jobs_complete = pg_jobs_complete,
     .jobs_release = pg_jobs_release,
     .jobs_release_all_locked = pg_jobs_release_all_locked,

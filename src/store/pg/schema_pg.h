@@ -90,6 +90,9 @@ static const char *const pg_migrations[] = {
     "CREATE TABLE hosts(id TEXT PRIMARY KEY, address TEXT, version TEXT,"
     " started_on BIGINT NOT NULL, heartbeat_on BIGINT NOT NULL,"
     " stopped_on BIGINT);",
+    /* 2: a drain may have a deadline, after which what is left is canceled (SQLite's 7) */
+    "ALTER TABLE steps ADD COLUMN drain_deadline BIGINT;"
+    "ALTER TABLE assemblies ADD COLUMN drain_deadline BIGINT;",
 };
 
 #endif

@@ -1,0 +1,353 @@
+/* GET /metrics: the Prometheus text format 0.0.4, every family with # HELP and # TYPE (the list
+ * and the meaning of each is docs/metrics.md). It reads counters kept in memory where things
+ * happen (common/metrics.h, api/httpstats.h, the engine, writer and services); the only store
+ * reads are one index seek per plug-in type with Ready jobs, for the oldest one's age. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/connwatch.h"
+#include "api/handlers.h"
+#include "api/httpstats.h"
+#include "api/router.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "exec/engine.h"
+#include "exec/writer.h"
+#include "host/services.h"
+#include "job/job.h"
+#include "store/store.h"
+
+#ifndef ASYNCD_VERSION
+#define ASYNCD_VERSION "unknown"
+#endif
+
+/* Why a sandbox worker was killed, by sandbox/sandbox_int.h enum sb_kill (0 is "alive"). */
+static const char *const kill_reasons[METRICS_KILL_REASONS] = {
+    NULL, "timeout", "memory", "unresponsive", "abort", "protocol", "stop", "crash"};
+static const char *const outcome_names[METRICS_OUTCOMES] = {"succeeded", "failed", "retried",
+							    "canceled"};
+
+static void family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \, " and newlines escaped, into out (cut to n). */
+static const char *esc(const char *v, char *out, size_t n)
+{
+	size_t o = 0;
+	for (; v && *v && o + 3 < n; v++) {
+		if (*v == '\\' || *v == '"')
+			out[o++] = '\\', out[o++] = *v;
+		else if (*v == '\n')
+			out[o++] = '\\', out[o++] = 'n';
+		else
+			out[o++] = *v;
+	}
+	out[o] = 0;
+	return out;
+}
+
+static uint64_t hist_count(const struct metrics_hist *h)
+{
+	uint64_t n = 0;
+	for (int i = 0; i <= METRICS_BUCKETS_MAX; i++)
+		n += metrics_get(&h->n[i]);
+	return n;
+}
+
+/* One histogram's series; labels is "" or 'k="v",' pairs ending with a comma. */
+static void hist(struct buf *b, const char *name, const char *labels, const struct metrics_hist *h,
+		 const struct metrics_buckets *bk)
+{
+	uint64_t cum = 0;
+	for (int i = 0; i < bk->n; i++) {
+		cum += metrics_get(&h->n[i]);
+		buf_printf(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels,
+			   (double)bk->le[i] * bk->scale, (unsigned long long)cum);
+	}
+	for (int i = bk->n; i <= METRICS_BUCKETS_MAX; i++)
+		cum += metrics_get(&h->n[i]);
+	size_t n = strlen(labels);
+	buf_printf(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels, (unsigned long long)cum);
+	if (n) /* the labels without their last comma, in braces */
+		buf_printf(b, "%s_sum{%.*s} %.6f\n%s_count{%.*s} %llu\n", name, (int)n - 1, labels,
+			   (double)metrics_get(&h->sum) * bk->scale, name, (int)n - 1, labels,
+			   (unsigned long long)cum);
+	else
+		buf_printf(b, "%s_sum %.6f\n%s_count %llu\n", name,
+			   (double)metrics_get(&h->sum) * bk->scale, name, (unsigned long long)cum);
+}
+
+static void counter(struct buf *b, const char *name, const char *help, unsigned long long v)
+{
+	family(b, name, "counter", help);
+	buf_printf(b, "%s %llu\n", name, v);
+}
+
+static void gauge(struct buf *b, const char *name, const char *help, long long v)
+{
+	family(b, name, "gauge", help);
+	buf_printf(b, "%s %lld\n", name, v);
+}
+
+/* The plug-in type indexes that have a series: those interned, and "_other" once used. */
+static int types_end(void)
+{
+	return metrics_types_n();
+}
+
+static void build_info(struct buf *b, struct api_req *r)
+{
+	char host[256], store[32];
+	const char *url = r->api->store_url ? r->api->store_url : "";
+	size_t n = strcspn(url, ":");
+	snprintf(store, sizeof(store), "%.*s", (int)(n < 31 ? n : 31), url);
+	family(b, "asyncd_build_info", "gauge",
+	       "Always 1; the labels say which asyncd this is: version, store backend, host id.");
+	buf_printf(b, "asyncd_build_info{version=\"%s\",store=\"%s\",host=\"%s\"} 1\n",
+		   ASYNCD_VERSION, store, esc(r->api->host_id, host, sizeof(host)));
+	gauge(b, "asyncd_uptime_seconds", "Seconds since this asyncd process started.",
+	      (long long)((clock_now_ms() - r->api->started_on) / 1000));
+	family(b, "asyncd_start_time_seconds", "gauge",
+	       "When this asyncd process started, seconds since the Unix epoch.");
+	buf_printf(b, "asyncd_start_time_seconds %.3f\n", (double)r->api->started_on / 1000);
+}
+
+static int64_t jobs_of(int t, int slot)
+{
+	return metrics_gauge(&asyncd_metrics.jobs[t][slot]);
+}
+
+static void job_counts(struct buf *b)
+{
+	if (!__atomic_load_n(&asyncd_metrics.jobs_live, __ATOMIC_ACQUIRE))
+		return;
+	family(b, "asyncd_jobs", "gauge",
+	       "Jobs in the store by state and status (kept in memory from the writer's commits).");
+	for (int k = 0; k < METRICS_STATUSES; k++) {
+		int64_t n = 0;
+		for (int t = 0; t <= METRICS_TYPES_MAX; t++)
+			n += jobs_of(t, k);
+		int st = metrics_slot_status(k);
+		buf_printf(b, "asyncd_jobs{state=\"%s\",status=\"%s\"} %lld\n",
+			   job_state_name(job_status_state(st)), job_status_name(st), (long long)n);
+	}
+}
+
+/* Backlog (Ready jobs) and the age of the first Ready job, per plug-in type. */
+static void backlog(struct buf *b, struct api_req *r)
+{
+	char name[512];
+	int end = types_end();
+	int ready = metrics_status_slot(JOB_ST_WAITING_FOR_RESOURCES);
+	if (!__atomic_load_n(&asyncd_metrics.jobs_live, __ATOMIC_ACQUIRE))
+		return;
+	family(b, "asyncd_jobs_backlog", "gauge",
+	       "Ready jobs (waiting for a runner) per plug-in type.");
+	for (int t = 0; t < end; t++)
+		buf_printf(b, "asyncd_jobs_backlog{plugin_type=\"%s\"} %lld\n",
+			   esc(metrics_type_name(t), name, sizeof(name)),
+			   (long long)jobs_of(t, ready));
+	buf_printf(b, "asyncd_jobs_backlog{plugin_type=\"_other\"} %lld\n",
+		   (long long)jobs_of(METRICS_TYPE_OTHER, ready));
+	family(b, "asyncd_jobs_oldest_ready_age_seconds", "gauge",
+	       "Seconds since the first-submitted Ready job of the plug-in type was created (0: "
+	       "none Ready; a lower bound behind more than 2000 Ready jobs of a priority).");
+	struct ready_head *heads = NULL;
+	size_t n = 0;
+	struct store *s = api_reader(r);
+	if (s && store_jobs_ready_heads(s, &heads, &n) < 0)
+		n = 0;
+	if (s)
+		api_reader_put(s);
+	int64_t now = clock_now_ms();
+	for (int t = 0; t < end; t++) {
+		int64_t created = 0;
+		for (size_t i = 0; jobs_of(t, ready) > 0 && i < n; i++)
+			if (!strcmp(heads[i].plugin_type, metrics_type_name(t)))
+				created = heads[i].created_on;
+		buf_printf(b, "asyncd_jobs_oldest_ready_age_seconds{plugin_type=\"%s\"} %.3f\n",
+			   esc(metrics_type_name(t), name, sizeof(name)),
+			   created && created < now ? (double)(now - created) / 1000 : 0.0);
+	}
+	free(heads);
+}
+
+static void engine_part(struct buf *b, struct api_req *r)
+{
+	struct engine_stats es = {0};
+	if (r->api->engine)
+		engine_stats(r->api->engine, &es);
+	counter(b, "asyncd_jobs_processed_total",
+		"Runs whose outcome was committed, since the process started.",
+		metrics_get(&asyncd_metrics.processed));
+	counter(b, "asyncd_jobs_claimed_total", "Jobs claimed to run, since the process started.",
+		metrics_get(&asyncd_metrics.claimed));
+	gauge(b, "asyncd_jobs_held", "Jobs claimed and waiting in memory for a runner.", es.held);
+	gauge(b, "asyncd_jobs_running", "Jobs running now.", es.running);
+}
+
+static void outcomes(struct buf *b)
+{
+	char name[512], code[512];
+	family(b, "asyncd_job_outcomes_total", "counter",
+	       "Runs by plug-in type, outcome (succeeded, failed, retried, canceled) and error "
+	       "code (none for a success).");
+	for (int t = 0; t <= METRICS_TYPES_MAX; t++)
+		for (int o = 0; o < METRICS_OUTCOMES; o++)
+			for (int c = 0; c <= METRICS_CODES_MAX; c++) {
+				uint64_t v = metrics_get(&asyncd_metrics.outcomes[t][o][c]);
+				if (!v)
+					continue;
+				buf_printf(b,
+					   "asyncd_job_outcomes_total{plugin_type=\"%s\",outcome="
+					   "\"%s\",error_code=\"%s\"} %llu\n",
+					   esc(metrics_type_name(t), name, sizeof(name)),
+					   outcome_names[o],
+					   esc(metrics_code_name(c), code, sizeof(code)),
+					   (unsigned long long)v);
+			}
+}
+
+static void type_hists(struct buf *b, const char *metric, const char *help,
+		       const struct metrics_hist *h)
+{
+	char name[512], labels[600];
+	family(b, metric, "histogram", help);
+	for (int t = 0; t <= METRICS_TYPES_MAX; t++) {
+		if (!hist_count(&h[t]))
+			continue;
+		snprintf(labels, sizeof(labels), "plugin_type=\"%s\",",
+			 esc(metrics_type_name(t), name, sizeof(name)));
+		hist(b, metric, labels, &h[t], &metrics_seconds);
+	}
+}
+
+static void ingest_and_sandbox(struct buf *b)
+{
+	counter(b, "asyncd_events_received_total", "Events accepted by the API.",
+		metrics_get(&asyncd_metrics.events));
+	counter(b, "asyncd_event_jobs_created_total", "Jobs made from events accepted by the API.",
+		metrics_get(&asyncd_metrics.event_jobs));
+	gauge(b, "asyncd_sandbox_workers", "Sandbox worker processes alive.",
+	      metrics_gauge(&asyncd_metrics.sb_alive));
+	gauge(b, "asyncd_sandbox_workers_resident_memory_bytes",
+	      "Resident memory of the sandbox workers together (sampled every second).",
+	      metrics_gauge(&asyncd_metrics.sb_rss));
+	counter(b, "asyncd_sandbox_workers_spawned_total", "Sandbox workers started.",
+		metrics_get(&asyncd_metrics.sb_spawned));
+	family(b, "asyncd_sandbox_workers_killed_total", "counter",
+	       "Sandbox workers that ended other than by a quit, by reason (crash: not killed by "
+	       "asyncd).");
+	for (int i = 1; i < METRICS_KILL_REASONS; i++)
+		buf_printf(b, "asyncd_sandbox_workers_killed_total{reason=\"%s\"} %llu\n",
+			   kill_reasons[i],
+			   (unsigned long long)metrics_get(&asyncd_metrics.sb_killed[i]));
+}
+
+static void writer_part(struct buf *b, struct api_req *r)
+{
+	unsigned long long groups = 0, ops = 0;
+	writer_stats(r->api->w, &groups, &ops);
+	counter(b, "asyncd_store_commits_total", "Transactions the writer committed.", groups);
+	counter(b, "asyncd_store_writes_total", "Write operations committed (in those commits).",
+		ops);
+	counter(b, "asyncd_store_commit_failures_total",
+		"Transactions lost to a failed begin or commit (disk full, I/O error).",
+		metrics_get(&asyncd_metrics.commit_failures));
+	family(b, "asyncd_store_commit_ops", "histogram",
+	       "Write operations per committed transaction (the group commit's batch).");
+	hist(b, "asyncd_store_commit_ops", "", &asyncd_metrics.commit_batch, &metrics_sizes);
+	family(b, "asyncd_store_commit_duration_seconds", "histogram",
+	       "Time of a committed transaction, begin to durable commit.");
+	hist(b, "asyncd_store_commit_duration_seconds", "", &asyncd_metrics.commit_time,
+	     &metrics_seconds);
+}
+
+static void route_label(int i, char *labels, size_t n)
+{
+	const char *method = "", *pattern = "unmatched";
+	if (i < HTTPSTATS_UNMATCHED)
+		router_describe(i, &method, &pattern);
+	snprintf(labels, n, "method=\"%s\",route=\"%s\",", method, pattern);
+}
+
+static void http_part(struct buf *b)
+{
+	char labels[256];
+	int n = router_count() < HTTPSTATS_ROUTES ? router_count() : HTTPSTATS_ROUTES;
+	family(b, "asyncd_http_requests_total", "counter",
+	       "HTTP requests answered, by method, route pattern and status class.");
+	for (int i = 0; i <= HTTPSTATS_ROUTES; i++) {
+		if (i >= n && i != HTTPSTATS_UNMATCHED)
+			continue;
+		route_label(i, labels, sizeof(labels));
+		for (int k = 0; k < HTTPSTATS_CLASSES; k++) {
+			uint64_t v = metrics_get(&httpstats.requests[i][k]);
+			if (v)
+				buf_printf(b, "asyncd_http_requests_total{%scode=\"%dxx\"} %llu\n",
+					   labels, k + 1, (unsigned long long)v);
+		}
+	}
+	family(b, "asyncd_http_request_duration_seconds", "histogram",
+	       "Time from a request's headers to its answer, by method and route pattern.");
+	for (int i = 0; i <= HTTPSTATS_ROUTES; i++) {
+		if ((i >= n && i != HTTPSTATS_UNMATCHED) || !hist_count(&httpstats.latency[i]))
+			continue;
+		route_label(i, labels, sizeof(labels));
+		hist(b, "asyncd_http_request_duration_seconds", labels, &httpstats.latency[i],
+		     &metrics_seconds);
+	}
+	counter(b, "asyncd_http_connections_cut_total",
+		"Connections closed for being idle or too slow (body or headers timeout).",
+		connwatch_cut_total());
+	counter(b, "asyncd_audit_dropped_total",
+		"Audit records of refused requests dropped because too many were in flight.",
+		api_audit_dropped());
+}
+
+static void services_part(struct buf *b, struct api_req *r)
+{
+	char host[256];
+	struct host_services *hs = r->api->services;
+	family(b, "asyncd_service_status", "gauge",
+	       "1 for the status each service of this host is in, 0 for the others.");
+	if (!hs)
+		return;
+	esc(r->api->host_id, host, sizeof(host));
+	for (int i = 0; i < SVC_COUNT; i++) {
+		enum svc_status now = service_status(&hs->svc[i]);
+		for (int st = SVC_STOPPED; st <= SVC_CONTINUE_PENDING; st++)
+			buf_printf(
+			    b,
+			    "asyncd_service_status{host=\"%s\",service=\"%s\",status=\"%s\"} "
+			    "%d\n",
+			    host, hs->svc[i].name, service_status_name(st), st == (int)now);
+	}
+}
+
+int h_metrics(struct api_req *r)
+{
+	struct buf b;
+	buf_init(&b, 64u << 20);
+	build_info(&b, r);
+	job_counts(&b);
+	backlog(&b, r);
+	engine_part(&b, r);
+	outcomes(&b);
+	type_hists(&b, "asyncd_job_run_seconds",
+		   "Run time of jobs (start to outcome) by plug-in type.", asyncd_metrics.run);
+	type_hists(&b, "asyncd_job_queue_wait_seconds",
+		   "Time from a job's creation to the start of its first run, by plug-in type.",
+		   asyncd_metrics.wait);
+	ingest_and_sandbox(&b);
+	writer_part(&b, r);
+	http_part(&b);
+	services_part(&b, r);
+	r->status = 200;
+	r->text = buf_steal(&b);
+	r->text_type = "text/plain; version=0.0.4; charset=utf-8";
+	return 0;
+}
