@@ -95,6 +95,23 @@ static void find_worker(const struct host_options *o, struct host *h)
 		snprintf(h->worker, sizeof(h->worker), "%s/../libexec/asyncd/asyncd-worker", dir);
 }
 
+/* Apply the stored settings over the current ones (each host of a shared store, when any host
+ * changed them: peers.c). */
+static void reload_settings(struct store *s)
+{
+	struct setting_row *rows;
+	size_t n;
+	char err[256];
+	if (store_settings_list(s, &rows, &n) < 0) {
+		log_warn("host", "cannot read the settings: %s", store_last_error(s));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (settings_apply(rows[i].key, rows[i].value, err, sizeof(err)) < 0)
+			log_warn("host", "ignoring a stored setting: %s", err);
+	setting_rows_free(rows, n);
+}
+
 /* Settings stored in the database override the defaults. */
 static int load_settings(struct store *s)
 {
@@ -281,7 +298,8 @@ static int start(const struct host_options *o, struct host *h)
 	}
 	if ((rc = start_services(o, h)) < 0)
 		return rc;
-	if (peers_shared_store(h->store_url) && (rc = peers_listen(h->store_url, h->engine)) < 0)
+	if (peers_shared_store(h->store_url) &&
+	    (rc = peers_listen(h->store_url, h->engine, reload_settings)) < 0)
 		return rc;
 	h->api = (struct api_ctx){.w = h->w,
 				  .engine = h->engine,

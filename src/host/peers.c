@@ -30,6 +30,7 @@ static struct {
 	int64_t last_beat;
 	char store_url[4200];
 	struct engine *engine;
+	peers_settings_fn reload;
 	bool wake_ready;
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -204,10 +205,14 @@ static void *listen_main(void *arg)
 		if (!s) {
 			if (!(s = connect_listener()))
 				break;
-			engine_notify(P.engine); /* whatever was announced while we were away */
+			/* whatever was announced while we were away */
+			P.reload(s);
+			engine_notify(P.engine);
 		}
 		int rc = store_listen_wait(s, LISTEN_WAIT_MS);
-		if (rc > 0)
+		if (rc > 0 && (rc & STORE_HEARD_SETTINGS))
+			P.reload(s);
+		if (rc > 0 && (rc & STORE_HEARD_JOBS))
 			engine_notify(P.engine);
 		if (rc < 0) {
 			log_warn("peers", "the listener lost the store: %s", store_last_error(s));
@@ -219,8 +224,9 @@ static void *listen_main(void *arg)
 	return NULL;
 }
 
-int peers_listen(const char *store_url, struct engine *e)
+int peers_listen(const char *store_url, struct engine *e, peers_settings_fn reload)
 {
+	P.reload = reload;
 	init_wake();
 	snprintf(P.store_url, sizeof(P.store_url), "%s", store_url);
 	P.engine = e;

@@ -16,8 +16,12 @@ bool peers_shared_store(const char *url);
 /* Write this host's row (rescuing what the previous life of state_dir held, named in
  * STATE/asyncd.host) and start the heartbeat thread. Before the engine claims. */
 int peers_start(struct writer *w, const char *state_dir, const char *host_id, const char *address);
-/* Start the listener on a connection of its own: every notification wakes e. */
-int peers_listen(const char *store_url, struct engine *e);
+struct store;
+/* Read the stored settings into this process (host.c). */
+typedef void (*peers_settings_fn)(struct store *s);
+/* Start the listener on a connection of its own: new work wakes e; a settings change of any host
+ * calls reload with the listener's connection (and once after every reconnect). */
+int peers_listen(const char *store_url, struct engine *e, peers_settings_fn reload);
 /* Stop both threads and mark the host stopped (after the engine released its jobs). */
 void peers_stop(void);
 

@@ -432,9 +432,12 @@ int store_hosts_list(struct store *s, struct host_row **ret, size_t *ret_n);
 int store_jobs_rescue(struct store *s, const char *host_id, int64_t dead_before, int64_t now,
 		      int64_t *ret_n);
 
-/* Wait up to timeout_ms for a commit (of any host) that made jobs Ready: 1 when one came, 0 when
+/* Wait up to timeout_ms for commits (of any host) that other hosts should hear of: a bit set of
+ * STORE_HEARD_JOBS (jobs were made Ready) and STORE_HEARD_SETTINGS (settings changed), 0 when
  * the time passed; the first call starts listening. A connection of its own (the listener's).
  * AE_INVAL on a store without notifications (SQLite: one host, its engine is told directly). */
+#define STORE_HEARD_JOBS 1
+#define STORE_HEARD_SETTINGS 2
 int store_listen_wait(struct store *s, int timeout_ms);
 
 void host_rows_free(struct host_row *h, size_t n);

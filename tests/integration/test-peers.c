@@ -234,6 +234,37 @@ static void paused_host_is_fenced(void **state)
 	free_peers(&p);
 }
 
+/* A setting changed on one host takes effect on the others (NOTIFY asyncd_settings). */
+static void settings_reach_every_host(void **state)
+{
+	(void)state;
+	struct peers p = {0};
+	start_peers(&p);
+	h_set_settings(p.h[0], json_pack("{s:i}", "job.max_trace_bytes", 12345));
+	int64_t t0 = h_mono_ms();
+	for (int i = 1; i < HOSTS; i++)
+		for (;;) {
+			json_t *v = h_get(p.h[i], "/api/v1/settings", 200);
+			json_t *now = json_object_get(v, "job.max_trace_bytes");
+			if (!now)
+				now = json_object_get(json_object_get(v, "settings"),
+						      "job.max_trace_bytes");
+			bool seen = json_integer_value(now) == 12345;
+			json_decref(v);
+			if (seen)
+				break;
+			if (h_mono_ms() > t0 + 3000)
+				fail_msg("host %s still has the old job.max_trace_bytes after 3 s",
+					 p.id[i]);
+			h_sleep_ms(10);
+		}
+	fprintf(stderr, "# a setting changed on one host reached the other two in %lld ms\n",
+		(long long)(h_mono_ms() - t0));
+	for (int i = 0; i < HOSTS; i++)
+		h_stop(p.h[i]);
+	free_peers(&p);
+}
+
 #define FAIR_JOBS 150
 
 /* Each host claims what it can run, not a window's worth: the jobs are shared within 20 % of an
@@ -295,6 +326,7 @@ int main(void)
 	    cmocka_unit_test(kill_one_host_under_load),
 	    cmocka_unit_test(paused_host_is_fenced),
 	    cmocka_unit_test(work_is_shared_fairly),
+	    cmocka_unit_test(settings_reach_every_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

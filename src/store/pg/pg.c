@@ -262,6 +262,9 @@ int pg_commit(struct store *s)
 	/* one notification per committed group that made work Ready; delivered at the commit */
 	if (rc == 0 && s->notify_jobs)
 		rc = exec_simple(s, "NOTIFY asyncd_jobs", "notify");
+	if (rc == 0 && s->notify_settings)
+		rc = exec_simple(s, "NOTIFY asyncd_settings", "notify");
+	s->notify_settings = false;
 	if (rc == 0)
 		rc = exec_simple(s, "COMMIT", "commit");
 	s->in_tx = false;
@@ -273,6 +276,7 @@ int pg_rollback(struct store *s)
 {
 	pg_drop_outcomes(s, 0);
 	int rc = exec_simple(s, "ROLLBACK", "rollback");
+	s->notify_settings = false;
 	s->in_tx = false;
 	s->notify_jobs = false;
 	return rc;

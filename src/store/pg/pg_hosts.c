@@ -99,13 +99,14 @@ int pg_jobs_rescue(struct store *s, const char *host_id, int64_t dead_before, in
 	return rc;
 }
 
-/* Drain the notifications already read; true when there was one. */
-static bool drain_notifies(struct store *s)
+/* Drain the notifications already read: the STORE_HEARD_* bits of their channels. */
+static int drain_notifies(struct store *s)
 {
-	bool got = false;
+	int got = 0;
 	PGnotify *n;
 	while ((n = PQnotifies(s->conn))) {
-		got = true;
+		got |= !strcmp(n->relname, "asyncd_settings") ? STORE_HEARD_SETTINGS
+							      : STORE_HEARD_JOBS;
 		PQfreemem(n);
 	}
 	return got;
@@ -115,14 +116,17 @@ int pg_listen_wait(struct store *s, int timeout_ms)
 {
 	if (!s->listening) {
 		int rc = pg_run(s, -1, "LISTEN asyncd_jobs", NULL, NULL, "listen");
+		if (rc == 0)
+			rc = pg_run(s, -1, "LISTEN asyncd_settings", NULL, NULL, "listen");
 		if (rc < 0)
 			return rc;
 		s->listening = true;
 	}
 	if (PQconsumeInput(s->conn) == 0 || PQstatus(s->conn) != CONNECTION_OK)
 		return pg_fail(s, NULL, "read notifications");
-	if (drain_notifies(s))
-		return 1;
+	int got = drain_notifies(s);
+	if (got)
+		return got;
 	struct pollfd fd = {.fd = PQsocket(s->conn), .events = POLLIN};
 	if (fd.fd < 0)
 		return pg_fail(s, NULL, "read notifications");
@@ -130,5 +134,5 @@ int pg_listen_wait(struct store *s, int timeout_ms)
 		return 0;
 	if (PQconsumeInput(s->conn) == 0)
 		return pg_fail(s, NULL, "read notifications");
-	return drain_notifies(s) ? 1 : 0;
+	return drain_notifies(s);
 }

@@ -28,9 +28,10 @@ struct store {
 	struct store_base base; /* first: the ops the wrappers call */
 	PGconn *conn;
 	bool prepared[PG_STMT_COUNT_];
-	bool in_tx;	  /* between begin and commit/rollback */
-	bool notify_jobs; /* the transaction made new Ready work: NOTIFY at commit */
-	bool listening;	  /* LISTEN asyncd_jobs was sent on this connection */
+	bool in_tx;	      /* between begin and commit/rollback */
+	bool notify_jobs;     /* the transaction made new Ready work: NOTIFY at commit */
+	bool listening;	      /* LISTEN asyncd_jobs was sent on this connection */
+	bool notify_settings; /* the transaction changed settings: NOTIFY asyncd_settings */
 	/* outcomes waiting to be sent together (pipeline), before the next other statement or the
 	 * commit: job_completion structs of callers that live until the commit is answered */
 	struct job_completion **pending;

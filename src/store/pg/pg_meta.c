@@ -374,6 +374,7 @@ static int pg_setting_put(struct store *s, const char *key, const char *value)
 	struct pgp p = {0};
 	pgp_text(&p, key);
 	pgp_text(&p, value);
+	s->notify_settings = true; /* every host applies it (peers.c) */
 	return pg_change(s,
 			 "INSERT INTO settings(key, value) VALUES ($1, $2)"
 			 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
