@@ -7,6 +7,7 @@
 #                                     DIR (default: a new mktemp -d) must be absent or empty.
 #        scripts/pg.sh stop DIR       stop it fast and remove DIR
 #        scripts/pg.sh url DIR        print the URL of the server started in DIR
+#        scripts/pg.sh restart DIR    stop it (fast) and start it again on the same port
 #
 # The server runs as the invoking user; as root it runs as the `postgres` user (Debian's package
 # makes it; `nobody` when there is none) through runuser, since postgres refuses to run as root.
@@ -80,6 +81,13 @@ url() {
 	echo "postgresql://asyncd@127.0.0.1:$(cat "$dir/port")/postgres"
 }
 
+# restart DIR: stop fast and start again on the same port (tests of a database restart)
+restart() {
+	local dir=${1:?usage: $prog restart DIR}
+	pick_user
+	as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -m fast -w restart >/dev/null
+}
+
 stop() {
 	local dir=${1:?usage: $prog stop DIR}
 	[[ -d $dir/data ]] || die "$dir is not a server directory of $prog"
@@ -91,9 +99,10 @@ stop() {
 case "${1:-}" in
 start) start "${2:-}" ;;
 stop) stop "${2:-}" ;;
+restart) restart "${2:-}" ;;
 url) url "${2:-}" ;;
 *)
-	echo "usage: $prog start [DIR] | stop DIR | url DIR" >&2
+	echo "usage: $prog start [DIR] | stop DIR | url DIR | restart DIR" >&2
 	exit 2
 	;;
 esac

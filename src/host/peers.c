@@ -31,6 +31,7 @@ static struct {
 	char store_url[4200];
 	struct engine *engine;
 	peers_settings_fn reload;
+	bool beat_failed; /* the last heartbeat could not be written */
 	bool wake_ready;
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -55,6 +56,7 @@ bool peers_shared_store(const char *url)
 struct beat_call {
 	const struct host_row *row;
 	const char *rescue_host; /* the previous life's id, or NULL: every dead host */
+	bool no_rescue;
 	int64_t now, expires_ms, rescued;
 };
 
@@ -62,7 +64,7 @@ static int beat_fn(struct store *s, void *arg)
 {
 	struct beat_call *c = arg;
 	int rc = store_host_put(s, c->row, c->now + c->expires_ms);
-	if (rc == 0)
+	if (rc == 0 && !c->no_rescue)
 		rc = store_jobs_rescue(s, c->rescue_host, c->now - c->expires_ms, c->now,
 				       &c->rescued);
 	return rc;
@@ -75,7 +77,10 @@ static int beat(const char *rescue_host)
 	struct beat_call c = {.row = &P.row,
 			      .rescue_host = rescue_host,
 			      .now = clock_now_ms(),
-			      .expires_ms = cfg.time_until_lock_expires_ms};
+			      .expires_ms = cfg.time_until_lock_expires_ms,
+			      /* back from a database outage: every host's heartbeat is as old as
+			       * ours; give them one interval to beat before taking their jobs */
+			      .no_rescue = P.beat_failed && !rescue_host};
 	if (P.last_beat && c.now - P.last_beat > c.expires_ms)
 		log_warn(
 		    "peers",
@@ -86,9 +91,14 @@ static int beat(const char *rescue_host)
 	P.row.heartbeat_on = c.now;
 	int rc = writer_call(P.w, beat_fn, &c);
 	if (rc < 0) {
-		log_warn("peers", "heartbeat failed: %s", asyncd_strerror(rc));
+		if (!P.beat_failed)
+			log_warn("peers", "heartbeat failed: %s", asyncd_strerror(rc));
+		P.beat_failed = true;
 		return rc;
 	}
+	if (P.beat_failed)
+		log_info("peers", "heartbeat written again");
+	P.beat_failed = false;
 	P.last_beat = c.now;
 	if (c.rescued)
 		log_info("peers", "returned %lld Locked jobs of %s to Ready", (long long)c.rescued,

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "store/store.h"
 
@@ -12,6 +13,21 @@ extern const struct store_ops sqlite_store_ops;
 extern const struct store_ops pg_store_ops;
 
 static int fault_countdown;
+static int64_t down_since;
+
+int64_t store_down_since(void)
+{
+	return __atomic_load_n(&down_since, __ATOMIC_RELAXED);
+}
+
+void store_note_reachable(bool reachable)
+{
+	int64_t was = __atomic_load_n(&down_since, __ATOMIC_RELAXED);
+	if (reachable && was)
+		__atomic_store_n(&down_since, 0, __ATOMIC_RELAXED);
+	else if (!reachable && !was)
+		__atomic_store_n(&down_since, clock_now_ms(), __ATOMIC_RELAXED);
+}
 
 void store_fault_inject(int nth)
 {

@@ -455,6 +455,12 @@ void user_done(struct user *u);
 void token_done(struct token *t);
 void audit_array_free(struct audit_entry *e, size_t n);
 
+/* Since when (ms) the database cannot be reached, as the last calls on any connection found it;
+ * 0 while it can (SQLite: always 0). */
+int64_t store_down_since(void);
+/* For backends: a call found the database unreachable (down) or reachable again. */
+void store_note_reachable(bool reachable);
+
 /* Test builds: make the nth store call from now on fail with AE_STORE (0 disables). */
 void store_fault_inject(int nth);
 

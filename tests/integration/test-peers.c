@@ -265,6 +265,73 @@ static void settings_reach_every_host(void **state)
 	free_peers(&p);
 }
 
+#define RESTART_JOBS 60
+
+/* Submit one sleep job, trying again while the database is away (503 store_unavailable, with
+ * Retry-After); returns its id. */
+static int64_t submit_through_outage(struct harness *h, int *ret_refused)
+{
+	int64_t end = h_mono_ms() + RECOVER_MS;
+	for (;;) {
+		long status;
+		json_t *spec = json_pack("{s:s,s:{s:i}}", "plugin_type", "samples.sleep", "data",
+					 "ms", SLEEP_MS);
+		char *body = json_dumps(spec, JSON_COMPACT);
+		json_t *a = h_request(h, "POST", "/api/v1/jobs", "application/json", body,
+				      strlen(body), &status);
+		free(body);
+		json_decref(spec);
+		if (status == 201) {
+			int64_t id = h_int(a, "id");
+			json_decref(a);
+			return id;
+		}
+		if (status != 503)
+			fail_msg("POST /api/v1/jobs answered %ld during a database restart: %s",
+				 status, h_client_last(h->client));
+		assert_string_equal(h_error_code(a), "store_unavailable");
+		json_decref(a);
+		(*ret_refused)++;
+		if (h_mono_ms() > end)
+			fail_msg("the database did not come back within %d ms", RECOVER_MS);
+		h_sleep_ms(50);
+	}
+}
+
+/* PostgreSQL restarted under load: submissions meanwhile are refused with 503 store_unavailable
+ * (nothing half-stored) and succeed after; every accepted job ends Succeeded once. */
+static void database_restart_under_load(void **state)
+{
+	(void)state;
+	const char *dir = getenv("ASYNCD_TEST_PG_DIR"), *src = getenv("ASYNCD_SOURCE_DIR");
+	if (!dir || !src) {
+		fprintf(stderr, "# no ASYNCD_TEST_PG_DIR: the database restart is not tried\n");
+		return;
+	}
+	struct peers p = {0};
+	int64_t ids[RESTART_JOBS];
+	int refused = 0;
+	char cmd[1200];
+	start_peers(&p);
+	for (int i = 0; i < RESTART_JOBS / 2; i++)
+		ids[i] = submit_through_outage(p.h[0], &refused);
+	/* in the background: the submissions below meet the outage */
+	snprintf(cmd, sizeof(cmd), "%s/scripts/pg.sh restart %s >/dev/null 2>&1 &", src, dir);
+	int64_t t0 = h_mono_ms();
+	assert_int_equal(system(cmd), 0);
+	for (int i = RESTART_JOBS / 2; i < RESTART_JOBS; i++)
+		ids[i] = submit_through_outage(p.h[i % HOSTS], &refused);
+	h_wait_all(p.h[0], RECOVER_MS, NULL);
+	fprintf(stderr,
+		"# database restart: %d submissions refused meanwhile; all %d jobs done %lld ms "
+		"after the restart began\n",
+		refused, RESTART_JOBS, (long long)(h_mono_ms() - t0));
+	check_all_succeeded(p.h[0], ids, RESTART_JOBS, NULL, 0);
+	for (int i = 0; i < HOSTS; i++)
+		h_stop(p.h[i]);
+	free_peers(&p);
+}
+
 #define FAIR_JOBS 150
 
 /* Each host claims what it can run, not a window's worth: the jobs are shared within 20 % of an
@@ -327,6 +394,7 @@ int main(void)
 	    cmocka_unit_test(paused_host_is_fenced),
 	    cmocka_unit_test(work_is_shared_fairly),
 	    cmocka_unit_test(settings_reach_every_host),
+	    cmocka_unit_test(database_restart_under_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

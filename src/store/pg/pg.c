@@ -122,8 +122,14 @@ char *pg_text(const PGresult *r, int row, int col)
 	return strdup(PQgetvalue(r, row, col));
 }
 
-static int map_state(const char *st)
+static int map_state(struct store *s, const char *st)
 {
+	/* the connection is gone, or the server is shutting down or starting */
+	if (PQstatus(s->conn) != CONNECTION_OK ||
+	    (st && (!strncmp(st, "08", 2) || !strncmp(st, "57P0", 4)))) {
+		store_note_reachable(false);
+		return AE_UNAVAILABLE;
+	}
 	if (!st)
 		return AE_STORE;
 	if (!strcmp(st, "23505"))
@@ -144,7 +150,7 @@ int pg_fail(struct store *s, PGresult *r, const char *what)
 	size_t n = strlen(s->err);
 	while (n && (s->err[n - 1] == '\n' || s->err[n - 1] == ' '))
 		s->err[--n] = 0;
-	return map_state(r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL);
+	return map_state(s, r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL);
 }
 
 /* A connection lost between transactions is opened again (once per call): the statements it
@@ -184,8 +190,24 @@ static int prepare_k(struct store *s, int k, const struct pgp *p)
 	return rc;
 }
 
+static int run_once(struct store *s, int k, const char *sql, const struct pgp *p, PGresult **ret,
+		    const char *what);
+
+/* Outside a transaction (readers, the listener), a statement that finds the connection broken
+ * (the server restarted since its last use) is tried once more on a new connection: it did not
+ * run. Inside one, the transaction is lost anyway and the caller's rollback says so. */
 int pg_run(struct store *s, int k, const char *sql, const struct pgp *p, PGresult **ret,
 	   const char *what)
+{
+	bool idle = !s->in_tx;
+	int rc = run_once(s, k, sql, p, ret, what);
+	if (rc == AE_UNAVAILABLE && idle && PQstatus(s->conn) != CONNECTION_OK)
+		rc = run_once(s, k, sql, p, ret, what);
+	return rc;
+}
+
+static int run_once(struct store *s, int k, const char *sql, const struct pgp *p, PGresult **ret,
+		    const char *what)
 {
 	static const struct pgp none;
 	PGresult *r;
@@ -215,6 +237,7 @@ int pg_run(struct store *s, int k, const char *sql, const struct pgp *p, PGresul
 		PQclear(r);
 		return rc;
 	}
+	store_note_reachable(true);
 	if (ret)
 		*ret = r;
 	else
@@ -251,6 +274,10 @@ int pg_begin(struct store *s)
 	pg_drop_outcomes(s, 0);
 	revive(s);
 	int rc = exec_simple(s, "BEGIN", "begin");
+	if (rc == AE_UNAVAILABLE && PQstatus(s->conn) != CONNECTION_OK) {
+		revive(s); /* found broken by this BEGIN: nothing had started */
+		rc = exec_simple(s, "BEGIN", "begin");
+	}
 	s->in_tx = rc == 0;
 	s->notify_jobs = false;
 	return rc;
@@ -380,8 +407,10 @@ int pg_open(const char *url, struct store **ret)
 	s->conn = PQconnectdb(url);
 	if (PQstatus(s->conn) != CONNECTION_OK ||
 	    exec_simple(s, "SET client_min_messages = warning", "configure") < 0) {
+		bool down = PQstatus(s->conn) != CONNECTION_OK;
+		store_note_reachable(!down);
 		pg_close(s);
-		return AE_STORE;
+		return down ? AE_UNAVAILABLE : AE_STORE;
 	}
 	*ret = s;
 	return 0;
