@@ -265,6 +265,42 @@ static void settings_reach_every_host(void **state)
 	free_peers(&p);
 }
 
+#define CAPPED_JOBS 12
+#define GLOBAL_CAP 2
+
+/* async.throttling is global: a cap of 2 means 2 jobs of the type Locked in the deployment. */
+static void throttle_holds_across_hosts(void **state)
+{
+	(void)state;
+	struct peers p = {0};
+	int64_t ids[CAPPED_JOBS];
+	int most = 0;
+	start_peers_with(&p, json_pack("{s:s}", "async.throttling", "samples.sleep=2"));
+	for (int i = 0; i < CAPPED_JOBS; i++)
+		ids[i] = h_submit(p.h[i % HOSTS], json_pack("{s:s,s:{s:i}}", "plugin_type",
+							    "samples.sleep", "data", "ms", 200));
+	int64_t end = h_mono_ms() + RECOVER_MS;
+	for (;;) {
+		json_t *a = h_get(p.h[0], "/api/v1/jobs?state=2&limit=500", 200);
+		int locked = (int)json_array_size(json_object_get(a, "jobs"));
+		json_decref(a);
+		most = locked > most ? locked : most;
+		if (h_count(p.h[0], 30) == CAPPED_JOBS)
+			break;
+		if (h_mono_ms() > end)
+			fail_msg("the capped jobs did not finish within %d ms", RECOVER_MS);
+		h_sleep_ms(10);
+	}
+	fprintf(stderr, "# global cap %d on 3 hosts: at most %d Locked at once\n", GLOBAL_CAP,
+		most);
+	assert_true(most <= GLOBAL_CAP);
+	assert_true(most >= 1);
+	check_all_succeeded(p.h[0], ids, CAPPED_JOBS, NULL, 0);
+	for (int i = 0; i < HOSTS; i++)
+		h_stop(p.h[i]);
+	free_peers(&p);
+}
+
 #define RESTART_JOBS 60
 
 /* Submit one sleep job, trying again while the database is away (503 store_unavailable, with
@@ -394,6 +430,7 @@ int main(void)
 	    cmocka_unit_test(paused_host_is_fenced),
 	    cmocka_unit_test(work_is_shared_fairly),
 	    cmocka_unit_test(settings_reach_every_host),
+	    cmocka_unit_test(throttle_holds_across_hosts),
 	    cmocka_unit_test(database_restart_under_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -120,6 +120,14 @@ int pg_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total
 int pg_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id,
 			     struct job_counts *ret);
 
+/* Priority, then sequence (qsort). */
+int pg_cmp_claim_order(const void *a, const void *b);
+
+/* A claim under async.throttling caps, global across hosts (pg_claim.c). */
+struct throttle_table;
+int pg_claim_capped(struct store *s, const struct throttle_table *caps, const char *host_id,
+		    int64_t now, int64_t lease, int limit, struct job **ret_jobs, size_t *ret_n);
+
 /* Administration rows (pg_admin.c). */
 int pg_service_configs(struct store *s, const char *host_id, struct service_config **ret,
 		       size_t *ret_n);

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/settings.h"
+#include "common/throttle.h"
 #include "common/util.h"
 #include "store/pg/pg_int.h"
 
@@ -148,7 +149,7 @@ int pg_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts
 	return rc;
 }
 
-static int cmp_claim_order(const void *a, const void *b)
+int pg_cmp_claim_order(const void *a, const void *b)
 {
 	const struct job *x = a, *y = b;
 	if (x->priority != y->priority)
@@ -160,13 +161,20 @@ int pg_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
 		  struct job **ret_jobs, size_t *ret_n)
 {
 	struct settings cfg;
+	struct throttle_table caps = {0};
+	char err[256];
 	struct pgp p = {0};
 	PGresult *r;
 	settings_current(&cfg);
+	int64_t lease = now + cfg.time_until_lock_expires_ms;
+	/* async.throttling caps hold across every host sharing the database */
+	if (cfg.throttling[0] && throttle_parse(cfg.throttling, &caps, err, sizeof(err)) == 0 &&
+	    caps.n)
+		return pg_claim_capped(s, &caps, host_id, now, lease, limit, ret_jobs, ret_n);
 	pgp_text(&p, host_id);
 	pgp_i64(&p, now);
 	pgp_i64(&p, limit);
-	pgp_i64(&p, now + cfg.time_until_lock_expires_ms);
+	pgp_i64(&p, lease);
 	int rc = pg_run(s, PG_JOB_CLAIM, NULL, &p, &r, "claim jobs");
 	if (rc < 0)
 		return rc;
@@ -181,7 +189,7 @@ int pg_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
 	for (size_t i = 0; i < n; i++)
 		pg_read_job(r, (int)i, &jobs[i]);
 	PQclear(r);
-	qsort(jobs, n, sizeof(*jobs), cmp_claim_order);
+	qsort(jobs, n, sizeof(*jobs), pg_cmp_claim_order);
 	*ret_jobs = jobs;
 	*ret_n = n;
 	return 0;
