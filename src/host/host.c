@@ -299,7 +299,7 @@ static int start(const struct host_options *o, struct host *h)
 	if ((rc = start_services(o, h)) < 0)
 		return rc;
 	if (peers_shared_store(h->store_url) &&
-	    (rc = peers_listen(h->store_url, h->engine, reload_settings)) < 0)
+	    (rc = peers_listen(h->store_url, h->engine, reload_settings, &h->services)) < 0)
 		return rc;
 	h->api = (struct api_ctx){.w = h->w,
 				  .engine = h->engine,

@@ -14,6 +14,8 @@
 #include "exec/engine.h"
 #include "exec/writer.h"
 #include "host/peers.h"
+#include "host/service.h"
+#include "host/services.h"
 #include "store/store.h"
 
 #define LISTEN_WAIT_MS 500
@@ -31,6 +33,7 @@ static struct {
 	char store_url[4200];
 	struct engine *engine;
 	peers_settings_fn reload;
+	struct host_services *services;
 	bool beat_failed; /* the last heartbeat could not be written */
 	bool wake_ready;
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -207,6 +210,62 @@ static struct store *connect_listener(void)
 	return NULL;
 }
 
+#define COMMAND_WAIT_MS 1000
+
+struct done_call {
+	int64_t id;
+	int rc;
+	const char *answer;
+};
+
+static int command_done_fn(struct store *s, void *arg)
+{
+	struct done_call *d = arg;
+	return store_command_done(s, d->id, d->rc, d->answer, clock_now_ms());
+}
+
+/* Act on one command for this host as its own API would, and write the answer: the service's
+ * new status, or the error. */
+static void act_on(const struct host_command *c)
+{
+	char err[256] = "";
+	char *answer = NULL;
+	int rc = AE_NOTFOUND;
+	struct service *svc = services_find(P.services, c->service);
+	int a = service_action_parse(c->action);
+	if (!svc)
+		snprintf(err, sizeof(err),
+			 "no service '%s': use async, async-maintenance or sandbox", c->service);
+	else if (a < 0)
+		snprintf(err, sizeof(err),
+			 "no service action '%s': use start, stop, pause, continue or restart",
+			 c->action);
+	else if ((rc = service_act(svc, (enum svc_action)a, err, sizeof(err))) == 0) {
+		service_wait_idle(svc, COMMAND_WAIT_MS);
+		json_t *j = service_json(svc, P.row.id);
+		answer = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+	}
+	log_info("peers", "%s asked from another host: service %s %s: %s",
+		 c->requested_by ? c->requested_by : "?", c->service, c->action,
+		 rc == 0 ? "done" : err);
+	struct done_call d = {.id = c->id, .rc = rc, .answer = answer ? answer : err};
+	if (writer_call(P.w, command_done_fn, &d) < 0)
+		log_warn("peers", "cannot answer command %lld", (long long)c->id);
+	free(answer);
+}
+
+static void run_commands(struct store *s)
+{
+	struct host_command *v = NULL;
+	size_t n = 0;
+	if (!P.services || store_commands_pending(s, P.row.id, &v, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		act_on(&v[i]);
+	host_commands_free(v, n);
+}
+
 static void *listen_main(void *arg)
 {
 	(void)arg;
@@ -217,11 +276,14 @@ static void *listen_main(void *arg)
 				break;
 			/* whatever was announced while we were away */
 			P.reload(s);
+			run_commands(s);
 			engine_notify(P.engine);
 		}
 		int rc = store_listen_wait(s, LISTEN_WAIT_MS);
 		if (rc > 0 && (rc & STORE_HEARD_SETTINGS))
 			P.reload(s);
+		if (rc > 0 && (rc & STORE_HEARD_COMMANDS))
+			run_commands(s);
 		if (rc > 0 && (rc & STORE_HEARD_JOBS))
 			engine_notify(P.engine);
 		if (rc < 0) {
@@ -234,9 +296,11 @@ static void *listen_main(void *arg)
 	return NULL;
 }
 
-int peers_listen(const char *store_url, struct engine *e, peers_settings_fn reload)
+int peers_listen(const char *store_url, struct engine *e, peers_settings_fn reload,
+		 struct host_services *hs)
 {
 	P.reload = reload;
+	P.services = hs;
 	init_wake();
 	snprintf(P.store_url, sizeof(P.store_url), "%s", store_url);
 	P.engine = e;

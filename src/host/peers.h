@@ -21,7 +21,10 @@ struct store;
 typedef void (*peers_settings_fn)(struct store *s);
 /* Start the listener on a connection of its own: new work wakes e; a settings change of any host
  * calls reload with the listener's connection (and once after every reconnect). */
-int peers_listen(const char *store_url, struct engine *e, peers_settings_fn reload);
+struct host_services;
+/* ...and runs the service actions other hosts address to this one (hs) through the store. */
+int peers_listen(const char *store_url, struct engine *e, peers_settings_fn reload,
+		 struct host_services *hs);
 /* Stop both threads and mark the host stopped (after the engine released its jobs). */
 void peers_stop(void);
 

@@ -97,6 +97,43 @@ int store_jobs_watch(struct store *s)
 	return OPS(s)->jobs_watch ? OPS(s)->jobs_watch(s) : AE_INTERNAL;
 }
 
+#define OPTIONAL(name, params, args)                                                               \
+	int store_##name params                                                                    \
+	{                                                                                          \
+		if (!OPS(s)->name)                                                                 \
+			return AE_INVAL; /* a store of one host */                                 \
+		if (fault_hit())                                                                   \
+			return AE_STORE;                                                           \
+		return OPS(s)->name args;                                                          \
+	}
+
+OPTIONAL(command_put, (struct store * s, struct host_command *c), (s, c))
+OPTIONAL(commands_pending,
+	 (struct store * s, const char *host_id, struct host_command **ret, size_t *ret_n),
+	 (s, host_id, ret, ret_n))
+OPTIONAL(command_done, (struct store * s, int64_t id, int rc, const char *answer, int64_t now),
+	 (s, id, rc, answer, now))
+OPTIONAL(command_get, (struct store * s, int64_t id, struct host_command *ret), (s, id, ret))
+
+void host_command_done(struct host_command *c)
+{
+	if (!c)
+		return;
+	free(c->host_id);
+	free(c->service);
+	free(c->action);
+	free(c->requested_by);
+	free(c->answer);
+	memset(c, 0, sizeof(*c));
+}
+
+void host_commands_free(struct host_command *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++)
+		host_command_done(&c[i]);
+	free(c);
+}
+
 int store_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n)
 {
 	if (!OPS(s)->jobs_ready_heads)

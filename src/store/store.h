@@ -158,6 +158,20 @@ struct host_row {
 	int64_t stopped_on; /* 0: not stopped cleanly */
 };
 
+/* A service action one host asks of another through a shared store: the target acts on it and
+ * writes its answer (its service's new status as JSON, or an error). */
+struct host_command {
+	int64_t id;
+	char *host_id; /* the target */
+	char *service;
+	char *action;
+	char *requested_by;
+	int64_t requested_on;
+	int64_t done_on; /* 0: not yet */
+	int rc;		 /* the target's result: 0 or an AE_* code */
+	char *answer;	 /* JSON of the service, or the error's message */
+};
+
 /* Counts of unfinished jobs per state, for safe deletes. */
 struct job_counts {
 	int64_t by_state[4];
@@ -291,6 +305,12 @@ struct store_ops {
 	 * and the first Ready job of each plug-in type, from the claim's index (bounded work). */
 	int (*jobs_watch)(struct store *s);
 	int (*jobs_ready_heads)(struct store *s, struct ready_head **ret, size_t *ret_n);
+	/* Optional: service actions addressed to another host of a shared store (PostgreSQL). */
+	int (*command_put)(struct store *s, struct host_command *c);
+	int (*commands_pending)(struct store *s, const char *host_id, struct host_command **ret,
+				size_t *ret_n);
+	int (*command_done)(struct store *s, int64_t id, int rc, const char *answer, int64_t now);
+	int (*command_get)(struct store *s, int64_t id, struct host_command *ret);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -378,6 +398,16 @@ int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit
 /* The optional operations: AE_INTERNAL when the backend has not got them. */
 int store_jobs_watch(struct store *s);
 int store_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n);
+/* Store a command for c->host_id (sets c->id) and tell that host at the commit. */
+int store_command_put(struct store *s, struct host_command *c);
+/* The commands for host_id not done yet, oldest first. */
+int store_commands_pending(struct store *s, const char *host_id, struct host_command **ret,
+			   size_t *ret_n);
+/* Record the target's answer to command id. */
+int store_command_done(struct store *s, int64_t id, int rc, const char *answer, int64_t now);
+int store_command_get(struct store *s, int64_t id, struct host_command *ret);
+void host_command_done(struct host_command *c);
+void host_commands_free(struct host_command *c, size_t n);
 int store_set_synchronous(struct store *s, bool full);
 
 int store_service_configs(struct store *s, const char *host_id, struct service_config **ret,
@@ -438,6 +468,7 @@ int store_jobs_rescue(struct store *s, const char *host_id, int64_t dead_before,
  * AE_INVAL on a store without notifications (SQLite: one host, its engine is told directly). */
 #define STORE_HEARD_JOBS 1
 #define STORE_HEARD_SETTINGS 2
+#define STORE_HEARD_COMMANDS 4 /* a command for some host was stored */
 int store_listen_wait(struct store *s, int timeout_ms);
 
 void host_rows_free(struct host_row *h, size_t n);

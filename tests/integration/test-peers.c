@@ -265,6 +265,45 @@ static void settings_reach_every_host(void **state)
 	free_peers(&p);
 }
 
+/* A service action for host B asked from host A's API (and asyncctl --host) reaches B, is acted
+ * on and answered with B's new status; a dead host answers 409 naming its last heartbeat. */
+static void service_action_across_hosts(void **state)
+{
+	(void)state;
+	struct peers p = {0};
+	char path[400];
+	start_peers(&p);
+	snprintf(path, sizeof(path), "/api/v1/hosts/%s/services/async/pause", p.id[1]);
+	json_t *a = h_call(p.h[0], "POST", path, NULL, 200);
+	const char *st = h_str(a, "status");
+	assert_true(!strcmp(st, "paused") || !strcmp(st, "pause_pending"));
+	assert_string_equal(h_str(a, "host"), p.id[1]);
+	json_decref(a);
+	json_decref(h_wait_service(p.h[1], "async", "paused", H_WAIT_TIMEOUT_MS));
+	struct h_cmd c;
+	h_ctl(p.h[0], &c, "service", "continue", "async", "--host", p.id[1], NULL);
+	assert_int_equal(c.status, 0);
+	h_cmd_done(&c);
+	json_decref(h_wait_service(p.h[1], "async", "running", H_WAIT_TIMEOUT_MS));
+	h_kill(p.h[2]);
+	wait_host_status(p.h[0], p.id[2], "dead");
+	snprintf(path, sizeof(path), "/api/v1/hosts/%s/services/async/stop", p.id[2]);
+	a = h_call(p.h[0], "POST", path, NULL, 409);
+	const char *msg =
+	    json_string_value(json_object_get(json_object_get(a, "error"), "message"));
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "last heartbeat"));
+	json_decref(a);
+	a = h_get(p.h[0], "/api/v1/audit?limit=20", 200);
+	char *text = json_dumps(a, JSON_COMPACT);
+	assert_non_null(strstr(text, "service.pause"));
+	free(text);
+	json_decref(a);
+	for (int i = 0; i < 2; i++)
+		h_stop(p.h[i]);
+	free_peers(&p);
+}
+
 #define CAPPED_JOBS 12
 #define GLOBAL_CAP 2
 
@@ -431,6 +470,7 @@ int main(void)
 	    cmocka_unit_test(work_is_shared_fairly),
 	    cmocka_unit_test(settings_reach_every_host),
 	    cmocka_unit_test(throttle_holds_across_hosts),
+	    cmocka_unit_test(service_action_across_hosts),
 	    cmocka_unit_test(database_restart_under_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

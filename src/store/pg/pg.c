@@ -291,7 +291,9 @@ int pg_commit(struct store *s)
 		rc = exec_simple(s, "NOTIFY asyncd_jobs", "notify");
 	if (rc == 0 && s->notify_settings)
 		rc = exec_simple(s, "NOTIFY asyncd_settings", "notify");
-	s->notify_settings = false;
+	if (rc == 0 && s->notify_commands)
+		rc = exec_simple(s, "NOTIFY asyncd_commands", "notify");
+	s->notify_settings = s->notify_commands = false;
 	if (rc == 0)
 		rc = exec_simple(s, "COMMIT", "commit");
 	s->in_tx = false;
@@ -303,7 +305,7 @@ int pg_rollback(struct store *s)
 {
 	pg_drop_outcomes(s, 0);
 	int rc = exec_simple(s, "ROLLBACK", "rollback");
-	s->notify_settings = false;
+	s->notify_settings = s->notify_commands = false;
 	s->in_tx = false;
 	s->notify_jobs = false;
 	return rc;

@@ -105,8 +105,9 @@ static int drain_notifies(struct store *s)
 	int got = 0;
 	PGnotify *n;
 	while ((n = PQnotifies(s->conn))) {
-		got |= !strcmp(n->relname, "asyncd_settings") ? STORE_HEARD_SETTINGS
-							      : STORE_HEARD_JOBS;
+		got |= !strcmp(n->relname, "asyncd_settings")	? STORE_HEARD_SETTINGS
+		       : !strcmp(n->relname, "asyncd_commands") ? STORE_HEARD_COMMANDS
+								: STORE_HEARD_JOBS;
 		PQfreemem(n);
 	}
 	return got;
@@ -118,6 +119,8 @@ int pg_listen_wait(struct store *s, int timeout_ms)
 		int rc = pg_run(s, -1, "LISTEN asyncd_jobs", NULL, NULL, "listen");
 		if (rc == 0)
 			rc = pg_run(s, -1, "LISTEN asyncd_settings", NULL, NULL, "listen");
+		if (rc == 0)
+			rc = pg_run(s, -1, "LISTEN asyncd_commands", NULL, NULL, "listen");
 		if (rc < 0)
 			return rc;
 		s->listening = true;
@@ -135,4 +138,98 @@ int pg_listen_wait(struct store *s, int timeout_ms)
 	if (PQconsumeInput(s->conn) == 0)
 		return pg_fail(s, NULL, "read notifications");
 	return drain_notifies(s);
+}
+
+/* ---- commands to other hosts ---- */
+
+#define CMD_COLUMNS "id, host_id, service, action, requested_by, requested_on, done_on, rc, answer"
+
+static void read_command(const PGresult *r, int row, struct host_command *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = pg_i64(r, row, 0);
+	c->host_id = pg_text(r, row, 1);
+	c->service = pg_text(r, row, 2);
+	c->action = pg_text(r, row, 3);
+	c->requested_by = pg_text(r, row, 4);
+	c->requested_on = pg_i64(r, row, 5);
+	c->done_on = pg_i64(r, row, 6);
+	c->rc = (int)pg_i64(r, row, 7);
+	c->answer = pg_text(r, row, 8);
+}
+
+int pg_command_put(struct store *s, struct host_command *c)
+{
+	struct pgp p = {0};
+	PGresult *r;
+	pgp_text(&p, c->host_id);
+	pgp_text(&p, c->service);
+	pgp_text(&p, c->action);
+	pgp_text(&p, c->requested_by);
+	pgp_i64(&p, c->requested_on);
+	int rc = pg_run(s, -1,
+			"INSERT INTO host_commands(host_id, service, action, requested_by,"
+			" requested_on) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+			&p, &r, "store a command");
+	if (rc < 0)
+		return rc;
+	c->id = pg_i64(r, 0, 0);
+	PQclear(r);
+	s->notify_commands = true;
+	return 0;
+}
+
+int pg_commands_pending(struct store *s, const char *host_id, struct host_command **ret,
+			size_t *ret_n)
+{
+	struct pgp p = {0};
+	PGresult *r;
+	pgp_text(&p, host_id);
+	int rc = pg_run(s, -1,
+			"SELECT " CMD_COLUMNS " FROM host_commands WHERE host_id = $1"
+			" AND done_on IS NULL ORDER BY id LIMIT 100",
+			&p, &r, "read commands");
+	if (rc < 0)
+		return rc;
+	size_t n = (size_t)PQntuples(r);
+	struct host_command *v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		PQclear(r);
+		return AE_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		read_command(r, (int)i, &v[i]);
+	PQclear(r);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int pg_command_done(struct store *s, int64_t id, int rc_of, const char *answer, int64_t now)
+{
+	struct pgp p = {0};
+	pgp_i64(&p, id);
+	pgp_i64(&p, rc_of);
+	pgp_text(&p, answer);
+	pgp_i64(&p, now);
+	return pg_change(s,
+			 "UPDATE host_commands SET rc = $2, answer = $3, done_on = $4"
+			 " WHERE id = $1 AND done_on IS NULL",
+			 &p, NULL, "answer a command");
+}
+
+int pg_command_get(struct store *s, int64_t id, struct host_command *ret)
+{
+	struct pgp p = {0};
+	PGresult *r;
+	pgp_i64(&p, id);
+	int rc = pg_run(s, -1, "SELECT " CMD_COLUMNS " FROM host_commands WHERE id = $1", &p, &r,
+			"read a command");
+	if (rc < 0)
+		return rc;
+	bool found = PQntuples(r) > 0;
+	if (found)
+		read_command(r, 0, ret);
+	PQclear(r);
+	return found ? 0 : AE_NOTFOUND;
 }

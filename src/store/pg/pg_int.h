@@ -32,6 +32,7 @@ struct store {
 	bool notify_jobs;     /* the transaction made new Ready work: NOTIFY at commit */
 	bool listening;	      /* LISTEN asyncd_jobs was sent on this connection */
 	bool notify_settings; /* the transaction changed settings: NOTIFY asyncd_settings */
+	bool notify_commands; /* it stored a command for another host: NOTIFY asyncd_commands */
 	/* outcomes waiting to be sent together (pipeline), before the next other statement or the
 	 * commit: job_completion structs of callers that live until the commit is answered */
 	struct job_completion **pending;
@@ -159,5 +160,10 @@ int pg_hosts_list(struct store *s, struct host_row **ret, size_t *ret_n);
 int pg_jobs_rescue(struct store *s, const char *host_id, int64_t dead_before, int64_t now,
 		   int64_t *ret_n);
 int pg_listen_wait(struct store *s, int timeout_ms);
+int pg_command_put(struct store *s, struct host_command *c);
+int pg_commands_pending(struct store *s, const char *host_id, struct host_command **ret,
+			size_t *ret_n);
+int pg_command_done(struct store *s, int64_t id, int rc, const char *answer, int64_t now);
+int pg_command_get(struct store *s, int64_t id, struct host_command *ret);
 
 #endif

@@ -606,4 +606,8 @@ const struct store_ops pg_store_ops = {
     .hosts_list = pg_hosts_list,
     .jobs_rescue = pg_jobs_rescue,
     .listen_wait = pg_listen_wait,
+    .command_put = pg_command_put,
+    .commands_pending = pg_commands_pending,
+    .command_done = pg_command_done,
+    .command_get = pg_command_get,
 };

@@ -93,6 +93,12 @@ static const char *const pg_migrations[] = {
     /* 2: a drain may have a deadline, after which what is left is canceled (SQLite's 7) */
     "ALTER TABLE steps ADD COLUMN drain_deadline BIGINT;"
     "ALTER TABLE assemblies ADD COLUMN drain_deadline BIGINT;",
+    /* 3: service actions addressed to another host (peers.c) */
+    "CREATE TABLE host_commands("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, host_id TEXT NOT NULL,"
+    " service TEXT NOT NULL, action TEXT NOT NULL, requested_by TEXT,"
+    " requested_on BIGINT NOT NULL, done_on BIGINT, rc INTEGER, answer TEXT);"
+    "CREATE INDEX host_commands_pending ON host_commands(host_id, id) WHERE done_on IS NULL;",
 };
 
 #endif
