@@ -10,6 +10,10 @@
 #   make bench-peers     the no-op burn-down on asyncd and its peers (scripts/bench-peers.sh)
 #   make cluster         a private PostgreSQL and three asyncd hosts sharing it (scripts/cluster.sh);
 #                        make cluster-stop ends them
+#   make deb             the Debian package asyncd_VERSION_ARCH.deb in build-deb/, checked by lintian
+#                        (scripts/deb.sh; debian/)
+#   make deb-test        install that package with dpkg -i, start asyncd as its unit would, check
+#                        /healthz, purge it (scripts/deb-test.sh; root only)
 #   make clean           remove the build directories (not ./var)
 #   make format          clang-format -i every C file under src/ include/ plugins/ tests/
 
@@ -19,7 +23,7 @@ BUILD_DIR := build
 INSTALL_DIR := build-install
 FORMAT_DIRS := src include plugins tests bench examples
 
-.PHONY: all build run cluster cluster-stop test test-tsan fuzz install bench bench-peers clean format
+.PHONY: all build run cluster cluster-stop test test-tsan fuzz install bench bench-peers deb deb-test clean format
 
 all: build
 
@@ -78,8 +82,14 @@ bench:
 bench-peers:
 	@scripts/bench-peers.sh
 
+deb:
+	@scripts/deb.sh
+
+deb-test: deb
+	@scripts/deb-test.sh
+
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-tsan build-bench build-fuzz $(INSTALL_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-bench build-fuzz build-deb $(INSTALL_DIR)
 
 format:
 	find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) -print0 | \

@@ -3,8 +3,11 @@
 #
 # usage: scripts/deps.sh [GROUP]...
 #   build   (default) what `make`, `make run` and `make test` need: compiler, Meson, the
-#           libraries (libpq for the PostgreSQL backend), cmocka, clang-format, curl and the
+#           libraries (libpq for the PostgreSQL backend), Chart.js for the console, cmocka,
+#           clang-format, curl, prometheus (promtool), systemd (systemd-analyze) and the
 #           PostgreSQL 15 server the tests start (scripts/pg.sh)
+#   deb     what `make deb` needs: the build libraries, debhelper, dpkg-dev and lintian
+#   browser the console's browser tests: chromium, nodejs (and npm)
 #
 # Quiet when everything is present. When something is missing: as root with apt-get, installs it
 # (running `apt-get update` only if the first install attempt fails); otherwise prints the
@@ -17,17 +20,22 @@ set -euo pipefail
 
 # build: compiler, build system and the libraries the core links against
 DEPS_BUILD="meson ninja-build pkg-config gcc libsqlite3-dev libjansson-dev libmicrohttpd-dev
-libsodium-dev libcurl4-openssl-dev libseccomp-dev libpq-dev"
+libsodium-dev libcurl4-openssl-dev libseccomp-dev libsystemd-dev python3 libjs-chart.js libpq-dev"
 # test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks),
-# prometheus (its promtool checks /metrics in tests/integration/test-metrics.c), and the
-# PostgreSQL 15 server that `make test` starts privately (scripts/pg.sh) to run every suite on the
-# PostgreSQL backend too
-DEPS_TEST="libcmocka-dev clang-format curl prometheus postgresql-15"
+# prometheus (its promtool checks /metrics in tests/integration/test-metrics.c), systemd
+# (systemd-analyze verify on the installed unit) and the PostgreSQL 15 server that `make test`
+# starts privately (scripts/pg.sh) to run every suite on the PostgreSQL backend too
+DEPS_TEST="libcmocka-dev clang-format curl prometheus systemd postgresql-15"
+# deb: what `make deb` needs to build and check the Debian package (debian/)
+DEPS_DEB="debhelper dpkg-dev lintian"
+# browser: the console's tests in a real browser (tests/browser/): Debian's Chromium and Node.js;
+# npm comes with nodejs on some systems, else from Debian's npm (checked by command, not package)
+DEPS_BROWSER="chromium nodejs"
 
 prog=${0##*/}
 
 die_usage() {
-	echo "usage: $prog [build]..." >&2
+	echo "usage: $prog [build|deb|browser]..." >&2
 	exit 2
 }
 
@@ -35,6 +43,8 @@ die_usage() {
 group_packages() {
 	case "$1" in
 	build) echo "$DEPS_BUILD $DEPS_TEST" ;;
+	deb) echo "$DEPS_BUILD $DEPS_DEB" ;;
+	browser) echo "$DEPS_BROWSER" ;;
 	*)
 		echo "$prog: unknown group: $1" >&2
 		die_usage
@@ -78,6 +88,11 @@ main() {
 			missing+=("$p")
 		fi
 	done
+	# npm: part of some nodejs builds, a package of its own in Debian's
+	if [[ " ${pkgs[*]} " == *" nodejs "* ]] && is_installed nodejs &&
+		! command -v npm >/dev/null 2>&1; then
+		missing+=(npm)
+	fi
 	if ((${#missing[@]} == 0)); then
 		return 0
 	fi

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # asyncd's one test command (`make test`).
 #
-#   1. scripts/deps.sh, then a private PostgreSQL 15 server (scripts/pg.sh start: initdb in a temp
-#      dir, a free 127.0.0.1 port), stopped at the end whatever happens (trap); its URL is
-#      exported as ASYNCD_TEST_PG_URL, and the suite `pg` runs the store and integration tests
-#      again on it (a fresh database per test case)
+#   1. scripts/deps.sh build browser, and `npm ci` in tests/browser (playwright-core, axe-core:
+#      test tooling for the console's browser tests, suite `browser`, run in build/ only)
+#      Then a private PostgreSQL 15 server (scripts/pg.sh start: initdb in a temp dir, a free
+#      127.0.0.1 port), stopped at the end whatever happens (trap); its URL is exported as
+#      ASYNCD_TEST_PG_URL, and the suite `pg` runs the store and integration tests again on it (a
+#      fresh database per test case)
 #   2. configure + compile build/ (debugoptimized), build-asan/ (debug, ASan + UBSan) and
 #      build-tsan/ (debug, ThreadSanitizer)
 #   3. meson test in build/, build-asan/ and build-tsan/ -- all always run
 #   4. clang-format --dry-run -Werror over the tracked C files (one check)
+#   5. the Debian package (one check): scripts/deb.sh builds it and runs lintian, scripts/deb-test.sh
+#      installs, starts and purges it -- as root with dpkg-buildpackage only, else skipped (counted
+#      as neither); ASYNCD_SKIP_DEB=1 skips it
 #
 # The last line of output is always "N passed, N failed": the test cases (TAP lines) of the meson
 # runs plus the format check; a test program that fails without a failing case, a build that
@@ -158,6 +163,24 @@ format_check() {
 	fi
 }
 
+# browser_tooling: the npm packages of tests/browser (playwright-core, axe-core), installed from
+# package-lock.json when node_modules is missing or older than it; a failure counts as one failed
+# check (the browser suite then fails too, naming what is missing)
+browser_tooling() {
+	local dir=tests/browser
+	say "browser test tooling (npm ci in $dir)"
+	if [[ -f $dir/node_modules/.package-lock.json &&
+		! $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+		echo "up to date"
+		return 0
+	fi
+	if (cd "$dir" && npm ci --no-audit --no-fund); then
+		return 0
+	fi
+	echo "test.sh: npm ci in $dir failed" >&2
+	failed=$((failed + 1))
+}
+
 # The ThreadSanitizer build: its asyncd-worker skips RLIMIT_AS as in ASan builds
 # (src/worker/sanitizer.h): TSan reserves far more address space than RLIMIT_AS allows and brings
 # its own malloc. A race report makes the process exit 66, which fails its test.
@@ -165,6 +188,27 @@ tsan_suite() {
 	if build build-tsan --buildtype=debug -Dtests=true -Db_sanitize=thread -Db_lundef=false; then
 		TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1} \
 			run_tests build-tsan --timeout-multiplier "${TSAN_TIMEOUT_MULTIPLIER:-5}"
+	fi
+}
+
+# The Debian package: built, lintian-clean, installed, started and purged (scripts/deb-test.sh).
+deb_check() {
+	local rc=0
+	if [[ ${ASYNCD_SKIP_DEB:-0} == 1 || $(id -u) != 0 ]] || ! command -v dpkg >/dev/null 2>&1; then
+		say "Debian package: skipped (needs root and dpkg; ASYNCD_SKIP_DEB=${ASYNCD_SKIP_DEB:-0})"
+		return 0
+	fi
+	say "Debian package (scripts/deb.sh, scripts/deb-test.sh)"
+	if scripts/deb.sh; then
+		scripts/deb-test.sh || rc=$?
+	else
+		rc=1
+	fi
+	if ((rc == 0)); then
+		passed=$((passed + 1))
+	elif ((rc != 77)); then
+		echo "test.sh: the Debian package check failed" >&2
+		failed=$((failed + 1))
 	fi
 }
 
@@ -187,10 +231,11 @@ main() {
 		return
 	fi
 	say "dependencies"
-	if ! scripts/deps.sh build; then
+	if ! scripts/deps.sh build browser; then
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
+	browser_tooling
 
 	start_pg
 	local plain_ok=0 asan_ok=0
@@ -209,6 +254,7 @@ main() {
 	tsan_suite
 
 	format_check
+	deb_check
 
 	echo
 	echo "$passed passed, $failed failed"

@@ -32,7 +32,9 @@ static int error_v(struct api_req *r, int status, const char *code, const char *
 {
 	char msg[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	api_reply(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+	api_reply(r, status,
+		  json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", msg,
+			    "request_id", r->request_id));
 	return 0;
 }
 

@@ -28,6 +28,7 @@ struct api_ctx {
 };
 
 #define API_MAX_PARAMS 4
+#define API_REQUEST_ID_MAX 64
 
 struct api_req {
 	struct api_ctx *api;
@@ -35,6 +36,9 @@ struct api_req {
 	const char *url;
 	const char *content_type;
 	const char *remote;
+	/* the caller's X-Request-Id when it is a plain token, else made here: in the X-Request-Id
+	 * header of the answer, in an error answer's "request_id" and in every log record of it */
+	char request_id[API_REQUEST_ID_MAX + 1];
 	void *conn; /* struct MHD_Connection */
 	struct buf body;
 	const char *params[API_MAX_PARAMS]; /* path parameters, in order */
@@ -52,6 +56,13 @@ struct api_req {
 	char *set_cookie; /* a Set-Cookie header to send, or NULL */
 	const char *text_type;
 	int retry_after_s; /* > 0: a Retry-After header (429, 503) */
+	/* a static answer (the console's files): a body that lives as long as the process, sent
+	 * with text_type; its ETag, Cache-Control (NULL: no-store) and Content-Security-Policy */
+	const char *static_body;
+	size_t static_len;
+	const char *etag;
+	const char *cache_control;
+	const char *asset_csp;
 	/* set by the server: how a handler that answers later (API_PENDING) says it is done */
 	void (*finish)(struct api_req *r);
 };

@@ -10,6 +10,9 @@ int h_healthz(struct api_req *r);
 int h_metrics(struct api_req *r);
 int h_readyz(struct api_req *r);
 
+int h_console(struct api_req *r);
+enum api_start h_console_start(struct api_req *r);
+
 int h_events_raise(struct api_req *r);
 enum api_start h_events_start(struct api_req *r);
 

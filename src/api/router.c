@@ -32,6 +32,8 @@ static const struct route routes[] = {
     {"GET", "/healthz", 0, 0, h_healthz},
     {"GET", "/metrics", 0, 0, h_metrics},
     {"GET", "/readyz", 0, 0, h_readyz},
+    {"GET", "/", 0, 0, h_console, h_console_start},
+    {"GET", "/console/*", 0, 0, h_console, h_console_start},
     {"POST", "/api/v1/events", SUBMIT, 64 * MiB, h_events_raise, h_events_start},
     {"POST", "/api/v1/jobs", SUBMIT, 2 * MiB, h_jobs_submit},
     {"GET", "/api/v1/jobs", OWN, 0, h_jobs_list},
@@ -271,9 +273,4 @@ void router_dispatch(const struct route *rt, struct api_req *r)
 	int rc = rt->fn(r);
 	if (rc < 0 && !r->out && !r->text)
 		api_error(r, rc, "%s", asyncd_strerror(rc));
-	if (r->status >= 500)
-		log_error("api", "%s %.*s answered %d: %s", r->method, (int)strcspn(r->url, "?"),
-			  r->url, r->status,
-			  json_string_value(
-			      json_object_get(json_object_get(r->out, "error"), "message")));
 }

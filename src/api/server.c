@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -81,30 +82,82 @@ static void remote_text(struct MHD_Connection *c, char *buf, size_t n)
 			  (socklen_t)n);
 }
 
-static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
+/* One record per answer: errors at info (4xx) or error (5xx) with their code and message, so
+ * that the request id a user was given finds them; the others at debug. */
+static void log_answer(const struct api_req *r)
 {
-	char *body;
-	size_t len;
-	const char *type = "application/json";
+	int status = r->status ? r->status : 500;
+	enum log_level lvl = status >= 500   ? LOG_LVL_ERROR
+			     : status >= 400 ? LOG_LVL_INFO
+					     : LOG_LVL_DEBUG;
+	if (!log_enabled(lvl))
+		return;
+	json_t *err = json_object_get(r->out, "error");
+	const char *code = json_string_value(json_object_get(err, "code"));
+	const char *msg = json_string_value(json_object_get(err, "message"));
+	int path_len = (int)strcspn(r->url, "?");
+	char path[256];
+	snprintf(path, sizeof(path), "%.*s", path_len, r->url);
+	log_set_request_id(r->request_id);
+	log_event(
+	    lvl, "api",
+	    LOG_FIELDS(LOG_STR("method", r->method), LOG_STR("path", path),
+		       LOG_INT("status", status), LOG_STR("error_code", code),
+		       LOG_STR("user", r->user[0] ? r->user : NULL), LOG_STR("remote", r->remote)),
+	    "%s %s answered %d%s%s", r->method, path, status, msg ? ": " : "", msg ? msg : "");
+	log_set_request_id(NULL);
+}
+
+/* The response for r's body: a static one (the console's files), text, JSON or nothing. */
+static struct MHD_Response *response_of(struct api_req *r, const char **type, size_t *len)
+{
+	char *body = NULL;
+	*type = "application/json";
+	if (r->static_body) {
+		*type = r->text_type;
+		*len = r->static_len;
+		return MHD_create_response_from_buffer(*len, (void *)r->static_body,
+						       MHD_RESPMEM_PERSISTENT);
+	}
 	if (r->text) {
 		body = r->text;
 		r->text = NULL;
-		type = r->text_type ? r->text_type : "text/plain; charset=utf-8";
+		*type = r->text_type ? r->text_type : "text/plain; charset=utf-8";
 	} else if (r->out) {
 		body = json_dumps(r->out, JSON_COMPACT);
-	} else {
-		body = NULL;
 	}
-	len = body ? strlen(body) : 0;
-	struct MHD_Response *resp =
-	    body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
-		 : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	*len = body ? strlen(body) : 0;
+	return body ? MHD_create_response_from_buffer(*len, body, MHD_RESPMEM_MUST_FREE)
+		    : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+}
+
+/* The headers of the console's files: a strict policy, no framing, no referrer. */
+static void asset_headers(struct MHD_Response *resp, const struct api_req *r)
+{
+	if (r->etag)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+	if (!r->asset_csp)
+		return;
+	MHD_add_response_header(resp, "Content-Security-Policy", r->asset_csp);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_req *r)
+{
+	log_answer(r);
+	const char *type;
+	size_t len;
+	struct MHD_Response *resp = response_of(r, &type, &len);
 	if (!resp)
 		return MHD_NO;
 	if (len)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	MHD_add_response_header(resp, "Cache-Control",
+				r->cache_control ? r->cache_control : "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	asset_headers(resp, r);
 	if (r->set_cookie)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
 	if (r->retry_after_s > 0) {
@@ -141,6 +194,23 @@ static void peer_credentials(struct MHD_Connection *c, struct api_req *r, char *
 	snprintf(remote, n, "unix:pid %d", (int)cred.pid);
 }
 
+/* The caller's X-Request-Id when it is 1..API_REQUEST_ID_MAX of [A-Za-z0-9._:-] (a proxy's id
+ * goes on), else 16 random hex digits. */
+static void request_id(struct MHD_Connection *c, char *out)
+{
+	const char *in = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+	size_t n = in ? strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				   "0123456789._:-")
+		      : 0;
+	if (in && n > 0 && n <= API_REQUEST_ID_MAX && !in[n]) {
+		memcpy(out, in, n + 1);
+		return;
+	}
+	unsigned char raw[8];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, API_REQUEST_ID_MAX + 1, raw, sizeof(raw));
+}
+
 static struct conn_state *state_new(struct server *s, struct MHD_Connection *c, const char *url,
 				    const char *method)
 {
@@ -154,6 +224,7 @@ static struct conn_state *state_new(struct server *s, struct MHD_Connection *c, 
 	st->req.conn = c;
 	st->req.url = url;
 	st->req.method = method;
+	request_id(c, st->req.request_id);
 	st->req.content_type =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	remote_text(c, st->remote, sizeof(st->remote));
@@ -241,7 +312,9 @@ static void resume_answered(struct conn_state *st)
 static void run_handler(struct reqpool_task *t)
 {
 	struct conn_state *st = (struct conn_state *)t;
+	log_set_request_id(st->req.request_id);
 	router_dispatch(st->rt, &st->req);
+	log_set_request_id(NULL);
 	buf_done(&st->req.body);
 	if (st->large) {
 		malloc_trim(0); /* give a large request's memory back to the system */
@@ -266,7 +339,9 @@ static enum MHD_Result hand_over(struct conn_state *st)
 	st->req.finish = finish_request;
 	connwatch_set(st->s->watch, watched_of(st->c), 0);
 	suspend(st);
+	log_set_request_id(st->req.request_id);
 	enum api_start how = st->large ? API_BLOCKING : router_start(st->rt, &st->req);
+	log_set_request_id(NULL);
 	if (how == API_PENDING)
 		return MHD_YES;
 	if (how == API_DONE) {

@@ -1,10 +1,14 @@
 /* asyncd: the host daemon. Parses flags and the config file, then runs the host. */
 #include <getopt.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
+#include "common/log.h"
 #include "host/config.h"
 #include "host/host.h"
 
@@ -12,7 +16,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: asyncd --state-dir DIR [--store URL] [--listen ADDR:PORT] [--host-id ID]\n"
-		"              [--config FILE] [--worker PATH]\n"
+		"              [--config FILE] [--worker PATH] [--exit-with-parent]\n"
+		"              [--log-format text|json|journal]\n"
 		"  --state-dir DIR    where the database, admin.token and caches live\n"
 		"  --store URL        sqlite:PATH (default sqlite:DIR/asyncd.db)\n"
 		"  --listen ADDR:PORT HTTP API address (default 127.0.0.1:8470; port 0 picks "
@@ -23,7 +28,28 @@ static void usage(FILE *f)
 		"                     http_io_threads, http_workers, http_max_connections,\n"
 		"                     http_max_per_address, http_idle_timeout, "
 		"http_header_timeout,\n"
-		"                     http_body_timeout (seconds; see docs/api.md)\n");
+		"                     http_body_timeout (seconds; see docs/api.md)\n"
+		"  --exit-with-parent stop cleanly (as on SIGTERM) when the process that started "
+		"asyncd\n"
+		"                     dies (for scripts such as make run; not for systemd)\n"
+		"  --log-format FMT   text (default), json (one JSON object per line) or journal\n"
+		"                     (journald fields; the default when stderr is the journal)\n");
+}
+
+/* --exit-with-parent: the kernel sends SIGTERM when the parent dies; a parent that died before
+ * the request counts too (we were re-parented already). */
+static int exit_with_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) {
+		perror("asyncd: --exit-with-parent: prctl");
+		return -1;
+	}
+	if (getppid() != parent) {
+		fprintf(stderr, "asyncd: --exit-with-parent: the parent (pid %d) is gone already\n",
+			(int)parent);
+		return -1;
+	}
+	return 0;
 }
 
 /* Read the config file at path into c; says why on stderr when it cannot. */
@@ -76,11 +102,15 @@ int main(int argc, char **argv)
 	    {"host-id", required_argument, 0, 'i'},
 	    {"config", required_argument, 0, 'c'},
 	    {"worker", required_argument, 0, 'w'},
+	    {"exit-with-parent", no_argument, 0, 'P'},
+	    {"log-format", required_argument, 0, 'L'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
 	struct host_options o = {0};
 	const char *config = NULL;
+	pid_t parent = getppid();
+	enum log_format fmt = log_default_format();
 	int c;
 	while ((c = getopt_long(argc, argv, "d:s:l:i:c:w:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -102,6 +132,20 @@ int main(int argc, char **argv)
 		case 'w':
 			o.worker = optarg;
 			break;
+		case 'P':
+			if (exit_with_parent(parent) < 0)
+				return 1;
+			break;
+		case 'L':
+			if (log_format_parse(optarg, &fmt) < 0) {
+				fprintf(
+				    stderr,
+				    "asyncd: --log-format: '%s' is not a format: use text, json or "
+				    "journal\n",
+				    optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -119,6 +163,7 @@ int main(int argc, char **argv)
 	if (config && read_config(config, &file) < 0)
 		return 2;
 	merge(&o, &file);
+	log_set_format(fmt);
 	if (!o.state_dir) {
 		fprintf(stderr, "asyncd: --state-dir is required\n");
 		usage(stderr);

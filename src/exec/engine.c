@@ -173,12 +173,32 @@ static void count_outcome(const struct run *r)
 				(r->c.started_on - r->job.created_on) * 1000);
 }
 
+/* A run that failed, for good or to be retried, is one record (a success is not). */
+static void log_outcome(const struct run *r, int rc)
+{
+	const struct job_next *n = &r->c.next;
+	const struct log_field *f =
+	    LOG_FIELDS(LOG_INT("job_id", r->job.id), LOG_STR("plugin_type", r->job.plugin_type),
+		       LOG_STR("host", r->e->host_id), LOG_STR("error_code", n->error_code),
+		       LOG_INT("attempt", r->c.attempt));
+	const char *msg = r->c.message ? r->c.message : "";
+	if (rc < 0)
+		log_event(LOG_LVL_ERROR, "engine", f, "job %lld: its outcome was not stored: %s",
+			  (long long)r->job.id, asyncd_strerror(rc));
+	else if (n->status == JOB_ST_FAILED)
+		log_event(LOG_LVL_WARN, "engine", f, "job %lld failed: %s", (long long)r->job.id,
+			  msg);
+	else if (n->error_code && n->postpone_until)
+		log_event(LOG_LVL_INFO, "engine", f, "job %lld will be retried (retry %d): %s",
+			  (long long)r->job.id, n->retry_count, msg);
+}
+
 static void complete_done(void *arg, int rc)
 {
 	struct run *r = arg;
 	struct engine *e = r->e;
-	(void)rc;
 	count_outcome(r);
+	log_outcome(r, rc);
 	pthread_mutex_lock(&e->lock);
 	e->completing--;
 	e->processed++;
@@ -984,5 +1004,6 @@ void engine_stats(struct engine *e, struct engine_stats *ret)
 	ret->processed = e->processed;
 	ret->claimed = e->claimed;
 	ret->passes = e->passes;
+	ret->dispatching = e->started && !e->stopping;
 	pthread_mutex_unlock(&e->lock);
 }

@@ -5,6 +5,7 @@
 #ifndef ASYNCD_ENGINE_H
 #define ASYNCD_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct writer;
@@ -20,6 +21,7 @@ struct engine_stats {
 	 * after a change, a whole pass began after it, so a test (or a client, through the async
 	 * service's "dispatch_passes") can wait for that instead of for time to pass */
 	unsigned long long passes;
+	bool dispatching; /* the dispatcher thread runs (started, not stopping) */
 };
 
 /* Make the engine of this host, stopped. reader_url opens the pool's reader connections. */

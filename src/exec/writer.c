@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/error.h"
@@ -30,6 +31,7 @@ struct writer {
 	bool stopping;
 	int synchronous_full; /* -1: not set yet */
 	unsigned long long groups, ops;
+	const char *hang_file; /* test-only fault seam (ASYNCD_TEST_WRITER_HANG_FILE) */
 };
 
 static void queue_push_list(struct writer *w, struct writer_op *first, struct writer_op *last)
@@ -271,6 +273,16 @@ static void process(struct writer *w, struct writer_op *ops, int *backoff_ms)
 	free(rcs);
 }
 
+/* TEST ONLY (docs/testing.md "Fault seams"): while the file named by
+ * $ASYNCD_TEST_WRITER_HANG_FILE exists, the writer does not take its next group, as if it hung in
+ * the store; the systemd notify test proves that a stuck writer stops the watchdog pings. */
+static void test_hang(const struct writer *w)
+{
+	struct timespec ts = {0, 10 * 1000000L};
+	while (w->hang_file && access(w->hang_file, F_OK) == 0)
+		nanosleep(&ts, NULL);
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
@@ -284,6 +296,7 @@ static void *writer_main(void *arg)
 		struct writer_op *ops = w->head;
 		w->head = w->tail = NULL;
 		pthread_mutex_unlock(&w->lock);
+		test_hang(w);
 		process(w, ops, &backoff_ms);
 		pthread_mutex_lock(&w->lock);
 		if (w->stopping && backoff_ms >= BACKOFF_MAX_MS)
@@ -307,6 +320,9 @@ int writer_start(const char *url, struct writer **ret)
 	/* job counts for /metrics; a store without the tables (tests) or the operation has none */
 	if (store_jobs_watch(w->store) < 0)
 		log_info("writer", "no job counts for metrics: %s", store_last_error(w->store));
+	w->hang_file = getenv("ASYNCD_TEST_WRITER_HANG_FILE");
+	if (w->hang_file && !*w->hang_file)
+		w->hang_file = NULL;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {

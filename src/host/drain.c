@@ -36,16 +36,19 @@ static bool finish_drain(enum lc_kind kind, int64_t id, int64_t deadline)
 	bool deleted = rc == 0 && d.res.deleted;
 	if (deleted && lc_engine && d.res.n_interrupted)
 		engine_interrupt(lc_engine, d.res.interrupted, d.res.n_interrupted);
+	const struct log_field *f =
+	    LOG_FIELDS(LOG_INT(kind == LC_STEP ? "step_id" : "assembly_id", id));
 	if (deleted && late)
-		log_warn("drain",
-			 "%s %lld: its drain's deadline passed; %lld unfinished jobs were canceled "
-			 "(plugin_deleted) and it was deleted",
-			 kind == LC_STEP ? "step" : "assembly", (long long)id,
-			 (long long)(d.res.counts.by_state[0] + d.res.counts.by_state[1] +
-				     d.res.counts.by_state[2]));
+		log_event(
+		    LOG_LVL_WARN, "drain", f,
+		    "%s %lld: its drain's deadline passed; %lld unfinished jobs were canceled "
+		    "(plugin_deleted) and it was deleted",
+		    kind == LC_STEP ? "step" : "assembly", (long long)id,
+		    (long long)(d.res.counts.by_state[0] + d.res.counts.by_state[1] +
+				d.res.counts.by_state[2]));
 	else if (deleted)
-		log_info("drain", "%s %lld drained and deleted",
-			 kind == LC_STEP ? "step" : "assembly", (long long)id);
+		log_event(LOG_LVL_INFO, "drain", f, "%s %lld drained and deleted",
+			  kind == LC_STEP ? "step" : "assembly", (long long)id);
 	lc_result_done(&d.res);
 	return deleted;
 }

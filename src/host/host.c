@@ -23,6 +23,7 @@
 #include "exec/writer.h"
 #include "host/drain.h"
 #include "host/host.h"
+#include "host/liveness.h"
 #include "host/notify.h"
 #include "host/peers.h"
 #include "host/recover.h"
@@ -42,6 +43,7 @@ struct host {
 	char worker[4096];
 	char host_id[256];
 	char listen_host[64];
+	char api_listen[128]; /* host:port the API listens on */
 	struct store *reader; /* start-up reads */
 	struct writer *w;
 	struct engine *engine;
@@ -50,7 +52,8 @@ struct host {
 	struct api_ctx api;
 	struct host_services services;
 	bool services_ready;
-	int lock_fd; /* STATE/asyncd.lock, held for the life of the process */
+	struct liveness live; /* the watchdog's probes */
+	int lock_fd;	      /* STATE/asyncd.lock, held for the life of the process */
 };
 
 /* Private to this user, and ours alone: before the store is opened. */
@@ -243,7 +246,8 @@ static int start_api(const struct host_options *o, struct host *h, const char *l
 		log_warn("host", "no local socket: %s", err);
 	if (write_url_file(o->state_dir, h->listen_host, port) < 0)
 		log_warn("host", "cannot write %s/asyncd.url", o->state_dir);
-	log_info("host", "listening on http://%s:%d (host %s)", h->listen_host, port, h->host_id);
+	snprintf(h->api_listen, sizeof(h->api_listen), "%s:%d", h->listen_host, port);
+	log_info("host", "listening on http://%s (host %s)", h->api_listen, h->host_id);
 	return 0;
 }
 
@@ -325,6 +329,7 @@ static void stop(struct host *h)
 	server_stop(h->local);
 	api_readers_done();
 	drain_stop();
+	notify_watch_stop(); /* it probes the engine and the writer: before they go */
 	if (h->services_ready)
 		services_done(&h->services);
 	engine_free(h->engine);
@@ -340,6 +345,7 @@ static int wait_for_signal(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP); /* the terminal went away: stop cleanly too */
 	sigwait(&set, &sig);
 	return sig;
 }
@@ -350,7 +356,13 @@ static void block_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* a shell starts background commands with SIGINT ignored, and an ignored signal never
+	 * reaches sigwait: blocked, the default action cannot end us before sigwait takes it */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -366,16 +378,20 @@ int host_run(const struct host_options *o)
 	find_worker(o, &h);
 	int rc = start(o, &h);
 	if (rc == 0) {
+		char status[512];
 		log_info("host", "ready");
-		notify_ready("running");
-		notify_watchdog_start();
+		snprintf(status, sizeof(status), "running: listening on http://%s (host %s)",
+			 h.api_listen, h.host_id);
+		liveness_init(&h.live, h.w, h.engine);
+		notify_ready(status);
+		notify_watch_start(liveness_check, &h.live);
 		int sig = wait_for_signal();
 		log_info("host", "received %s", strsignal(sig));
-		notify_stopping("stopping: running jobs get service.stop_timeout to finish");
+		liveness_stopping(&h.live);
+		notify_stopping("draining: running jobs get service.stop_timeout to finish");
 	}
 	stop(&h);
 	inflight_close_clean(o->state_dir); /* a clean stop: nothing that ran counts as a crash */
 	statedir_unlock(h.lock_fd);	    /* last: the next asyncd finds no journal of ours */
-	notify_watchdog_stop();
 	return rc == 0 ? 0 : rc == AE_DISKFULL ? HOST_EXIT_DISK_FULL : 1;
 }

@@ -79,8 +79,11 @@ static void pass(struct maintenance *m)
 	m->last_pass = now;
 	pthread_mutex_unlock(&m->lock);
 	if (jobs || audit)
-		log_info("maintenance", "deleted %lld completed jobs and %lld audit entries",
-			 (long long)jobs, (long long)audit);
+		log_event(
+		    LOG_LVL_INFO, "maintenance",
+		    LOG_FIELDS(LOG_INT("jobs_deleted", jobs), LOG_INT("audit_deleted", audit)),
+		    "deleted %lld completed jobs and %lld audit entries", (long long)jobs,
+		    (long long)audit);
 }
 
 static void *maintenance_main(void *arg)

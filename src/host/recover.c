@@ -87,12 +87,16 @@ static void report(const struct recover_call *c, bool unclean)
 		const struct crash_seen *r = &c->seen[i];
 		if (!r->crashes)
 			continue;
-		log_warn("host",
-			 "job %lld (%s, attempt %lld) was running in-process when the host died: "
-			 "host crash %lld of %d, %s",
-			 (long long)c->marks[i].id, r->type[0] ? r->type : "?",
-			 (long long)c->marks[i].attempt, (long long)r->crashes, c->max_crashes,
-			 r->failed ? "failed with " HOST_CRASHED : "returned to Ready");
+		log_event(LOG_LVL_WARN, "host",
+			  LOG_FIELDS(LOG_INT("job_id", c->marks[i].id),
+				     LOG_STR("plugin_type", r->type[0] ? r->type : NULL),
+				     LOG_INT("attempt", c->marks[i].attempt),
+				     LOG_STR("error_code", r->failed ? HOST_CRASHED : NULL)),
+			  "job %lld (%s, attempt %lld) was running in-process when the host died: "
+			  "host crash %lld of %d, %s",
+			  (long long)c->marks[i].id, r->type[0] ? r->type : "?",
+			  (long long)c->marks[i].attempt, (long long)r->crashes, c->max_crashes,
+			  r->failed ? "failed with " HOST_CRASHED : "returned to Ready");
 	}
 	if (c->released)
 		log_info("host", "returned %lld jobs interrupted by the last %s to Ready",

@@ -203,7 +203,8 @@ void services_start_automatic(struct host_services *hs)
 	for (int i = 0; i < SVC_COUNT; i++) {
 		struct service *s = &hs->svc[order[i]];
 		if (s->startup == SVC_AUTOMATIC && service_run(s, SVC_ACT_START) < 0)
-			log_error("host", "%s did not start: %s", s->name, s->last_error);
+			log_event(LOG_LVL_ERROR, "host", LOG_FIELDS(LOG_STR("service", s->name)),
+				  "%s did not start: %s", s->name, s->last_error);
 	}
 }
 

@@ -26,13 +26,18 @@
 
 /* ---- spawning ---- */
 
-/* stdin and stdout /dev/null, stderr the host's (its log), the socket as fd 3, nothing else. */
+/* stdin and stdout /dev/null, stderr the host's (its log), the socket as fd 3, nothing else.
+ * When the host's log is JSON lines or the journal, the worker's plain "asyncd-worker[PID]: ..."
+ * line would not fit in it: stderr is /dev/null then, and the host logs the FATAL frame that
+ * carries the same text. */
 static int spawn_files(posix_spawn_file_actions_t *fa, int sock)
 {
 	if (posix_spawn_file_actions_init(fa) != 0)
 		return -1;
 	if (posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
 	    posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0) != 0 ||
+	    (log_get_format() != LOG_FMT_TEXT &&
+	     posix_spawn_file_actions_addopen(fa, 2, "/dev/null", O_WRONLY, 0) != 0) ||
 	    posix_spawn_file_actions_adddup2(fa, sock, 3) != 0 ||
 	    posix_spawn_file_actions_addclosefrom_np(fa, 4) != 0) {
 		posix_spawn_file_actions_destroy(fa);
@@ -434,7 +439,9 @@ static void on_frame(struct sandbox *sb, struct sb_worker *w, const struct ipc_f
 			 ipc_str(f, IPC_T_TEXT) ? ipc_str(f, IPC_T_TEXT) : "no reason given");
 		ipc_utf8_sanitize(w->fatal, strlen(w->fatal));
 		if (w->state != SB_STARTING)
-			log_warn("sandbox", "worker %d ends: %s", (int)w->pid, w->fatal);
+			log_event(LOG_LVL_WARN, "sandbox",
+				  LOG_FIELDS(LOG_INT("worker_pid", w->pid)), "worker %d ends: %s",
+				  (int)w->pid, w->fatal);
 		break;
 	default:
 		protocol_error(sb, w, "a frame of a type a worker does not send");

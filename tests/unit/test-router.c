@@ -62,7 +62,9 @@ static const struct match_case match_cases[] = {
     {"GET", "/api/v1/jobs//", 404, NULL, NULL, NULL},
     {"GET", "/api/v1", 404, NULL, NULL, NULL},
     {"GET", "", 404, NULL, NULL, NULL},
-    {"GET", "/", 404, NULL, NULL, NULL},
+    {"GET", "/", 200, NULL, NULL, NULL}, /* the console's page */
+    {"GET", "/console/app.js", 200, "app.js", NULL, NULL},
+    {"GET", "/console", 404, NULL, NULL, NULL},
     {"GET", "/API/V1/JOBS", 404, NULL, NULL, NULL}, /* paths are case-sensitive */
 };
 
@@ -438,6 +440,92 @@ static void test_revoked_token_refused_at_once(void **state)
 	assert_int_equal(a.status, 404);
 }
 
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	return fwrite(p, size, n, arg);
+}
+
+/* One GET with a request header; the answer's headers go to hdrs. */
+static long get_with_headers(struct fixture *f, const char *path, const char *header, char *hdrs,
+			     size_t n, struct answer *a)
+{
+	char url[1200];
+	FILE *hf = fmemopen(hdrs, n, "w");
+	struct curl_slist *h = header ? curl_slist_append(NULL, header) : NULL;
+	CURL *c = curl_easy_init();
+	assert_non_null(c);
+	assert_non_null(hf);
+	memset(hdrs, 0, n);
+	*a = (struct answer){0};
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", f->port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, hf);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	if (curl_easy_perform(c) != CURLE_OK)
+		fail_msg("GET %s failed", path);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+	fclose(hf);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return a->status;
+}
+
+static void expect_header(const char *hdrs, const char *want)
+{
+	if (!strcasestr(hdrs, want))
+		fail_msg("no '%s' among the headers:\n%s", want, hdrs);
+}
+
+/* The console (issue 12): its page at / and its files at /console/NAME, embedded at build time,
+ * open without a token, with their Content-Type, a strict Content-Security-Policy (no inline
+ * script or style, nothing from elsewhere), nosniff, and an ETag that a revalidation matches (304).
+ * Chart.js is among them; an unknown file is 404. */
+static void test_console_files(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a;
+	char hdrs[4096], etag[80] = "", inm[128];
+	assert_int_equal(get_with_headers(f, "/", NULL, hdrs, sizeof(hdrs), &a), 200);
+	assert_non_null(strstr(a.body, "<!DOCTYPE html>"));
+	expect_header(hdrs, "Content-Type: text/html; charset=utf-8");
+	expect_header(hdrs, "Content-Security-Policy: default-src 'self'; script-src 'self'; "
+			    "style-src 'self';");
+	expect_header(hdrs, "frame-ancestors 'none'");
+	expect_header(hdrs, "X-Content-Type-Options: nosniff");
+	expect_header(hdrs, "Cache-Control: no-cache");
+	assert_null(strcasestr(hdrs, "unsafe-inline"));
+	const char *e = strcasestr(hdrs, "ETag: ");
+	assert_non_null(e);
+	sscanf(e + 6, "%79[^\r\n]", etag);
+	snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
+	assert_int_equal(get_with_headers(f, "/", inm, hdrs, sizeof(hdrs), &a), 304);
+	assert_int_equal(a.len, 0);
+	assert_int_equal(get_with_headers(f, "/", "If-None-Match: \"0\"", hdrs, sizeof(hdrs), &a),
+			 200);
+	assert_int_equal(get_with_headers(f, "/console/app.js", NULL, hdrs, sizeof(hdrs), &a), 200);
+	expect_header(hdrs, "Content-Type: text/javascript");
+	expect_header(hdrs, "Content-Security-Policy: default-src 'self'");
+	assert_int_equal(get_with_headers(f, "/console/console.css", NULL, hdrs, sizeof(hdrs), &a),
+			 200);
+	expect_header(hdrs, "Content-Type: text/css");
+	assert_int_equal(get_with_headers(f, "/console/chart.min.js", NULL, hdrs, sizeof(hdrs), &a),
+			 200);
+	assert_non_null(strstr(a.body, "Chart.js v"));
+	assert_int_equal(get_with_headers(f, "/console/nothing.js", NULL, hdrs, sizeof(hdrs), &a),
+			 404);
+	assert_non_null(strstr(a.body, "no file named nothing.js"));
+	assert_int_equal(get_with_headers(f, "/console/..%2fapi.h", NULL, hdrs, sizeof(hdrs), &a),
+			 404);
+	/* the API's answers keep theirs: no-store, no page policy */
+	assert_int_equal(get_with_headers(f, "/healthz", NULL, hdrs, sizeof(hdrs), &a), 200);
+	expect_header(hdrs, "Cache-Control: no-store");
+	assert_null(strcasestr(hdrs, "Content-Security-Policy"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +539,7 @@ int main(void)
 					    server_teardown),
 	    cmocka_unit_test_setup_teardown(test_revoked_token_refused_at_once, server_setup,
 					    server_teardown),
+	    cmocka_unit_test_setup_teardown(test_console_files, server_setup, server_teardown),
 	};
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return 1;

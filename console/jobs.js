@@ -1,0 +1,320 @@
+// System jobs: the list (GET /api/v1/jobs, newest first, filters state/status/plugin_type/step_id,
+// paged by the server's keyset cursor: never counted), a job's details (GET /api/v1/jobs/ID: data,
+// output, trace, attempts), actions on one job (POST /api/v1/jobs/ID/ACTION, DELETE) and bulk
+// actions: on the selection (POST /api/v1/jobs/bulk {action, ids}, or one request per job when
+// the server has no bulk endpoint) or on everything matching the filter (POST /api/v1/jobs/bulk
+// {action, filter}; needs a server that has it). Submitting a job: POST /api/v1/jobs.
+import { api, ApiError } from './api.js';
+import { button, clear, el, errorText, field, fmtTime, keepFocus, note, poller, pre, select,
+         table, toast } from './ui.js';
+
+export const title = 'System jobs';
+export const needs = 'any';
+
+const STATES = [['', 'any state'], ['0', 'Ready'], ['1', 'Suspended'], ['2', 'Locked'],
+                ['3', 'Completed']];
+const STATUSES = [['', 'any status'], ['0', 'Waiting For Resources'], ['10', 'Waiting'],
+                  ['20', 'In Progress'], ['21', 'Pausing'], ['22', 'Canceling'],
+                  ['30', 'Succeeded'], ['31', 'Failed'], ['32', 'Canceled']];
+const ONE_ACTIONS = ['cancel', 'pause', 'resume', 'retry'];
+const BULK_ACTIONS = ['cancel', 'retry', 'resume', 'delete'];
+// The actions a job's state allows (the API's rules, job_action_allowed): others are not offered.
+const ALLOWED = {
+  cancel: (j) => j.state !== 3,
+  pause: (j) => j.state === 2,
+  resume: (j) => j.state === 1,
+  postpone: (j) => j.state === 0 || j.state === 2,
+  retry: (j) => j.state === 3 && j.status === 31,
+};
+const PAGE_SIZES = ['25', '50', '100', '200'];
+
+export function render(root, ctx) {
+  if (ctx.arg) return details(root, ctx, ctx.arg);
+  return list(root, ctx);
+}
+
+function filterFrom(query) {
+  const f = {};
+  for (const k of ['state', 'status', 'plugin_type', 'step_id', 'limit'])
+    if (query.get(k)) f[k] = query.get(k);
+  return f;
+}
+
+function list(root, ctx) {
+  const filter = filterFrom(ctx.query);
+  const status = el('div', { 'aria-live': 'polite' });
+  const listBox = el('div');
+  const pager = el('div.pager');
+  const bulkBox = el('div.bulk');
+  const selected = new Set();
+  const bulkResult = el('p', { role: 'status', id: 'bulk-result' });
+  let cursors = [null]; // the cursor of each page seen, for Previous
+  let page = 0;
+  let rows = [];
+  let sortKey = null;
+  let sortDir = 1;
+
+  const stateSel = select(STATES, filter.state || '', { name: 'state' });
+  const statusSel = select(STATUSES, filter.status || '', { name: 'status' });
+  const typeIn = el('input', { name: 'plugin_type', value: filter.plugin_type || '',
+                               placeholder: 'samples.echo' });
+  const stepIn = el('input', { name: 'step_id', value: filter.step_id || '', inputmode: 'numeric',
+                               pattern: '[0-9]*' });
+  const limitSel = select(PAGE_SIZES, filter.limit || '50', { name: 'limit' });
+  const form = el('form.filters.card', { 'aria-label': 'Filter jobs' },
+    field('State', stateSel), field('Status', statusSel), field('Plug-in type', typeIn),
+    field('Step id', stepIn), field('Page size', limitSel),
+    el('button', { type: 'submit' }, 'Apply'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const [k, v] of [['state', stateSel.value], ['status', statusSel.value],
+                          ['plugin_type', typeIn.value.trim()], ['step_id', stepIn.value.trim()],
+                          ['limit', limitSel.value]])
+      if (v) q.set(k, v);
+    location.hash = `#/jobs?${q}`;
+  });
+  root.append(el('h1', 'System jobs'), status, form,
+              ctx.can.submit ? submitForm(() => load()) : null, bulkBox, listBox, pager);
+  if (ctx.query.get('error_code'))
+    status.append(note(`Filtering by error code (${ctx.query.get('error_code')}) needs a newer ` +
+                       'server: the list shows every job of the other filters.'));
+
+  function query(cursor) {
+    const q = new URLSearchParams(filter);
+    if (cursor) q.set('cursor', cursor);
+    return q;
+  }
+
+  async function load() {
+    try {
+      const r = await api('GET', `/api/v1/jobs?${query(cursors[page])}`);
+      rows = r.jobs || [];
+      if (r.next_cursor) cursors[page + 1] = r.next_cursor;
+      else cursors = cursors.slice(0, page + 1);
+      show();
+      status.replaceChildren();
+    } catch (e) {
+      status.replaceChildren(note(errorText(e), 'error'));
+    }
+  }
+
+  function sorted() {
+    if (!sortKey) return rows;
+    return [...rows].sort((a, b) => {
+      const x = sortKey.sort(a); const y = sortKey.sort(b);
+      return (x < y ? -1 : x > y ? 1 : 0) * sortDir;
+    });
+  }
+
+  function show() {
+    const cols = [];
+    if (ctx.can.ops)
+      cols.push({ label: 'select', value: (j) => el('input', {
+        type: 'checkbox', checked: selected.has(j.id), 'aria-label': `select job ${j.id}`,
+        onchange: (ev) => { if (ev.target.checked) selected.add(j.id); else selected.delete(j.id);
+                            showBulk(); } }) });
+    cols.push(
+      { label: 'id', sort: (j) => j.id, value: (j) => el('a', { href: `#/jobs/${j.id}` }, j.id) },
+      { label: 'type', sort: (j) => j.plugin_type || '', value: (j) => j.plugin_type || '–' },
+      { label: 'state', sort: (j) => j.state, value: (j) => j.state_name },
+      { label: 'status', sort: (j) => j.status,
+        value: (j) => el('span', { class: `status js-${j.status}` }, j.status_name) },
+      { label: 'message', sort: (j) => j.message_name || '', value: (j) => j.message_name || '' },
+      { label: 'error', sort: (j) => j.error_code || '',
+        value: (j) => [j.error_code || '', j.message ? el('div.msg', j.message) : null] },
+      { label: 'owner', sort: (j) => j.owner || '', value: (j) => j.owner || '' },
+      { label: 'created', sort: (j) => j.created_on || '', value: (j) => fmtTime(j.created_on) });
+    listBox.replaceChildren(table(cols, sorted(), {
+      id: 'jobs-table', caption: `Page ${page + 1}, newest first (click a heading to sort ` +
+                                 'this page)',
+      empty: 'No job matches.',
+      onSort: (c) => { sortDir = sortKey === c ? -sortDir : 1; sortKey = c; show(); } }));
+    pager.replaceChildren(
+      el('button', { type: 'button', disabled: page === 0, onclick: () => { page--; load(); } },
+         'Previous page'),
+      el('span', ` page ${page + 1} `),
+      el('button', { type: 'button', disabled: !cursors[page + 1],
+                     onclick: () => { page++; load(); } }, 'Next page'),
+      el('button', { type: 'button', onclick: load }, 'Refresh'));
+    showBulk();
+  }
+
+  function showBulk() {
+    if (!ctx.can.ops) return;
+    const action = select(BULK_ACTIONS, 'cancel', { 'aria-label': 'bulk action' });
+    const result = bulkResult;
+    bulkBox.replaceChildren(el('div.card',
+      field('Bulk action', action),
+      el('button', { type: 'button', disabled: selected.size === 0,
+                     onclick: () => bulk(action.value, { ids: [...selected] }, result) },
+         `On the ${selected.size} selected`),
+      el('button', { type: 'button', class: 'danger',
+                     onclick: () => bulk(action.value, { filter: bulkFilter() }, result) },
+         'On everything matching the filter'),
+      result));
+  }
+
+  function bulkFilter() {
+    const f = {};
+    for (const k of ['state', 'status', 'step_id']) if (filter[k]) f[k] = Number(filter[k]);
+    if (filter.plugin_type) f.plugin_type = filter.plugin_type;
+    return f;
+  }
+
+  async function bulk(action, what, result) {
+    result.textContent = 'working…';
+    try {
+      const r = await api('POST', '/api/v1/jobs/bulk', { action, ...what });
+      result.textContent = `${action}: ${countsText(r)}`;
+    } catch (e) {
+      if (e.status !== 404 && e.status !== 405) {
+        result.textContent = errorText(e);
+        return;
+      }
+      if (!what.ids) {
+        result.textContent = 'Bulk actions on everything matching a filter need a newer server ' +
+                             '(POST /api/v1/jobs/bulk).';
+        return;
+      }
+      result.textContent = `${action}: ${countsText(await oneByOne(action, what.ids))} ` +
+                           '(one request per job: this server has no bulk endpoint)';
+    }
+    selected.clear();
+    load();
+  }
+
+  load();
+  return null;
+}
+
+function countsText(r) {
+  if (!r || typeof r !== 'object') return 'done';
+  const src = r.counts && typeof r.counts === 'object' ? r.counts : r;
+  const parts = Object.entries(src).filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => `${k.replace(/_/g, ' ')} ${v}`);
+  return parts.length ? parts.join(', ') : 'done';
+}
+
+async function oneByOne(action, ids) {
+  const counts = { done: 0, not_allowed: 0, failed: 0 };
+  for (const id of ids) {
+    try {
+      if (action === 'delete') await api('DELETE', `/api/v1/jobs/${id}`);
+      else await api('POST', `/api/v1/jobs/${id}/${action}`, {});
+      counts.done++;
+    } catch (e) {
+      if (e.status === 409) counts.not_allowed++;
+      else counts.failed++;
+    }
+  }
+  return counts;
+}
+
+function submitForm(done) {
+  const type = el('input', { name: 'plugin_type', required: true, placeholder: 'samples.echo' });
+  const data = el('textarea', { name: 'data', rows: 2, placeholder: '{"any": "JSON"}' });
+  const msg = el('p', { role: 'status' });
+  const form = el('form.card.submit', { 'aria-label': 'Submit a job' },
+    el('h2', 'Submit a job'), field('Plug-in type', type), field('Data (JSON, optional)', data),
+    el('button', { type: 'submit' }, 'Submit'), msg);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { plugin_type: type.value.trim() };
+    if (data.value.trim()) {
+      try { body.data = JSON.parse(data.value); } catch (e) {
+        msg.textContent = `The data is not JSON: ${e.message}`;
+        return;
+      }
+    }
+    try {
+      const r = await api('POST', '/api/v1/jobs', body);
+      msg.textContent = `Job ${r.id} submitted.`;
+      done();
+    } catch (e) {
+      msg.textContent = errorText(e);
+    }
+  });
+  return form;
+}
+
+function details(root, ctx, id) {
+  const status = el('div', { 'aria-live': 'polite' });
+  const body = el('div');
+  root.append(el('p', el('a', { href: '#/jobs' }, '← all jobs')),
+              el('h1', `Job ${id}`), status, body);
+
+  let untilValue = ''; // kept across the refreshes
+  async function act(action, extra) {
+    try {
+      if (action === 'delete') {
+        await api('DELETE', `/api/v1/jobs/${encodeURIComponent(id)}`);
+        toast(`Job ${id} deleted`);
+        location.hash = '#/jobs';
+        return;
+      }
+      await api('POST', `/api/v1/jobs/${encodeURIComponent(id)}/${action}`, extra || {});
+      toast(`Job ${id}: ${action} done`);
+    } catch (e) {
+      toast(errorText(e), 'error');
+    }
+    load();
+  }
+
+  function actions(j) {
+    if (!ctx.can.ops) return null;
+    const until = el('input', { type: 'datetime-local', 'aria-label': 'postpone until',
+                                value: untilValue,
+                                oninput: (ev) => { untilValue = ev.target.value; } });
+    const can = (a) => ALLOWED[a](j);
+    return el('div.actions.card',
+      ONE_ACTIONS.filter(can).map((a) => button(a[0].toUpperCase() + a.slice(1), () => act(a))),
+      can('postpone') ? [until, button('Postpone', () => {
+        if (!until.value) { toast('Choose a time to postpone to.', 'error'); return; }
+        act('postpone', { until: new Date(until.value).toISOString().replace(/\.\d+Z$/, 'Z') });
+      })] : null,
+      button('Delete', () => act('delete'), { danger: true }));
+  }
+
+  async function load() {
+    try {
+      const j = await api('GET', `/api/v1/jobs/${encodeURIComponent(id)}`);
+      finished = j.state === 3;
+      const facts = [['type', j.plugin_type], ['state', j.state_name], ['status', j.status_name],
+        ['message', j.message_name], ['entity', j.primary_entity], ['step', j.step_id],
+        ['owner', j.owner], ['host', j.host_id], ['attempt', j.attempt],
+        ['retries', `${j.retry_count} of ${j.max_retries}`], ['priority', j.priority],
+        ['error code', j.error_code], ['error message', j.message],
+        ['created', fmtTime(j.created_on)], ['started', fmtTime(j.started_on)],
+        ['completed', fmtTime(j.completed_on)], ['postponed until', fmtTime(j.postpone_until)],
+        ['run time (ms)', j.execution_time_ms], ['correlation id', j.correlation_id]];
+      keepFocus(body, () => body.replaceChildren(
+        actions(j),
+        el('dl.facts', facts.flatMap(([k, v]) => [el('dt', k),
+                                                  el('dd', v === null || v === undefined ? '–'
+                                                                                          : v)])),
+        el('h2', 'Data'), pre(j.data), el('h2', 'Output'), pre(j.output),
+        el('h2', 'Trace'), pre(j.trace),
+        el('h2', 'Attempt history'),
+        table([{ label: 'attempt', value: (a) => a.attempt },
+               { label: 'host', value: (a) => a.host_id || '' },
+               { label: 'started', value: (a) => fmtTime(a.started_on) },
+               { label: 'ended', value: (a) => fmtTime(a.ended_on) },
+               { label: 'outcome', value: (a) => a.outcome || '' },
+               { label: 'error', value: (a) => [a.error_code || '', a.message ? el('div.msg', a.message) : null] },
+               { label: 'trace', value: (a) => (a.trace ? pre(a.trace) : '') }],
+              j.attempts || [], { empty: 'No earlier attempt recorded.' })));
+      status.replaceChildren();
+    } catch (e) {
+      clear(body);
+      status.replaceChildren(note(e instanceof ApiError && e.status === 404
+        ? `There is no job ${id} (or it is not yours).` : errorText(e), 'error'));
+    }
+  }
+  // live while the job is unfinished (one read by id every 2 s), still once it is Completed
+  let finished = false;
+  const p = poller(async () => {
+    if (!finished && !body.querySelector('input:focus')) await load();
+  }, 2000);
+  return () => p.stop();
+}
