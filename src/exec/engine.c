@@ -616,7 +616,7 @@ static bool dispatch_once(struct engine *e, const struct settings *cfg)
 	int want = cfg->items_in_memory_high - have;
 	/* hosts sharing a store each take what they can start now: the work is spread over them
 	 * instead of sitting in the window of the first host that asked */
-	if (e->shared && capacity - have < want)
+	if (e->shared && store_live_hosts() > 1 && capacity - have < want)
 		want = capacity - have;
 	if (want <= 0)
 		return false;

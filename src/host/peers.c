@@ -60,6 +60,7 @@ struct beat_call {
 	const struct host_row *row;
 	const char *rescue_host; /* the previous life's id, or NULL: every dead host */
 	bool no_rescue;
+	int live; /* out: the hosts alive, this one included */
 	int64_t now, expires_ms, rescued;
 };
 
@@ -70,6 +71,14 @@ static int beat_fn(struct store *s, void *arg)
 	if (rc == 0 && !c->no_rescue)
 		rc = store_jobs_rescue(s, c->rescue_host, c->now - c->expires_ms, c->now,
 				       &c->rescued);
+	struct host_row *v = NULL;
+	size_t n = 0;
+	if (rc == 0 && store_hosts_list(s, &v, &n) == 0) {
+		c->live = 0;
+		for (size_t i = 0; i < n; i++)
+			c->live += !v[i].stopped_on && v[i].heartbeat_on >= c->now - c->expires_ms;
+		host_rows_free(v, n);
+	}
 	return rc;
 }
 
@@ -102,6 +111,10 @@ static int beat(const char *rescue_host)
 	if (P.beat_failed)
 		log_info("peers", "heartbeat written again");
 	P.beat_failed = false;
+	if (c.live && c.live != store_live_hosts())
+		log_info("peers", "%d hosts alive on the store", c.live);
+	if (c.live)
+		store_set_live_hosts(c.live);
 	P.last_beat = c.now;
 	if (c.rescued)
 		log_info("peers", "returned %lld Locked jobs of %s to Ready", (long long)c.rescued,

@@ -14,6 +14,17 @@ extern const struct store_ops pg_store_ops;
 
 static int fault_countdown;
 static int64_t down_since;
+static int live_hosts = 1;
+
+int store_live_hosts(void)
+{
+	return __atomic_load_n(&live_hosts, __ATOMIC_RELAXED);
+}
+
+void store_set_live_hosts(int n)
+{
+	__atomic_store_n(&live_hosts, n > 0 ? n : 1, __ATOMIC_RELAXED);
+}
 
 int64_t store_down_since(void)
 {

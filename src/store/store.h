@@ -486,6 +486,12 @@ void user_done(struct user *u);
 void token_done(struct token *t);
 void audit_array_free(struct audit_entry *e, size_t n);
 
+/* How many hosts are alive on the store as this process last saw it (its heartbeat counts them:
+ * src/host/peers.c); 1 until then and on SQLite. With more than one, claims share the work: a host
+ * claims what it can start, and async.throttling caps are global. */
+int store_live_hosts(void);
+void store_set_live_hosts(int n);
+
 /* Since when (ms) the database cannot be reached, as the last calls on any connection found it;
  * 0 while it can (SQLite: always 0). */
 int64_t store_down_since(void);

@@ -72,6 +72,33 @@ static void wait_host_status(struct harness *h, const char *id, const char *want
 	}
 }
 
+/* This host's last heartbeat is later than every host's start. */
+static bool beat_after_starts(struct harness *h)
+{
+	json_t *a = h_get(h, "/api/v1/hosts", 200), *row;
+	size_t i;
+	int64_t newest = 0, mine = 0;
+	json_array_foreach(json_object_get(a, "hosts"), i, row)
+	{
+		int64_t started = h_parse_time(json_object_get(row, "started_on"));
+		newest = started > newest ? started : newest;
+		if (json_is_true(json_object_get(row, "this_host")))
+			mine = h_parse_time(json_object_get(row, "last_heartbeat"));
+	}
+	json_decref(a);
+	return mine > newest;
+}
+
+static void wait_beat_after_starts(struct harness *h)
+{
+	int64_t end = h_mono_ms() + RECOVER_MS;
+	while (!beat_after_starts(h)) {
+		if (h_mono_ms() > end)
+			fail_msg("no heartbeat after the hosts' starts within %d ms", RECOVER_MS);
+		h_sleep_ms(50);
+	}
+}
+
 static void start_peers_with(struct peers *p, json_t *extra)
 {
 	p->h[0] = h_start();
@@ -90,6 +117,9 @@ static void start_peers_with(struct peers *p, json_t *extra)
 		host_id(p->h[i], p->id[i], sizeof(p->id[i]));
 	for (int i = 0; i < HOSTS; i++)
 		wait_host_status(p->h[0], p->id[i], "alive");
+	/* each host counts the live hosts at its heartbeat: wait for one after the last start */
+	for (int i = 0; i < HOSTS; i++)
+		wait_beat_after_starts(p->h[i]);
 }
 
 /* a small window: every host holds a few jobs at a time */

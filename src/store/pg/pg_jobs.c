@@ -168,8 +168,8 @@ int pg_jobs_claim(struct store *s, const char *host_id, int64_t now, int limit,
 	settings_current(&cfg);
 	int64_t lease = now + cfg.time_until_lock_expires_ms;
 	/* async.throttling caps hold across every host sharing the database */
-	if (cfg.throttling[0] && throttle_parse(cfg.throttling, &caps, err, sizeof(err)) == 0 &&
-	    caps.n)
+	if (cfg.throttling[0] && store_live_hosts() > 1 &&
+	    throttle_parse(cfg.throttling, &caps, err, sizeof(err)) == 0 && caps.n)
 		return pg_claim_capped(s, &caps, host_id, now, lease, limit, ret_jobs, ret_n);
 	pgp_text(&p, host_id);
 	pgp_i64(&p, now);
