@@ -97,6 +97,10 @@ int pg_set_synchronous(struct store *s, bool full);
 /* Send the outcomes waiting in s->pending (pg_jobs.c); called before any other statement and
  * at commit. */
 int pg_flush_outcomes(struct store *s);
+/* Record the n outcomes v as one statement (pg_outcomes.c); sets each applied, and per outcome
+ * whether it needs a row of history and whether other jobs may be claimable now. */
+int pg_outcomes_batch(struct store *s, struct job_completion **v, size_t n, bool *history,
+		      bool *wake);
 void pg_drop_outcomes(struct store *s, size_t keep);
 
 /* Jobs (pg_jobs.c). */

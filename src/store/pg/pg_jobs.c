@@ -320,66 +320,19 @@ void pg_drop_outcomes(struct store *s, size_t keep)
 	s->sp_pending = s->sp_pending > s->n_pending ? s->n_pending : s->sp_pending;
 }
 
-/* Outcomes sent PIPELINE_CHUNK at a time, then their results read: the server never waits to
- * write results while the client is still sending (libpq's pipeline deadlock). */
+/* Outcomes sent PIPELINE_CHUNK at a time, one statement each (pg_outcomes.c). */
 #define PIPELINE_CHUNK 256
-
-/* Read the results of the chunk v[0..n) and the sync; wake/history per outcome in the flags. */
-static int read_chunk(struct store *s, struct job_completion **v, size_t n, bool *history,
-		      bool *wake)
-{
-	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		PGresult *r = PQgetResult(s->conn);
-		if (PQresultStatus(r) == PGRES_TUPLES_OK)
-			read_complete(r, v[i], &history[i], &wake[i]);
-		else if (rc == 0)
-			rc = pg_fail(s, r, "record job outcomes");
-		PQclear(r);
-		while ((r = PQgetResult(s->conn))) /* the NULL that ends each query's results */
-			PQclear(r);
-	}
-	PGresult *r = PQgetResult(s->conn); /* PGRES_PIPELINE_SYNC */
-	if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && rc == 0)
-		rc = pg_fail(s, r, "record job outcomes");
-	PQclear(r);
-	return rc;
-}
-
-static int send_chunk(struct store *s, struct job_completion **v, size_t n, bool *history,
-		      bool *wake)
-{
-	char name[16];
-	snprintf(name, sizeof(name), "a%d", PG_JOB_COMPLETE);
-	if (!PQenterPipelineMode(s->conn))
-		return pg_fail(s, NULL, "pipeline");
-	int rc = 0;
-	size_t sent = 0;
-	for (; sent < n; sent++) {
-		struct pgp p = {0};
-		bind_complete(&p, v[sent]);
-		if (!PQsendQueryPrepared(s->conn, name, p.n, p.v, p.len, p.fmt, 0)) {
-			rc = pg_fail(s, NULL, "send job outcomes");
-			break;
-		}
-	}
-	if (!PQpipelineSync(s->conn) && rc == 0)
-		rc = pg_fail(s, NULL, "send job outcomes");
-	int rrc = read_chunk(s, v, sent, history, wake);
-	PQexitPipelineMode(s->conn);
-	return rc < 0 ? rc : rrc;
-}
 
 int pg_flush_outcomes(struct store *s)
 {
 	size_t n = s->n_pending;
 	struct job_completion **v = s->pending;
 	bool history[PIPELINE_CHUNK], wake[PIPELINE_CHUNK];
-	int rc = pg_prepare(s, PG_JOB_COMPLETE, 14);
+	int rc = 0;
 	s->n_pending = s->sp_pending = 0; /* what follows runs plain statements */
 	for (size_t at = 0; rc == 0 && at < n; at += PIPELINE_CHUNK) {
 		size_t k = n - at < PIPELINE_CHUNK ? n - at : PIPELINE_CHUNK;
-		rc = send_chunk(s, v + at, k, history, wake);
+		rc = pg_outcomes_batch(s, v + at, k, history, wake);
 		for (size_t i = 0; rc == 0 && i < k; i++) {
 			if (wake[i])
 				s->notify_jobs = true;
