@@ -6,6 +6,8 @@
 #   make install PREFIX=/abs/dir   release build in build-install/, installed under PREFIX
 #   make fuzz            libFuzzer targets built with clang in build-fuzz/, each run FUZZ_SECONDS
 #                        (default 600; docs/testing.md)
+#   make model           the randomized model test for MODEL_SECONDS (default 600) in build/
+#                        (scripts/model.sh; docs/testing.md)
 #   make bench           the benchmark (scripts/bench.sh)
 #   make bench-peers     the no-op burn-down on asyncd and its peers (scripts/bench-peers.sh)
 #   make cluster         a private PostgreSQL and three asyncd hosts sharing it (scripts/cluster.sh);
@@ -23,7 +25,7 @@ BUILD_DIR := build
 INSTALL_DIR := build-install
 FORMAT_DIRS := src include plugins tests bench examples
 
-.PHONY: all build run cluster cluster-stop test test-tsan fuzz install bench bench-peers deb deb-test clean format
+.PHONY: all build run cluster cluster-stop test test-tsan model fuzz install bench bench-peers deb deb-test clean format
 
 all: build
 
@@ -49,6 +51,9 @@ test:
 
 test-tsan:
 	@scripts/test.sh tsan
+
+model:
+	@scripts/model.sh
 
 fuzz:
 	@scripts/fuzz.sh

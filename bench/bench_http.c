@@ -156,9 +156,12 @@ json_t *http_json(struct http *h, const char *what, const char *method, const ch
 
 double http_metric(struct http *h, const char *name)
 {
+	char path[256];
 	size_t n = strlen(name);
-	if (http_request(h, "GET", "/metrics", HTTP_NONE, NULL, 0) < 0 || h->status != 200 ||
-	    !h->resp)
+	/* only the family asked for (?name=): the polls of a burn-down read one line, not the whole
+	 * exporter (a server that does not know ?name= answers everything, which works too) */
+	snprintf(path, sizeof(path), "/metrics?name=%.*s", (int)strcspn(name, "{"), name);
+	if (http_request(h, "GET", path, HTTP_NONE, NULL, 0) < 0 || h->status != 200 || !h->resp)
 		return -1;
 	for (const char *p = h->resp; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
 		if (!strncmp(p, name, n) && p[n] == ' ')

@@ -33,7 +33,8 @@ int http_request(struct http *h, const char *method, const char *path, enum http
  * after printing what went wrong, prefixed by what. */
 json_t *http_json(struct http *h, const char *what, const char *method, const char *path,
 		  enum http_ctype ct, const void *body, size_t len, long want);
-/* GET path and return the value of the Prometheus counter or gauge name, or -1. */
+/* GET /metrics?name=FAMILY and return the value of the counter or gauge name (a family, maybe
+ * with its labels as printed), or -1. */
 double http_metric(struct http *h, const char *name);
 
 #endif

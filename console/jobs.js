@@ -188,10 +188,17 @@ function list(root, ctx) {
   return null;
 }
 
+const COUNT_ORDER = ['done', 'not_allowed', 'not_found', 'failed', 'matched'];
+
 function countsText(r) {
   if (!r || typeof r !== 'object') return 'done';
+  if (r.job_id) // a large set runs as a system job with its progress as output
+    return `running as system job ${r.job_id} (at least ${r.matched_at_least} jobs); ` +
+           'its output shows the progress';
   const src = r.counts && typeof r.counts === 'object' ? r.counts : r;
+  const rank = (k) => (COUNT_ORDER.indexOf(k) < 0 ? COUNT_ORDER.length : COUNT_ORDER.indexOf(k));
   const parts = Object.entries(src).filter(([, v]) => typeof v === 'number')
+    .sort(([a], [b]) => rank(a) - rank(b))
     .map(([k, v]) => `${k.replace(/_/g, ' ')} ${v}`);
   return parts.length ? parts.join(', ') : 'done';
 }

@@ -31,6 +31,8 @@ DEPS_DEB="debhelper dpkg-dev lintian"
 # browser: the console's tests in a real browser (tests/browser/): Debian's Chromium and Node.js;
 # npm comes with nodejs on some systems, else from Debian's npm (checked by command, not package)
 DEPS_BROWSER="chromium nodejs"
+# run: the IANA time zones of recurring jobs (read from /usr/share/zoneinfo)
+DEPS_RUN="tzdata"
 
 prog=${0##*/}
 
@@ -42,7 +44,7 @@ die_usage() {
 # group_packages GROUP: print the packages of GROUP
 group_packages() {
 	case "$1" in
-	build) echo "$DEPS_BUILD $DEPS_TEST" ;;
+	build) echo "$DEPS_BUILD $DEPS_TEST $DEPS_RUN" ;;
 	deb) echo "$DEPS_BUILD $DEPS_DEB" ;;
 	browser) echo "$DEPS_BROWSER" ;;
 	*)

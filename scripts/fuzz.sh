@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 MESON=${MESON:-meson}
 DIR=build-fuzz
 SECONDS_EACH=${FUZZ_SECONDS:-600}
-TARGETS=${FUZZ_TARGETS:-"ipc body-event body-ndjson body-job body-step body-step-patch body-settings body-admin config context"}
+TARGETS=${FUZZ_TARGETS:-"ipc body-event body-ndjson body-job body-step body-step-patch body-settings body-admin config context rrule"}
 
 if ! command -v clang >/dev/null 2>&1; then
 	echo "make fuzz: clang is needed (libFuzzer): apt-get install clang" >&2

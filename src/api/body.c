@@ -24,10 +24,16 @@ static const struct jfield event_fields[] = {
 };
 
 static const struct jfield job_fields[] = {
-    {"plugin_type", JF_STR, true},	   {"data", JF_ANY, false},
-    {"priority", JF_INT, false},	   {"postpone_until", JF_STR, false},
-    {"dependency_token", JF_STR, false},   {"idempotency_key", JF_STR, false},
-    {"recurrence_pattern", JF_STR, false}, {"max_retries", JF_INT, false},
+    {"plugin_type", JF_STR, true},
+    {"data", JF_ANY, false},
+    {"priority", JF_INT, false},
+    {"postpone_until", JF_STR, false},
+    {"dependency_token", JF_STR, false},
+    {"idempotency_key", JF_STR, false},
+    {"recurrence_pattern", JF_STR, false},
+    {"max_retries", JF_INT, false},
+    {"recurrence_start_time", JF_STR, false},
+    {"recurrence_timezone", JF_STR, false},
 };
 
 #define CONFIG_TYPES (JF_STR | JF_OBJ | JF_ARR)
@@ -66,6 +72,15 @@ static const struct jfield step_patch_fields[] = {
     {"enabled", JF_BOOL, false},
     {"images", JF_ARR | JF_NULL, false},
 };
+static const struct jfield job_bulk_fields[] = {
+    {"action", JF_STR, true}, {"ids", JF_ARR, false}, {"filter", JF_OBJ, false}};
+static const struct jfield bulk_delete_fields[] = {{"filter", JF_OBJ, true},
+						   {"recurrence_pattern", JF_STR, false},
+						   {"recurrence_start_time", JF_STR, false},
+						   {"recurrence_timezone", JF_STR, false}};
+static const struct jfield job_patch_fields[] = {{"recurrence_pattern", JF_STR, true},
+						 {"recurrence_start_time", JF_STR, false},
+						 {"recurrence_timezone", JF_STR, false}};
 static const struct jfield assembly_patch_fields[] = {{"isolation", JF_STR, true}};
 static const struct jfield user_fields[] = {
     {"name", JF_STR, true}, {"roles", JF_ARR, true}, {"password", JF_STR, false}};
@@ -222,6 +237,9 @@ static const struct body_def defs[BODY_KIND_COUNT_] = {
     [BODY_JOB_ACTION] = {NULL, 0, NULL, false},
     [BODY_SERVICE] = DEF(service_fields, NULL),
     [BODY_ASSEMBLY_PATCH] = DEF(assembly_patch_fields, NULL),
+    [BODY_JOB_BULK] = DEF(job_bulk_fields, NULL),
+    [BODY_BULK_DELETE] = DEF(bulk_delete_fields, NULL),
+    [BODY_JOB_PATCH] = DEF(job_patch_fields, NULL),
 };
 #undef DEF
 

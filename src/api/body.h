@@ -24,6 +24,9 @@ enum body_kind {
 	BODY_JOB_ACTION,     /* POST /api/v1/jobs/ID/{cancel,pause,resume,retry}: nothing or {} */
 	BODY_SERVICE,	     /* PATCH /api/v1/hosts/H/services/NAME */
 	BODY_ASSEMBLY_PATCH, /* PATCH /api/v1/assemblies/ID */
+	BODY_JOB_BULK,	     /* POST /api/v1/jobs/bulk */
+	BODY_BULK_DELETE,    /* POST /api/v1/bulk-deletes */
+	BODY_JOB_PATCH,	     /* PATCH /api/v1/jobs/ID (a recurring job's schedule) */
 	BODY_KIND_COUNT_
 };
 

@@ -9,10 +9,12 @@
 #include "api/handlers.h"
 #include "api/job_json.h"
 #include "common/clock.h"
+#include "job/rrule.h"
 #include "common/error.h"
 #include "common/settings.h"
 #include "exec/engine.h"
 #include "exec/jobops.h"
+#include "exec/sysjobs.h"
 #include "exec/writer.h"
 #include "plugin/lifecycle.h"
 #include "plugin/registry.h"
@@ -146,6 +148,11 @@ static int submit_type(struct api_req *r, json_t *body, struct job *j)
 	const char *type = json_string_value(json_object_get(body, "plugin_type"));
 	if (!type)
 		return api_field_error(r, body, "plugin_type", "a string such as \"samples.noop\"");
+	if (strncasecmp(type, "asyncd.", 7) == 0)
+		return api_error(r, AE_INVAL,
+				 "plugin_type '%s': asyncd.* are asyncd's own system jobs (bulk "
+				 "deletes and actions have their own endpoints)",
+				 type);
 	struct registry_snap *snap = registry_get();
 	const struct assembly *a = registry_resolve_type(snap, type);
 	if (a) {
@@ -160,6 +167,45 @@ static int submit_type(struct api_req *r, json_t *body, struct job *j)
 				 "it first: asyncctl assembly register FILE)",
 				 type);
 	return j->plugin_type && j->name ? 0 : AE_NOMEM;
+}
+
+/* recurrence_pattern, _start_time, _timezone: checked, and the first occurrence (at or after
+ * the later of now and the start) becomes postpone_until. */
+static int submit_recurrence(struct api_req *r, json_t *body, int64_t now, struct job *j)
+{
+	char err[300];
+	int64_t first;
+	int rc;
+	if ((rc = opt_string(r, body, "recurrence_pattern", RRULE_MAX_LEN,
+			     &j->recurrence_pattern)) < 0 ||
+	    (rc = opt_time(r, body, "recurrence_start_time", &j->recurrence_start_time)) < 0 ||
+	    (rc = opt_string(r, body, "recurrence_timezone", 128, &j->recurrence_timezone)) < 0)
+		return rc;
+	if (!j->recurrence_pattern) {
+		if (j->recurrence_start_time || j->recurrence_timezone)
+			return api_error(r, AE_INVAL,
+					 "recurrence_start_time and recurrence_timezone need a "
+					 "recurrence_pattern");
+		return 0;
+	}
+	if (j->postpone_until)
+		return api_error(r, AE_INVAL,
+				 "postpone_until and recurrence_pattern: give "
+				 "recurrence_start_time for the first run of a recurring job");
+	if (!j->recurrence_start_time)
+		j->recurrence_start_time = now;
+	int64_t from = j->recurrence_start_time > now ? j->recurrence_start_time : now;
+	rc = rrule_job_next(j, from - 1, &first, err, sizeof(err));
+	if (rc == AE_NOTFOUND)
+		return api_error(r, AE_INVAL,
+				 "recurrence_pattern '%s' has no occurrence from %s on (see "
+				 "docs/recurrence.md)",
+				 j->recurrence_pattern, "its start");
+	if (rc < 0)
+		return api_error(r, AE_INVAL, "recurrence_%s: %s",
+				 strstr(err, "time zone") ? "timezone" : "pattern", err);
+	j->postpone_until = first;
+	return 0;
 }
 
 static int submit_fields(struct api_req *r, json_t *body, const struct settings *cfg, struct job *j)
@@ -179,10 +225,8 @@ static int submit_fields(struct api_req *r, json_t *body, const struct settings 
 	    (rc = opt_string(r, body, "dependency_token", TOKEN_MAX, &j->dependency_token)) < 0 ||
 	    (rc = opt_string(r, body, "idempotency_key", TOKEN_MAX, &j->idempotency_key)) < 0)
 		return rc;
-	if (json_object_get(body, "recurrence_pattern"))
-		return api_error(r, AE_INVAL,
-				 "recurrence_pattern is not supported yet by this "
-				 "asyncd; submit the job without it");
+	if ((rc = submit_recurrence(r, body, now, j)) < 0)
+		return rc;
 	char corr[37];
 	uuid_v4(corr);
 	j->correlation_id = strdup(corr);
@@ -281,6 +325,7 @@ static int list_filter(struct api_req *r, struct job_filter *f)
 				 "status %lld is not a job status (0, 10, 20, 21, 22, "
 				 "30, 31, 32)",
 				 status);
+	memset(f, 0, sizeof(*f));
 	f->state = (int)state;
 	f->status = (int)status;
 	f->step_id = step;
@@ -290,6 +335,14 @@ static int list_filter(struct api_req *r, struct job_filter *f)
 	f->plugin_type = api_query(r, "plugin_type");
 	if (f->plugin_type && (!*f->plugin_type || strlen(f->plugin_type) > 200))
 		f->plugin_type = NULL;
+	f->error_code = api_query(r, "error_code");
+	if (f->error_code && (!*f->error_code || strlen(f->error_code) > 200))
+		f->error_code = NULL;
+	const char *before = api_query(r, "completed_before");
+	if (before && *before && clock_parse_rfc3339(before, &f->completed_before) < 0)
+		return api_error(r, AE_INVAL,
+				 "completed_before must be an RFC 3339 time such as "
+				 "2026-01-31T00:00:00Z");
 	return 0;
 }
 
@@ -319,20 +372,25 @@ int h_jobs_list(struct api_req *r)
 int h_jobs_stats(struct api_req *r)
 {
 	static const int statuses[] = {0, 10, 20, 21, 22, 30, 31, 32};
-	int64_t by[33], total;
+	int64_t by[33], total, maintenance = 0, m_by[33];
 	struct store *s = api_reader(r);
 	int rc = store_jobs_stats(s, by, &total);
+	if (rc == 0)
+		rc = sysjobs_uncount_maintenance(s, by, &total, &maintenance, m_by);
 	api_reader_put(s);
 	if (rc < 0)
 		return api_error(r, rc, "cannot count jobs: %s", asyncd_strerror(rc));
-	json_t *o = json_object();
+	json_t *o = json_object(), *m = json_object();
 	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
 		char k[8];
 		snprintf(k, sizeof(k), "%d", statuses[i]);
 		json_object_set_new(o, k, json_integer(by[statuses[i]]));
+		json_object_set_new(m, k, json_integer(m_by[statuses[i]]));
 	}
 	return api_reply(r, 200,
-			 json_pack("{s:o,s:I}", "by_status", o, "total", (json_int_t)total));
+			 json_pack("{s:o,s:I,s:I,s:o}", "by_status", o, "total", (json_int_t)total,
+				   "maintenance_jobs", (json_int_t)maintenance,
+				   "maintenance_by_status", m));
 }
 
 /* The job id and its attempt history, read on one reader connection. */
@@ -369,6 +427,8 @@ int h_job_get(struct api_req *r)
 				 asyncd_strerror(rc));
 	json_t *o = job_to_json(&j, true);
 	json_object_set_new(o, "attempts", job_attempts_to_json(a, n));
+	json_object_set_new(o, "next_occurrences",
+			    job_next_occurrences_json(&j, clock_now_ms(), 5));
 	api_reply(r, 200, o);
 	job_attempts_free(a, n);
 	job_done(&j);
@@ -381,6 +441,13 @@ static int action_answer(struct api_req *r, struct jobop *op, int rc)
 {
 	if (rc == AE_NOTFOUND)
 		return api_error(r, rc, "job %lld does not exist", (long long)op->id);
+	if (rc == AE_CONFLICT && op->maintenance)
+		return api_error(r, rc,
+				 "cannot %s job %lld: it is a recurring maintenance job of "
+				 "async-maintenance, which cannot be canceled, paused, resumed, "
+				 "postponed or deleted; a System Administrator may change its "
+				 "schedule (PATCH /api/v1/jobs/%lld with recurrence_pattern)",
+				 job_action_name(op->act), (long long)op->id, (long long)op->id);
 	if (rc == AE_CONFLICT)
 		return api_error(r, rc, "cannot %s job %lld: it is %s/%s", job_action_name(op->act),
 				 (long long)op->id, job_state_name(op->job.state),

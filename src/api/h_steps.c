@@ -261,9 +261,28 @@ static int step_check_config(struct api_req *r, const struct step *st)
 	return 0;
 }
 
+/* In the writer's transaction, so that no drain of the assembly starts between the check and
+ * the insert: a draining assembly takes no new step (its drain would wait for ever on it). */
 static int step_insert_fn(struct store *s, void *arg)
 {
-	return store_step_insert(s, arg);
+	struct step *st = arg;
+	bool accepts;
+	int rc = lifecycle_accepts_jobs(s, LC_ASSEMBLY, st->assembly_id, &accepts);
+	if (rc < 0)
+		return rc;
+	return accepts ? store_step_insert(s, arg) : AE_CONFLICT;
+}
+
+static void insert_refused(struct api_req *r, const struct step *st, int rc)
+{
+	if (rc == AE_CONFLICT)
+		api_error(r, rc,
+			  "assembly %lld, which %s binds to, is draining (being deleted): it takes "
+			  "no new steps; wait for the drain to end, or end it with DELETE "
+			  "/api/v1/assemblies/%lld?mode=cancel, then register it again",
+			  (long long)st->assembly_id, st->plugin_type, (long long)st->assembly_id);
+	else
+		api_error(r, rc, "cannot store the step: %s", asyncd_strerror(rc));
 }
 
 static void reload_registry(struct api_req *r)
@@ -309,7 +328,7 @@ int h_steps_create(struct api_req *r)
 	    (rc = json_field(r, body, "images", check_images, &st.images)) == 0 &&
 	    (rc = step_check_config(r, &st)) == 0 &&
 	    (rc = writer_call(r->api->w, step_insert_fn, &st)) < 0)
-		api_error(r, rc, "cannot store the step: %s", asyncd_strerror(rc));
+		insert_refused(r, &st, rc);
 	json_decref(body);
 	if (rc == 0) {
 		reload_registry(r);

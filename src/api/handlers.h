@@ -56,6 +56,12 @@ int h_token_revoke(struct api_req *r);
 int h_login(struct api_req *r);
 int h_logout(struct api_req *r);
 int h_whoami(struct api_req *r);
+/* bulk actions, bulk deletes, a recurring job's schedule (h_bulk.c) */
+int h_jobs_bulk(struct api_req *r);
+int h_bulk_deletes_create(struct api_req *r);
+int h_job_patch(struct api_req *r);
+/* test-only (ASYNCD_TEST_CLOCK=1): shift the wall clock forward */
+int h_debug_clock(struct api_req *r);
 
 /* Adds "unfinished" counts of a step's or assembly's jobs to o. */
 int api_add_unfinished(struct api_req *r, json_t *o, enum lc_kind kind, int64_t id);

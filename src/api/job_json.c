@@ -1,6 +1,7 @@
 /* A job as the API answers it. */
 #include "api/job_json.h"
 #include "common/clock.h"
+#include "job/rrule.h"
 
 json_t *time_json(int64_t ms)
 {
@@ -66,6 +67,11 @@ json_t *job_to_json(const struct job *j, bool with_trace)
 			    j->started_on ? json_integer(j->execution_time_ms) : json_null());
 	json_object_set_new(o, "recurrence_pattern", str_or_null(j->recurrence_pattern));
 	json_object_set_new(o, "recurrence_start_time", time_json(j->recurrence_start_time));
+	json_object_set_new(
+	    o, "recurrence_timezone",
+	    j->recurrence_pattern
+		? json_string(j->recurrence_timezone ? j->recurrence_timezone : "UTC")
+		: json_null());
 	json_object_set_new(o, "owner", str_or_null(j->owner));
 	json_object_set_new(o, "idempotency_key", str_or_null(j->idempotency_key));
 	json_object_set_new(o, "output", json_text_or_null(j->output));
@@ -86,6 +92,18 @@ static json_t *attempt_to_json(const struct job_attempt *a)
 	json_object_set_new(o, "message", str_or_null(a->message));
 	json_object_set_new(o, "trace", json_string(a->trace ? a->trace : ""));
 	return o;
+}
+
+json_t *job_next_occurrences_json(const struct job *j, int64_t now, int n)
+{
+	json_t *arr = json_array();
+	char err[8];
+	int64_t at = j->state == JOB_SUSPENDED && j->postpone_until ? j->postpone_until - 1 : now;
+	if (!j->recurrence_pattern || j->state == JOB_COMPLETED)
+		return arr;
+	for (int i = 0; arr && i < n && rrule_job_next(j, at, &at, err, sizeof(err)) == 0; i++)
+		json_array_append_new(arr, time_json(at));
+	return arr;
 }
 
 json_t *job_attempts_to_json(const struct job_attempt *a, size_t n)

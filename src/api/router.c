@@ -40,7 +40,10 @@ static const struct route routes[] = {
     {"GET", "/api/v1/jobs/stats", READ, 0, h_jobs_stats},
     {"GET", "/api/v1/jobs/*", OWN, 0, h_job_get},
     {"DELETE", "/api/v1/jobs/*", OPS, 0, h_job_delete},
+    {"POST", "/api/v1/jobs/bulk", OPS, 2 * MiB, h_jobs_bulk},
     {"POST", "/api/v1/jobs/*/*", OPS, 4 * KiB, h_job_action},
+    {"PATCH", "/api/v1/jobs/*", OPS, 4 * KiB, h_job_patch},
+    {"POST", "/api/v1/bulk-deletes", OPS, 64 * KiB, h_bulk_deletes_create},
     {"POST", "/api/v1/assemblies", ADMIN, 64 * MiB, h_assemblies_register},
     {"GET", "/api/v1/assemblies", READ, 0, h_assemblies_list},
     {"POST", "/api/v1/steps", ADMIN, 1 * MiB, h_steps_create},
@@ -68,6 +71,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/login", 0, 4 * KiB, h_login},
     {"POST", "/api/v1/logout", 0, 0, h_logout},
     {"GET", "/api/v1/whoami", ROLE_ANY, 0, h_whoami},
+    {"POST", "/api/v1/debug/clock", ADMIN, 0, h_debug_clock},
 };
 
 /* Match path against pattern, copying parameters into r. */

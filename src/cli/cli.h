@@ -51,6 +51,7 @@ struct cli_verb {
 extern const struct cli_verb cli_event_verbs[];
 extern const struct cli_verb cli_job_verbs[];
 extern const struct cli_verb cli_job_action_verbs[];
+extern const struct cli_verb cli_bulk_verbs[];
 extern const struct cli_verb cli_assembly_verbs[];
 extern const struct cli_verb cli_step_verbs[];
 extern const struct cli_verb cli_service_verbs[];

@@ -30,6 +30,13 @@ static int submit_body(const struct cli_args *a, json_t *body)
 		r = cli_body_int(a, body, "max-retries", "max_retries", 0, 1000);
 	if (r == 0)
 		r = cli_body_str(a, body, "recurrence", "recurrence_pattern");
+	if (r == 0)
+		r = cli_body_time(a, body, "recurrence-start", "recurrence_start_time");
+	if (r == 0)
+		r = cli_body_str(a, body, "timezone", "recurrence_timezone");
+	if (r == 0 && !cli_opt(a, "recurrence") &&
+	    (cli_opt(a, "recurrence-start") || cli_opt(a, "timezone")))
+		r = cli_usage(a, "--recurrence-start and --timezone go with --recurrence");
 	return r;
 }
 
@@ -228,10 +235,11 @@ static int job_wait(struct cli_ctx *ctx, const struct cli_args *a)
 const struct cli_verb cli_job_verbs[] = {
     {"job", "submit", job_submit,
      "data=,priority=,postpone-until=,dependency-token=,idempotency-key=,max-retries=,"
-     "recurrence=,wait,timeout=",
+     "recurrence=,recurrence-start=,timezone=,wait,timeout=",
      1, 1,
      "TYPE [--data JSON] [--priority N] [--postpone-until T] [--dependency-token S] "
-     "[--idempotency-key K] [--max-retries N] [--recurrence R] [--wait [--timeout S]]",
+     "[--idempotency-key K] [--max-retries N] [--recurrence R [--recurrence-start T] "
+     "[--timezone Z]] [--wait [--timeout S]]",
      "Submit a job straight to a plug-in type (ASSEMBLY.TYPE, e.g. samples.noop); prints its "
      "id.",
      "  --data JSON            the job's input, any JSON value\n"
@@ -240,7 +248,10 @@ const struct cli_verb cli_job_verbs[] = {
      "  --dependency-token S   jobs sharing S run one at a time, in order\n"
      "  --idempotency-key K    submitting the same key again is a no-op\n"
      "  --max-retries N        attempts allowed after transient failures\n"
-     "  --recurrence R         e.g. FREQ=HOURLY;INTERVAL=2\n"
+     "  --recurrence R         run again and again: an RRULE such as\n"
+     "                         'FREQ=DAILY;BYHOUR=2;BYMINUTE=0' (docs/recurrence.md)\n"
+     "  --recurrence-start T   no occurrence before T (default now)\n"
+     "  --timezone Z           IANA zone of the rule's wall-clock times (default UTC)\n"
      "  --wait                 wait until it is Completed; exit 1 unless it Succeeded\n"
      "  --timeout S            how long --wait waits, in seconds (default 30)\n"},
     {"job", "list", job_list, "state=,status=,type=,step=,limit=,cursor=", 0, 0,

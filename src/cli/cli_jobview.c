@@ -216,6 +216,18 @@ static void print_attempt(const json_t *a)
 	free(clean);
 }
 
+/* "next occurrences:" and one time a line (recurring jobs) */
+static void print_occurrences(const json_t *next)
+{
+	size_t i;
+	json_t *t;
+
+	if (!json_array_size(next))
+		return;
+	puts("\nnext occurrences:");
+	json_array_foreach(next, i, t) printf("  %s\n", json_string_value(t) ?: "?");
+}
+
 static void print_attempts(const json_t *attempts)
 {
 	size_t i;
@@ -238,7 +250,8 @@ int cli_job_print(const json_t *job)
 	{
 		char *text;
 
-		if (strcmp(key, "trace") == 0 || strcmp(key, "attempts") == 0)
+		if (strcmp(key, "trace") == 0 || strcmp(key, "attempts") == 0 ||
+		    strcmp(key, "next_occurrences") == 0)
 			continue;
 		text = field_text(key, v);
 		cli_kv(stdout, width, key, text);
@@ -248,6 +261,7 @@ int cli_job_print(const json_t *job)
 		puts("\ntrace:");
 		cli_put_text(stdout, trace);
 	}
+	print_occurrences(json_object_get(job, "next_occurrences"));
 	print_attempts(json_object_get(job, "attempts"));
 	return 0;
 }

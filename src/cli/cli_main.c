@@ -12,8 +12,8 @@
 #include "cli/cli_http.h"
 
 static const struct cli_verb *const tables[] = {
-    cli_event_verbs, cli_job_verbs,	cli_job_action_verbs, cli_assembly_verbs,
-    cli_step_verbs,  cli_service_verbs, cli_admin_verbs,
+    cli_event_verbs,	cli_job_verbs,	cli_job_action_verbs, cli_bulk_verbs,
+    cli_assembly_verbs, cli_step_verbs, cli_service_verbs,    cli_admin_verbs,
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

@@ -12,7 +12,8 @@ int64_t clock_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_shift;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	       __atomic_load_n(&clock_shift, __ATOMIC_RELAXED);
 }
 
 int64_t clock_mono_ms(void)
@@ -24,7 +25,7 @@ int64_t clock_mono_ms(void)
 
 void clock_shift_ms(int64_t delta)
 {
-	clock_shift += delta;
+	__atomic_add_fetch(&clock_shift, delta, __ATOMIC_RELAXED);
 }
 
 void clock_format_rfc3339(int64_t ms, char *buf, size_t n)

@@ -49,7 +49,7 @@ struct metrics_hist {
 
 struct asyncd_metrics {
 	/* jobs by plug-in type and status, kept by the store's writer connection after each commit
-	 * (seeded by one grouped count at its start); jobs_live says whether they are */
+	 * (seeded from the indexes at its start); jobs_live says whether they are */
 	int64_t jobs[METRICS_TYPES_MAX + 1][METRICS_STATUSES];
 	int jobs_live;
 	uint64_t processed, claimed;

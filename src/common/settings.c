@@ -50,6 +50,9 @@ static const struct setting_def defs[] = {
     {"cleanup.succeeded_after", T_SECONDS, F(cleanup_succeeded_after_ms), 0, 3650 * 86400.0,
      "86400"},
     {"cleanup.failed_after", T_SECONDS, F(cleanup_failed_after_ms), 0, 3650 * 86400.0, "2592000"},
+    /* at least a day: a mistake must not delete the record of itself */
+    {"audit.retention", T_SECONDS, F(audit_retention_ms), 86400, 3650 * 86400.0, "7776000"},
+    {"attempts.retention", T_SECONDS, F(attempts_retention_ms), 86400, 3650 * 86400.0, "7776000"},
     {"store.synchronous", T_SYNC, F(synchronous_full), 0, 0, "\"full\""},
 };
 #undef F

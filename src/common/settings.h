@@ -33,6 +33,8 @@ struct settings {
 	char sandbox_network[8];       /* "allow" or "deny" */
 	int64_t cleanup_succeeded_after_ms;
 	int64_t cleanup_failed_after_ms;
+	int64_t audit_retention_ms;    /* audit entries older than this are deleted */
+	int64_t attempts_retention_ms; /* attempt-history entries that ended longer ago */
 	bool synchronous_full;
 };
 

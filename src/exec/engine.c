@@ -20,7 +20,9 @@
 #include "exec/runner.h"
 #include "sandbox/sandbox.h"
 #include "common/throttle.h"
+#include "exec/sysjobs.h"
 #include "exec/writer.h"
+#include "job/rrule.h"
 #include "plugin/registry.h"
 #include "store/store.h"
 
@@ -226,6 +228,7 @@ static void fill_completion(struct engine *e, struct run *r, const struct settin
 	c->host_id = e->host_id;
 	c->attempt = r->job.attempt;
 	job_next_state(&r->job, &r->res.outcome, &p, now, rand_fast(), &c->next);
+	rrule_job_after_run(&r->job, now, &c->next);
 	c->message = r->res.outcome.message;
 	c->trace = r->res.trace;
 	c->output = r->res.output;
@@ -467,6 +470,12 @@ static void *pool_main(void *p)
 	struct run *r;
 	while ((r = take_held(e, arg.gen))) {
 		settings_current(&cfg);
+		if (sysjob_is(&r->job)) {
+			mark_started(e, r);
+			sysjob_run(e->w, e, reader, &r->job, &r->stop_flag, &r->res);
+			finish_run(e, r, &cfg);
+			continue;
+		}
 		if (!r->sandboxed)
 			mark_started(e, r);
 		if (runner_start(&r->job, reader, &cfg, &r->stop_flag, e->sandbox, sandboxed_done,

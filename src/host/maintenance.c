@@ -1,89 +1,113 @@
-/* The cleanup thread of async-maintenance (see maintenance.h). */
+/* async-maintenance (see maintenance.h): its work is recurring system jobs in the job table. */
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "common/settings.h"
+#include "exec/engine.h"
+#include "exec/sysjobs.h"
 #include "exec/writer.h"
 #include "host/maintenance.h"
 #include "job/job.h"
 #include "store/store.h"
 
-#define BATCH 1000
-#define MAX_BATCHES_PER_PASS 1000
-#define PASS_INTERVAL_MS 60000
+#define CHECK_INTERVAL_MS 60000
+#define FIRST_RUN_AFTER_MS 60000 /* a new deployment's first cleanups: a minute after start */
 
 struct maintenance {
 	struct writer *w;
+	struct engine *e;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool running, stopping, paused, kicked;
-	unsigned long long deleted_jobs, deleted_audit, passes;
-	int64_t last_pass;
+	unsigned long long passes;
 };
 
-struct cleanup_call {
-	int status; /* -1: audit */
-	int64_t before;
-	int64_t n;
+/* The jobs of async-maintenance, each found by its idempotency key (so every host of a
+ * deployment shares one of each). Their schedule is the users' to change afterwards. */
+static const struct maint_def {
+	int key; /* in sysjob_maintenance_keys */
+	const char *type, *name, *data, *pattern;
+	int op;
+} defs[] = {
+    {0, SYSJOB_BULK_DELETE, "Cleanup: succeeded jobs",
+     "{\"statuses\":[30],\"older_than_setting\":\"cleanup.succeeded_after\"}",
+     "FREQ=MINUTELY;INTERVAL=5", JOB_OP_BULK_DELETE},
+    {1, SYSJOB_BULK_DELETE, "Cleanup: failed and canceled jobs",
+     "{\"statuses\":[31,32],\"older_than_setting\":\"cleanup.failed_after\"}",
+     "FREQ=MINUTELY;INTERVAL=5", JOB_OP_BULK_DELETE},
+    {2, SYSJOB_AUDIT_CLEANUP, "Cleanup: audit log", "{\"older_than_setting\":\"audit.retention\"}",
+     "FREQ=HOURLY", JOB_OP_MAINTENANCE},
+    {3, SYSJOB_ATTEMPTS_CLEANUP, "Cleanup: attempt history",
+     "{\"older_than_setting\":\"attempts.retention\"}", "FREQ=HOURLY", JOB_OP_MAINTENANCE},
 };
 
-static int cleanup_fn(struct store *s, void *arg)
-{
-	struct cleanup_call *c = arg;
-	if (c->status < 0)
-		return store_audit_cleanup(s, c->before, BATCH, &c->n);
-	return store_jobs_cleanup(s, c->status, c->before, BATCH, &c->n);
-}
+struct ensure_call {
+	int64_t due; /* earliest first occurrence of a job made now */
+	int made;
+};
 
-static bool should_go_on(struct maintenance *m)
+static int ensure_one(struct store *s, const struct maint_def *d, int64_t now,
+		      struct ensure_call *c)
 {
-	pthread_mutex_lock(&m->lock);
-	bool go = !m->stopping && !m->paused;
-	pthread_mutex_unlock(&m->lock);
-	return go;
-}
-
-/* Delete in batches until a batch comes back short; returns the rows deleted. */
-static int64_t clean(struct maintenance *m, int status, int64_t before)
-{
-	int64_t total = 0;
-	for (int i = 0; i < MAX_BATCHES_PER_PASS && should_go_on(m); i++) {
-		struct cleanup_call c = {status, before, 0};
-		if (writer_call(m->w, cleanup_fn, &c) < 0)
-			break;
-		total += c.n;
-		if (c.n < BATCH)
-			break;
+	int64_t id;
+	char err[256];
+	int rc = store_job_find_idempotent(s, sysjob_maintenance_keys[d->key], &id);
+	if (rc != AE_NOTFOUND)
+		return rc;
+	struct job j = {0};
+	rc = sysjob_make(&j, d->type, d->op, d->name, JOB_OWNER_SYSTEM,
+			 json_loads(d->data, 0, NULL), d->pattern,
+			 (now + FIRST_RUN_AFTER_MS) / 60000 * 60000, NULL, now, err, sizeof(err));
+	if (rc == 0 && !(j.idempotency_key = strdup(sysjob_maintenance_keys[d->key])))
+		rc = AE_NOMEM;
+	j.max_retries = 0;
+	if (rc == 0 && (rc = store_jobs_insert(s, &j, 1)) == 0) {
+		c->made++;
+		if (j.postpone_until && (!c->due || j.postpone_until < c->due))
+			c->due = j.postpone_until;
 	}
-	return total;
+	job_done(&j);
+	return rc;
+}
+
+static int ensure_fn(struct store *s, void *arg)
+{
+	struct ensure_call *c = arg;
+	int64_t now = clock_now_ms();
+	c->due = 0;
+	c->made = 0;
+	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+		int rc = ensure_one(s, &defs[i], now, c);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 static void pass(struct maintenance *m)
 {
-	struct settings cfg;
-	settings_current(&cfg);
-	int64_t now = clock_now_ms();
-	int64_t jobs = clean(m, JOB_ST_SUCCEEDED, now - cfg.cleanup_succeeded_after_ms);
-	jobs += clean(m, JOB_ST_FAILED, now - cfg.cleanup_failed_after_ms);
-	jobs += clean(m, JOB_ST_CANCELED, now - cfg.cleanup_failed_after_ms);
-	int64_t audit = clean(m, -1, now - cfg.cleanup_failed_after_ms);
+	struct ensure_call c = {0};
+	int rc = writer_call(m->w, ensure_fn, &c);
+	if (rc < 0)
+		log_warn("maintenance", "cannot make the maintenance jobs: %s",
+			 asyncd_strerror(rc));
+	if (rc == 0 && c.made) {
+		log_info("maintenance", "made %d maintenance jobs", c.made);
+		if (m->e) {
+			engine_notify(m->e);
+			if (c.due)
+				engine_due(m->e, c.due);
+		}
+	}
 	pthread_mutex_lock(&m->lock);
-	m->deleted_jobs += (unsigned long long)jobs;
-	m->deleted_audit += (unsigned long long)audit;
 	m->passes++;
-	m->last_pass = now;
 	pthread_mutex_unlock(&m->lock);
-	if (jobs || audit)
-		log_event(
-		    LOG_LVL_INFO, "maintenance",
-		    LOG_FIELDS(LOG_INT("jobs_deleted", jobs), LOG_INT("audit_deleted", audit)),
-		    "deleted %lld completed jobs and %lld audit entries", (long long)jobs,
-		    (long long)audit);
 }
 
 static void *maintenance_main(void *arg)
@@ -97,7 +121,7 @@ static void *maintenance_main(void *arg)
 			pass(m);
 			pthread_mutex_lock(&m->lock);
 		}
-		struct timespec ts = clock_mono_deadline(PASS_INTERVAL_MS);
+		struct timespec ts = clock_mono_deadline(CHECK_INTERVAL_MS);
 		while (!m->stopping && !m->kicked &&
 		       pthread_cond_timedwait(&m->wake, &m->lock, &ts) == 0)
 			;
@@ -106,12 +130,13 @@ static void *maintenance_main(void *arg)
 	return NULL;
 }
 
-int maintenance_new(struct writer *w, struct maintenance **ret)
+int maintenance_new(struct writer *w, struct engine *e, struct maintenance **ret)
 {
 	struct maintenance *m = calloc(1, sizeof(*m));
 	if (!m)
 		return AE_NOMEM;
 	m->w = w;
+	m->e = e;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -143,6 +168,7 @@ int maintenance_start(struct maintenance *m)
 	if (pthread_create(&m->thread, NULL, maintenance_main, m) != 0)
 		return AE_NOMEM;
 	m->running = true;
+	sysjobs_set_maintenance(true);
 	return 0;
 }
 
@@ -153,6 +179,7 @@ int maintenance_stop(struct maintenance *m)
 	m->stopping = true;
 	pthread_cond_broadcast(&m->wake);
 	pthread_mutex_unlock(&m->lock);
+	sysjobs_set_maintenance(false);
 	if (was)
 		pthread_join(m->thread, NULL);
 	m->running = false;
@@ -166,6 +193,7 @@ static int set_paused(struct maintenance *m, bool paused)
 	m->kicked = !paused;
 	pthread_cond_broadcast(&m->wake);
 	pthread_mutex_unlock(&m->lock);
+	sysjobs_set_maintenance(!paused);
 	return 0;
 }
 
@@ -189,10 +217,15 @@ void maintenance_kick(struct maintenance *m)
 
 void maintenance_describe(struct maintenance *m, json_t *props)
 {
+	struct sysjobs_stats st;
+	sysjobs_stats(&st);
 	pthread_mutex_lock(&m->lock);
-	json_object_set_new(props, "cleanup_passes", json_integer((json_int_t)m->passes));
-	json_object_set_new(props, "jobs_deleted", json_integer((json_int_t)m->deleted_jobs));
-	json_object_set_new(props, "audit_entries_deleted",
-			    json_integer((json_int_t)m->deleted_audit));
+	json_object_set_new(props, "checks", json_integer((json_int_t)m->passes));
 	pthread_mutex_unlock(&m->lock);
+	json_object_set_new(props, "maintenance_runs", json_integer((json_int_t)st.runs));
+	json_object_set_new(props, "jobs_deleted", json_integer((json_int_t)st.jobs_deleted));
+	json_object_set_new(props, "audit_entries_deleted",
+			    json_integer((json_int_t)st.audit_deleted));
+	json_object_set_new(props, "attempts_deleted",
+			    json_integer((json_int_t)st.attempts_deleted));
 }

@@ -170,7 +170,7 @@ int services_init(struct host_services *hs, const char *host_id, struct writer *
 	hs->w = w;
 	hs->async.engine = e;
 	pthread_mutex_init(&hs->async.lock, NULL);
-	int rc = maintenance_new(w, &hs->maint);
+	int rc = maintenance_new(w, e, &hs->maint);
 	if (rc == 0)
 		rc = sandbox_new(&hs->sandbox);
 	if (rc < 0)
@@ -178,10 +178,12 @@ int services_init(struct host_services *hs, const char *host_id, struct writer *
 	engine_set_sandbox(e, hs->sandbox);
 	service_init(&hs->svc[SVC_ASYNC], "async", "Asynchronous Processing Service",
 		     "selects and runs system jobs", &async_ops, &hs->async);
-	service_init(&hs->svc[SVC_MAINTENANCE], "async-maintenance",
-		     "Asynchronous Processing Service (maintenance)",
-		     "recurring jobs: cleanup of completed jobs and old audit entries", &maint_ops,
-		     hs->maint);
+	service_init(
+	    &hs->svc[SVC_MAINTENANCE], "async-maintenance",
+	    "Asynchronous Processing Service (maintenance)",
+	    "recurring system jobs: cleanup of completed jobs, the audit log and the attempt "
+	    "history",
+	    &maint_ops, hs->maint);
 	service_init(&hs->svc[SVC_SANDBOX], "sandbox", "Sandbox Processing Service",
 		     "the pool of worker processes for sandboxed plug-ins", &sandbox_ops, hs);
 	load_configs(hs, reader);

@@ -23,6 +23,7 @@ static void free_strings(struct job *j)
 			 &j->friendly_message,
 			 &j->host_id,
 			 &j->recurrence_pattern,
+			 &j->recurrence_timezone,
 			 &j->owner,
 			 &j->idempotency_key,
 			 &j->trace,
@@ -46,6 +47,11 @@ void job_array_free(struct job *jobs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		job_done(&jobs[i]);
 	free(jobs);
+}
+
+bool job_is_maintenance(const struct job *j)
+{
+	return j->owner && strcmp(j->owner, JOB_OWNER_SYSTEM) == 0 && j->recurrence_pattern;
 }
 
 bool job_state_valid(int state)
@@ -242,6 +248,10 @@ bool job_apply_action(struct job *j, enum job_action a, int64_t until, int64_t n
 {
 	bool locked = j->state == JOB_LOCKED;
 	if (!job_action_allowed(a, j->state) || (a == JOB_ACT_RETRY && j->status != JOB_ST_FAILED))
+		return false;
+	/* A cancel asked while the job ran is final: a pause or postpone while its run stops would
+	 * turn Canceling into Pausing and the acknowledged cancel into a wait (model test). */
+	if (j->status == JOB_ST_CANCELING && (a == JOB_ACT_PAUSE || a == JOB_ACT_POSTPONE))
 		return false;
 	switch (a) {
 	case JOB_ACT_CANCEL:

@@ -26,11 +26,22 @@ enum job_status {
 	JOB_ST_CANCELED = 32,
 };
 
+struct job;
+
 enum job_operation {
 	JOB_OP_SYSTEM_EVENT = 1,
 	JOB_OP_BULK_DELETE = 13,
 	JOB_OP_EXECUTE_ASYNC = 54,
+	/* internal: work of asyncd itself (docs/system-jobs.md) */
+	JOB_OP_MAINTENANCE = 100, /* audit and history cleanup, statistics */
+	JOB_OP_BULK_ACTION = 101, /* cancel, retry, resume or delete of many jobs */
 };
+
+/* The owner of the recurring jobs of async-maintenance: users change their schedule, nothing
+ * else (SPEC §1). */
+#define JOB_OWNER_SYSTEM "system"
+/* Whether j is one of them. */
+bool job_is_maintenance(const struct job *j);
 
 #define JOB_PRIORITY_MIN 0
 #define JOB_PRIORITY_MAX 10
@@ -72,6 +83,7 @@ struct job {
 	int64_t execution_time_ms;
 	char *recurrence_pattern;
 	int64_t recurrence_start_time;
+	char *recurrence_timezone; /* IANA name; NULL: UTC */
 	char *owner;
 	char *idempotency_key;
 	char *trace;  /* the trace log, text */
@@ -116,6 +128,9 @@ struct job_next {
 	int retry_count;
 	const char *error_code; /* NULL on success */
 	bool delete_row;	/* succeeded with async_auto_delete */
+	/* what the run was, for the attempt history, when the next state does not tell (a recurring
+	 * job waits for its next occurrence after any outcome); NULL: read from the next state */
+	const char *run_outcome;
 };
 
 /* The next state of job j (its retry_count, max_retries and auto_delete are read) after outcome o

@@ -173,6 +173,10 @@ static int validate_assembly(const struct asyncd_plugin_info *info, char *err, s
 	if (!plugin_name_valid(info->name))
 		return fail(err, errlen, AE_PLUGIN,
 			    "invalid assembly name: use 1 to 64 of A-Z a-z 0-9 _ -");
+	if (strcasecmp(info->name, "asyncd") == 0) /* asyncd.* are system jobs (sysjobs.h) */
+		return fail(err, errlen, AE_PLUGIN,
+			    "invalid assembly name: 'asyncd' is reserved for asyncd's own system "
+			    "jobs");
 	if (plugin_version_parse(info->version, v) < 0)
 		return fail(err, errlen, AE_PLUGIN,
 			    "invalid assembly version: use major.minor.build.revision, each part "

@@ -149,6 +149,8 @@ static const char *const sqlite_migrations[] = {
      * CPU per job inserted and claimed; this column costs nothing measurable) */
     "DROP INDEX jobs_ready;"
     "CREATE INDEX jobs_ready ON jobs(priority, id, plugin_type) WHERE state = 0;",
+    /* 9: recurring jobs: the IANA zone their pattern is read in (NULL: UTC) */
+    "ALTER TABLE jobs ADD COLUMN recurrence_timezone TEXT;",
 };
 
 #endif

@@ -24,10 +24,13 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 	" correlation_id, request_id, dependency_token, priority, postpone_until,"
 	" retry_count, max_retries, error_code, message, created_on, completed_on,"
 	" modified_on, recurrence_pattern, recurrence_start_time, owner, idempotency_key,"
-	" auto_delete) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-	" ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+	" auto_delete, recurrence_timezone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
+	" ?28, ?29, ?30)",
+    /* not started yet: the started_on of an earlier run goes (it is in the attempt history) */
     [SQ_JOB_CLAIM] = "UPDATE jobs SET state = 2, status = 0, host_id = ?1, attempt = attempt + 1,"
-		     " modified_on = ?2 WHERE id IN (SELECT id FROM jobs j WHERE state = 0 AND"
+		     " started_on = NULL, modified_on = ?2 WHERE id IN (SELECT id FROM jobs j "
+		     "WHERE state = 0 AND"
 		     " (dependency_token IS NULL OR id = (SELECT min(id) FROM jobs t"
 		     " WHERE t.dependency_token = j.dependency_token AND t.state < 3))"
 		     " ORDER BY priority, id LIMIT ?3) RETURNING " SQ_JOB_COLUMNS,
@@ -92,6 +95,7 @@ static const char *const stmt_sql[SQ_COUNT_] = {
 	" SELECT id, ?2 % ?4, ?2, ?3, started_on, modified_on, CASE"
 	" WHEN status = 30 THEN 'succeeded' WHEN status = 31 THEN 'failed'"
 	" WHEN status = 32 THEN 'canceled' WHEN error_code IS 'paused' THEN 'interrupted'"
+	" WHEN ?5 IS NOT NULL THEN ?5"
 	" WHEN state = 1 AND postpone_until IS NULL THEN 'needs_attention'"
 	" WHEN state = 1 THEN 'transient' ELSE 'interrupted' END,"
 	" error_code, message, trace FROM jobs WHERE id = ?1"

@@ -247,6 +247,59 @@ int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret
 	return 0;
 }
 
+int sq_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s,
+		      "DELETE FROM job_attempts WHERE (job_id, slot) IN (SELECT job_id, slot"
+		      " FROM job_attempts WHERE ended_on < ?1 LIMIT ?2)",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, before_ms);
+	sq_bind_i64(st, 2, limit);
+	if ((rc = finish(s, st, sqlite3_step(st), "clean up attempt history")) < 0)
+		return rc;
+	*ret_n = sqlite3_changes(s->db);
+	return 0;
+}
+
+int sq_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s, "UPDATE jobs SET output = ?3 WHERE id = ?1 AND attempt = ?2 AND state = 2",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, id);
+	sq_bind_i64(st, 2, attempt);
+	sq_bind_text(st, 3, output);
+	if ((rc = finish(s, st, sqlite3_step(st), "record job progress")) < 0)
+		return rc;
+	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
+}
+
+int sq_job_set_recurrence(struct store *s, const struct job *j, int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s,
+		      "UPDATE jobs SET recurrence_pattern = ?2, recurrence_start_time = ?3,"
+		      " recurrence_timezone = ?4, postpone_until = CASE state WHEN 1 THEN ?5"
+		      " ELSE postpone_until END, modified_on = ?6 WHERE id = ?1",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, j->id);
+	sq_bind_text(st, 2, j->recurrence_pattern);
+	sq_bind_i64_or_null(st, 3, j->recurrence_start_time);
+	sq_bind_text(st, 4, j->recurrence_timezone);
+	sq_bind_i64_or_null(st, 5, j->postpone_until);
+	sq_bind_i64(st, 6, now);
+	if ((rc = finish(s, st, sqlite3_step(st), "change job schedule")) < 0)
+		return rc;
+	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
+}
+
 /* ---- safe deletes ---- */
 
 const char *sq_owner_table(enum store_owner owner)

@@ -67,7 +67,9 @@ char *sq_col_text(sqlite3_stmt *st, int i);
 	" priority, postpone_until, retry_count, max_retries, error_code, message,"                \
 	" friendly_message, host_id, attempt, lease_expires_on, created_on, started_on,"           \
 	" completed_on, modified_on, execution_time_ms, recurrence_pattern,"                       \
-	" recurrence_start_time, owner, idempotency_key, output, auto_delete, assembly_id"
+	" recurrence_start_time, recurrence_timezone, owner, idempotency_key, output, "            \
+	"auto_delete,"                                                                             \
+	" assembly_id"
 int sq_read_job(sqlite3_stmt *st, struct job *j);
 
 /* Connection and transactions (sqlite.c). */
@@ -93,7 +95,7 @@ void sq_count(struct store *s, const char *type, int old_status, int new_status)
 bool sq_watching(const struct store *s);
 /* The status and plug-in type of job id (-1 and "" when there is none), for sq_count. */
 int sq_job_status(struct store *s, int64_t id, int *ret_status, char *type, size_t n);
-int sq_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n);
+int sq_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
 void sq_watch_free(struct sq_watch *w);
 void sq_watch_commit(struct sq_watch *w);
 void sq_watch_rollback(struct sq_watch *w);
@@ -134,6 +136,9 @@ int sq_session_find(struct store *s, const char *hash, int64_t now, struct sessi
 int sq_session_delete(struct store *s, const char *hash);
 int sq_jobs_cleanup(struct store *s, int status, int64_t before_ms, int limit, int64_t *ret_n);
 int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+int sq_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output);
+int sq_job_set_recurrence(struct store *s, const struct job *j, int64_t now);
+int sq_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 /* The table and the jobs column of an owner (never from a caller's string). */
 const char *sq_owner_table(enum store_owner owner);
 const char *sq_owner_column(enum store_owner owner);

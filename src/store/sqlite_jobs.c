@@ -44,6 +44,7 @@ int sq_read_job(sqlite3_stmt *st, struct job *j)
 	j->execution_time_ms = sqlite3_column_int64(st, c++);
 	j->recurrence_pattern = sq_col_text(st, c++);
 	j->recurrence_start_time = sqlite3_column_int64(st, c++);
+	j->recurrence_timezone = sq_col_text(st, c++);
 	j->owner = sq_col_text(st, c++);
 	j->idempotency_key = sq_col_text(st, c++);
 	j->output = sq_col_text(st, c++);
@@ -85,6 +86,7 @@ static void bind_insert(sqlite3_stmt *st, const struct job *j)
 	sq_bind_text(st, 27, j->owner);
 	sq_bind_text(st, 28, j->idempotency_key);
 	sq_bind_i64(st, 29, j->auto_delete);
+	sq_bind_text(st, 30, j->recurrence_timezone);
 }
 
 int sq_jobs_insert(struct store *s, struct job *jobs, size_t n)
@@ -189,6 +191,7 @@ static int attempt_insert(struct store *s, const struct job_completion *c)
 	sq_bind_i64(st, 2, c->attempt);
 	sq_bind_text(st, 3, c->host_id);
 	sq_bind_i64(st, 4, STORE_ATTEMPTS_KEPT);
+	sq_bind_text(st, 5, c->next.run_outcome);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sq_fail(s, "record job attempt");
 	return 0;
@@ -389,7 +392,10 @@ int sq_job_update(struct store *s, const struct job *j)
 		return sq_fail(s, "update job");
 	if (sqlite3_changes(s->db) == 0)
 		return AE_NOTFOUND;
-	sq_count(s, type, old, j->status);
+	sq_count(s, type, old,
+		 j->state == JOB_LOCKED && j->status == JOB_ST_WAITING_FOR_RESOURCES
+		     ? JOB_ST_IN_PROGRESS
+		     : j->status); /* a claimed job not started counts as In Progress */
 	return 0;
 }
 
@@ -476,6 +482,10 @@ static int list_sql(const struct job_filter *f, struct buf *b)
 		ADD(" AND step_id = %lld", (long long)f->step_id);
 	if (f->before_id)
 		ADD(" AND id < %lld", (long long)f->before_id);
+	if (f->error_code)
+		ADD(" AND error_code = ?3");
+	if (f->completed_before)
+		ADD(" AND state = 3 AND completed_on < %lld", (long long)f->completed_before);
 	ADD(" ORDER BY id DESC LIMIT %d", f->limit);
 	return rc;
 }
@@ -498,6 +508,8 @@ int sq_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_j
 		sq_bind_text(st, 1, f->plugin_type);
 	if (f->owner)
 		sq_bind_text(st, 2, f->owner);
+	if (f->error_code)
+		sq_bind_text(st, 3, f->error_code);
 	struct job *jobs = calloc((size_t)f->limit + 1, sizeof(*jobs));
 	size_t n = 0;
 	if (!jobs) {

@@ -667,4 +667,7 @@ const struct store_ops sqlite_store_ops = {
     .listen_wait = sq_listen_wait,
     .jobs_watch = sq_jobs_watch,
     .jobs_ready_heads = sq_jobs_ready_heads,
+    .job_progress = sq_job_progress,
+    .job_set_recurrence = sq_job_set_recurrence,
+    .attempts_cleanup = sq_attempts_cleanup,
 };

@@ -3,8 +3,8 @@
  * sq_count() (it knows the rows: the jobs it inserts, the rows its RETURNING gives, or a look-up
  * by primary key before a fenced update); the changes wait in a log until the transaction
  * commits (a rollback drops them, one to the savepoint drops those after it), then go to
- * asyncd_metrics.jobs. The counts are seeded by one grouped count when the watch starts, so a
- * scrape reads memory and never counts rows. SQLite's triggers and pre-update hook would see
+ * asyncd_metrics.jobs. The counts are seeded from the indexes when the watch starts (seed()),
+ * so a scrape reads memory and never counts rows. SQLite's triggers and pre-update hook would see
  * every row without help but cost 15-35% more CPU per claim and outcome (measured; see
  * docs/metrics.md), so the few statements that change jobs count explicitly. */
 #include <sqlite3.h>
@@ -80,27 +80,47 @@ int sq_job_status(struct store *s, int64_t id, int *ret_status, char *type, size
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, "read a job's status");
 }
 
-/* The counts now, by one grouped count (a scan of the table, once). */
+/* The seed's three counts, each from an index alone (never the rows with their data and trace):
+ * Ready jobs by type (the claim's index holds it), Suspended and Locked ones by type and status
+ * (few), Completed ones by status only: their type is exported nowhere, so they are seeded under
+ * "_other" and the per-type changes later add up to the right totals. Column 2, when there, is
+ * a count; else each row counts one. */
+static const char *const seed_sql[] = {
+    "SELECT plugin_type, 0 FROM jobs INDEXED BY jobs_ready WHERE state = 0",
+    /* a claimed job not started yet (Locked, status 0) counts as In Progress, as in stats */
+    "SELECT plugin_type, CASE WHEN state = 2 AND status = 0 THEN 20 ELSE status END"
+    " FROM jobs INDEXED BY jobs_active WHERE state IN (1, 2)",
+    "SELECT NULL, status, count(*) FROM jobs INDEXED BY jobs_completed WHERE state = 3"
+    " GROUP BY status",
+};
+
+static int seed_one(struct store *s, const char *sql, int64_t counts[][METRICS_STATUSES])
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sq_fail(s, "count jobs");
+	int rc, with_n = sqlite3_column_count(st) > 2;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int slot = metrics_status_slot(sqlite3_column_int(st, 1));
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		if (slot >= 0)
+			counts[type ? metrics_type(type) : METRICS_TYPE_OTHER][slot] +=
+			    with_n ? sqlite3_column_int64(st, 2) : 1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "count jobs");
+}
+
+/* The counts now (once, at the start of the watch). */
 static int seed(struct store *s)
 {
 	static int64_t counts[METRICS_TYPES_MAX + 1][METRICS_STATUSES];
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT plugin_type, status, COUNT(*) FROM jobs"
-			       " GROUP BY plugin_type, status",
-			       -1, &st, NULL) != SQLITE_OK)
-		return sq_fail(s, "count jobs");
 	memset(counts, 0, sizeof(counts));
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int slot = metrics_status_slot(sqlite3_column_int(st, 1));
-		if (slot >= 0)
-			counts[metrics_type((const char *)sqlite3_column_text(st, 0))][slot] +=
-			    sqlite3_column_int64(st, 2);
+	for (size_t i = 0; i < sizeof(seed_sql) / sizeof(seed_sql[0]); i++) {
+		int rc = seed_one(s, seed_sql[i], counts);
+		if (rc < 0)
+			return rc;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return sq_fail(s, "count jobs");
 	for (int t = 0; t <= METRICS_TYPES_MAX; t++)
 		for (int k = 0; k < METRICS_STATUSES; k++)
 			metrics_set(&asyncd_metrics.jobs[t][k], counts[t][k]);
@@ -130,54 +150,65 @@ int sq_jobs_watch(struct store *s)
 struct heads {
 	struct ready_head *v;
 	int64_t *min_id;
+	int *level; /* the last priority level each type was met at */
 	size_t n, cap;
 };
 
-static struct ready_head *head_of(struct heads *h, const char *type, int64_t **ret_min)
+static int grow_heads(struct heads *h)
+{
+	size_t cap = h->cap ? h->cap * 2 : 16;
+	struct ready_head *v = realloc(h->v, cap * sizeof(*v));
+	if (v)
+		h->v = v;
+	int64_t *m = v ? realloc(h->min_id, cap * sizeof(*m)) : NULL;
+	if (m)
+		h->min_id = m;
+	int *l = m ? realloc(h->level, cap * sizeof(*l)) : NULL;
+	if (!l)
+		return AE_NOMEM;
+	h->level = l;
+	h->cap = cap;
+	return 0;
+}
+
+/* The index of type in h, added if new; -1 when out of memory. */
+static int head_of(struct heads *h, const char *type)
 {
 	for (size_t i = 0; i < h->n; i++)
-		if (!strcmp(h->v[i].plugin_type, type)) {
-			*ret_min = &h->min_id[i];
-			return &h->v[i];
-		}
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
-		struct ready_head *v = realloc(h->v, cap * sizeof(*v));
-		if (v)
-			h->v = v;
-		int64_t *m = v ? realloc(h->min_id, cap * sizeof(*m)) : NULL;
-		if (!m)
-			return NULL;
-		h->min_id = m;
-		h->cap = cap;
-	}
-	struct ready_head *r = &h->v[h->n];
-	memset(r, 0, sizeof(*r));
-	snprintf(r->plugin_type, sizeof(r->plugin_type), "%s", type);
+		if (!strcmp(h->v[i].plugin_type, type))
+			return (int)i;
+	if (h->n == h->cap && grow_heads(h) < 0)
+		return -1;
+	memset(&h->v[h->n], 0, sizeof(h->v[h->n]));
+	snprintf(h->v[h->n].plugin_type, sizeof(h->v[h->n].plugin_type), "%s", type);
 	h->min_id[h->n] = INT64_MAX;
-	*ret_min = &h->min_id[h->n++];
-	return r;
+	h->level[h->n] = -1;
+	return (int)h->n++;
 }
 
 /* Scan priority level p in claim order (at most STORE_READY_SCAN index entries, from the index
- * alone): each type's first id goes to h. */
-static int scan_level(struct store *s, int p, struct heads *h)
+ * alone) until want types were met at it: each type's first id goes to h. */
+static int scan_level(struct store *s, int p, int want, struct heads *h)
 {
 	sqlite3_stmt *st = sq_stmt(s, SQ_READY_LEVEL);
 	if (!st)
 		return AE_STORE;
 	sq_bind_i64(st, 1, p);
 	sq_bind_i64(st, 2, STORE_READY_SCAN);
-	int rc;
-	int64_t *min;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int rc = SQLITE_DONE, met = 0;
+	while (met < want && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *type = (const char *)sqlite3_column_text(st, 1);
-		if (head_of(h, type ? type : "", &min) && id < *min)
-			*min = id;
+		int k = head_of(h, type ? type : "");
+		if (k < 0 || h->level[k] == p)
+			continue;
+		h->level[k] = p; /* ids grow within a level: the first met is the level's oldest */
+		met++;
+		if (id < h->min_id[k])
+			h->min_id[k] = id;
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : sq_fail(s, "scan Ready jobs");
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(s, "scan Ready jobs");
 }
 
 static int64_t created_of(struct store *s, int64_t id)
@@ -193,15 +224,16 @@ static int64_t created_of(struct store *s, int64_t id)
 
 /* Each type's first Ready job in id order over the levels (ids grow with creation); a level cut
  * short hides only jobs younger than its last one looked at. */
-int sq_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n)
+int sq_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n)
 {
 	struct heads h = {0};
 	int rc = 0;
-	for (int p = JOB_PRIORITY_MIN; rc == 0 && p <= JOB_PRIORITY_MAX; p++)
-		rc = scan_level(s, p, &h);
+	for (int p = JOB_PRIORITY_MIN; rc == 0 && want > 0 && p <= JOB_PRIORITY_MAX; p++)
+		rc = scan_level(s, p, want, &h);
 	for (size_t i = 0; rc == 0 && i < h.n; i++)
 		h.v[i].created_on = created_of(s, h.min_id[i]);
 	free(h.min_id);
+	free(h.level);
 	if (rc < 0) {
 		free(h.v);
 		return rc;

@@ -145,11 +145,11 @@ void host_commands_free(struct host_command *c, size_t n)
 	free(c);
 }
 
-int store_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n)
+int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n)
 {
 	if (!OPS(s)->jobs_ready_heads)
 		return AE_INTERNAL;
-	return OPS(s)->jobs_ready_heads(s, ret, ret_n);
+	return OPS(s)->jobs_ready_heads(s, want, ret, ret_n);
 }
 
 WRAP(migrate, (struct store * s), (s))
@@ -251,6 +251,11 @@ WRAP(audit_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *re
      (s, before_ms, limit, ret_n))
 WRAP(job_attempts, (struct store * s, int64_t id, struct job_attempt **ret, size_t *ret_n),
      (s, id, ret, ret_n))
+WRAP(job_progress, (struct store * s, int64_t id, int64_t attempt, const char *output),
+     (s, id, attempt, output))
+WRAP(job_set_recurrence, (struct store * s, const struct job *j, int64_t now), (s, j, now))
+WRAP(attempts_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *ret_n),
+     (s, before_ms, limit, ret_n))
 
 WRAP(host_put, (struct store * s, const struct host_row *h, int64_t lease_until),
      (s, h, lease_until))

@@ -110,6 +110,8 @@ struct job_filter {
 	int limit;
 	const char
 	    *owner; /* only the jobs this user submitted or raised the events of; NULL: any */
+	const char *error_code;	  /* NULL: any */
+	int64_t completed_before; /* only jobs completed before this time (ms); 0: any */
 };
 
 /* The recorded end of one run, applied only when the job is still Locked by host_id with the same
@@ -301,10 +303,13 @@ struct store_ops {
 
 	/* Optional (a backend may leave them NULL; the metrics then omit what they give):
 	 * keep asyncd_metrics.jobs (common/metrics.h) by plug-in type and status from every job
-	 * row this connection commits, seeded now by one grouped count (the write connection);
+	 * row this connection commits, seeded now by a count of the indexes (the write connection);
 	 * and the first Ready job of each plug-in type, from the claim's index (bounded work). */
 	int (*jobs_watch)(struct store *s);
-	int (*jobs_ready_heads)(struct store *s, struct ready_head **ret, size_t *ret_n);
+	int (*jobs_ready_heads)(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
+	int (*job_progress)(struct store *s, int64_t id, int64_t attempt, const char *output);
+	int (*job_set_recurrence)(struct store *s, const struct job *j, int64_t now);
+	int (*attempts_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 	/* Optional: service actions addressed to another host of a shared store (PostgreSQL). */
 	int (*command_put)(struct store *s, struct host_command *c);
 	int (*commands_pending)(struct store *s, const char *host_id, struct host_command **ret,
@@ -397,7 +402,8 @@ int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit
  * transaction only. */
 /* The optional operations: AE_INTERNAL when the backend has not got them. */
 int store_jobs_watch(struct store *s);
-int store_jobs_ready_heads(struct store *s, struct ready_head **ret, size_t *ret_n);
+/* want: how many types have Ready jobs (a level's scan stops once it met that many). */
+int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
 /* Store a command for c->host_id (sets c->id) and tell that host at the commit. */
 int store_command_put(struct store *s, struct host_command *c);
 /* The commands for host_id not done yet, oldest first. */
@@ -472,6 +478,17 @@ int store_jobs_rescue(struct store *s, const char *host_id, int64_t dead_before,
 int store_listen_wait(struct store *s, int timeout_ms);
 
 void host_rows_free(struct host_row *h, size_t n);
+
+/* A running system job's progress: set the output of job id while it is Locked at attempt (the
+ * outcome overwrites it); AE_NOTFOUND when the fence refuses it. */
+int store_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output);
+/* Change the schedule of recurring job j->id: its recurrence_pattern, _start_time, _timezone,
+ * and, when it is Suspended, postpone_until (its next occurrence); modified_on = now.
+ * AE_NOTFOUND when it does not exist. */
+int store_job_set_recurrence(struct store *s, const struct job *j, int64_t now);
+/* Delete up to limit attempt-history entries that ended before before_ms. */
+int store_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+
 void job_attempts_free(struct job_attempt *a, size_t n);
 void service_configs_free(struct service_config *c, size_t n);
 void users_free(struct user *u, size_t n);

@@ -787,6 +787,12 @@ static void next_cursor(json_t *page, char *buf, size_t n)
 	snprintf(buf, n, "%s", c ? c : "");
 }
 
+bool h_is_maintenance_job(json_t *job)
+{
+	const char *owner = h_str(job, "owner");
+	return owner && !strcmp(owner, "system") && h_str(job, "recurrence_pattern");
+}
+
 json_t *h_all_jobs(struct harness *h)
 {
 	json_t *all = json_array();
@@ -795,8 +801,13 @@ json_t *h_all_jobs(struct harness *h)
 	for (int page = 0; page < MAX_PAGES; page++) {
 		h_path(path, sizeof(path), "/api/v1/jobs?limit=%d%s%s", PAGE_LIMIT,
 		       cursor[0] ? "&cursor=" : "", cursor);
-		json_t *a = h_get(h, path, 200);
-		json_array_extend(all, json_object_get(a, "jobs"));
+		json_t *a = h_get(h, path, 200), *j;
+		size_t i;
+		json_array_foreach(json_object_get(a, "jobs"), i, j)
+		{
+			if (!h_is_maintenance_job(j))
+				json_array_append(all, j);
+		}
 		next_cursor(a, cursor, sizeof(cursor));
 		json_decref(a);
 		if (!cursor[0])

@@ -134,7 +134,11 @@ json_t *h_wait_job(struct harness *h, int64_t id, int timeout_ms);
 void h_wait_all(struct harness *h, int timeout_ms, json_t **ret_stats);
 /* The number of jobs with status (a number of SPEC §1), or of all jobs when status is -1. */
 int64_t h_count(struct harness *h, int status);
-/* Every job, newest first, paging through /api/v1/jobs (the caller owns the array). */
+/* Whether job (as the API shows it) is one of async-maintenance's recurring system jobs (owner
+ * "system"): every server has them (docs/system-jobs.md). */
+bool h_is_maintenance_job(json_t *job);
+/* Every job but the maintenance jobs, newest first, paging through /api/v1/jobs (the caller owns
+ * the array). */
 json_t *h_all_jobs(struct harness *h);
 
 /* ---- asyncctl ---- */

@@ -151,7 +151,7 @@ static void test_path_ids(void **state)
 	h_register_samples(h);
 	int64_t id = h_submit(h, json_pack("{s:s,s:s}", "plugin_type", "samples.noop",
 					   "postpone_until", "2999-01-01T00:00:00Z"));
-	assert_int_equal(id, 1);
+	assert_true(id >= 1);
 	for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
 		h_path(path, sizeof(path), "/api/v1/jobs/%s", bad_ids[i]);
 		expect(h, "GET", path, NULL, NULL, 400, "invalid_argument", "not a valid id", NULL);

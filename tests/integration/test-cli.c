@@ -118,7 +118,7 @@ static void test_cli_job_json(void **state)
 	h_expect_text(h_str(j, "trace"), "samples version 1.0.0.0", "job show trace");
 	json_decref(j);
 	h_cmd_done(&c);
-	h_ctl(h, &c, "--json", "job", "list", NULL);
+	h_ctl(h, &c, "--json", "job", "list", "--state", "Completed", NULL);
 	expect_exit(&c, 0, "job list --json");
 	j = parse_out(&c, "job list");
 	assert_int_equal(json_array_size(json_object_get(j, "jobs")), 1);

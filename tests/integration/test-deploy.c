@@ -66,6 +66,29 @@ static void test_upgrade_refused_while_draining(void **state)
 	h_stop(h);
 }
 
+/* 1b. A step for an assembly that drains is refused too (found by the model test: it was added,
+ * and the drain then waited for ever on the new step). */
+static void test_step_refused_while_draining(void **state)
+{
+	struct harness *h = *state;
+	json_t *a = h_upload_query(h, V100, "?isolation=none", 201);
+	int64_t id = h_int(a, "id");
+	json_decref(a);
+	submit_later(h, "versioned.slow");
+	drain(h, id);
+	a = h_call(h, "POST", "/api/v1/steps",
+		   json_pack("{s:s,s:s}", "plugin_type", "versioned.slow", "message", "Create"),
+		   409);
+	assert_string_equal(h_error_code(a), "conflict");
+	h_expect_text(error_message(a), "draining", "refused step");
+	h_expect_text(error_message(a), "mode=cancel", "refused step");
+	json_decref(a);
+	a = h_get(h, "/api/v1/steps", 200);
+	assert_int_equal(json_array_size(json_object_get(a, "steps")), 0);
+	json_decref(a);
+	h_stop(h);
+}
+
 /* 2. An upgrade keeps the isolation; the same bytes naming another change it explicitly. */
 static void test_isolation_kept_and_changed(void **state)
 {
@@ -294,6 +317,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_upgrade_refused_while_draining, h_setup,
 					    h_teardown),
+	    cmocka_unit_test_setup_teardown(test_step_refused_while_draining, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_isolation_kept_and_changed, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_downgrade, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_waiting_job_runs_newest_build, h_setup,

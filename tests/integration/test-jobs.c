@@ -519,13 +519,14 @@ static void test_list_filters_and_paging(void **state)
 	list_page(h, "/api/v1/jobs?plugin_type=samples.noop", 3, cursor);
 	list_page(h, "/api/v1/jobs?state=3&status=30", 3, cursor);
 	list_page(h, "/api/v1/jobs?state=0", 0, cursor);
-	list_page(h, "/api/v1/jobs?limit=2", 2, cursor);
+	/* (state=3: without the maintenance jobs every server has, docs/system-jobs.md) */
+	list_page(h, "/api/v1/jobs?state=3&limit=2", 2, cursor);
 	assert_true(cursor[0]);
-	list_page(h, h_path(path, sizeof(path), "/api/v1/jobs?limit=2&cursor=%s", cursor), 2,
-		  cursor);
+	list_page(h, h_path(path, sizeof(path), "/api/v1/jobs?state=3&limit=2&cursor=%s", cursor),
+		  2, cursor);
 	assert_true(cursor[0]);
-	list_page(h, h_path(path, sizeof(path), "/api/v1/jobs?limit=2&cursor=%s", cursor), 1,
-		  cursor);
+	list_page(h, h_path(path, sizeof(path), "/api/v1/jobs?state=3&limit=2&cursor=%s", cursor),
+		  1, cursor);
 	assert_string_equal(cursor, "");
 	h_stop(h);
 }

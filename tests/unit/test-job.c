@@ -142,6 +142,13 @@ static void apply_actions(void **state)
 	assert_int_equal(l.state, JOB_LOCKED);
 	assert_int_equal(l.status, JOB_ST_CANCELING);
 	assert_true(interrupt);
+	/* the cancel stays: no pause or postpone while the run stops (409 naming Canceling) */
+	assert_false(job_apply_action(&l, JOB_ACT_PAUSE, 0, 71, &interrupt));
+	assert_false(job_apply_action(&l, JOB_ACT_POSTPONE, 9000, 72, &interrupt));
+	assert_int_equal(l.status, JOB_ST_CANCELING);
+	assert_int_equal(l.postpone_until, 0);
+	assert_true(job_apply_action(&l, JOB_ACT_CANCEL, 0, 73, &interrupt));
+	assert_int_equal(l.status, JOB_ST_CANCELING);
 	job_done(&l);
 
 	struct job p = {.state = JOB_READY};

@@ -607,14 +607,14 @@ static void job_counts_follow_commits(void **state)
 	delete_job(f->s, j[0].id);
 	assert_int_equal(count_of("c.one", JOB_ST_IN_PROGRESS), 1);
 	struct ready_head *heads;
-	assert_int_equal(store_jobs_ready_heads(f->s, &heads, &n), 0);
+	assert_int_equal(store_jobs_ready_heads(f->s, 1, &heads, &n), 0);
 	assert_int_equal(n, 0); /* none Ready */
 	free(heads);
 	struct job more[2] = {make_job("c.two", 7), make_job("c.one", 2)};
 	more[0].created_on = 500;
 	more[1].created_on = 700;
 	insert(f->s, more, 2);
-	assert_int_equal(store_jobs_ready_heads(f->s, &heads, &n), 0);
+	assert_int_equal(store_jobs_ready_heads(f->s, 2, &heads, &n), 0);
 	assert_int_equal(n, 2);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(heads[i].created_on,

@@ -23,8 +23,9 @@ static const char *const stmt_sql[PG_STMT_COUNT_] = {
 	" correlation_id, request_id, dependency_token, priority, postpone_until,"
 	" retry_count, max_retries, error_code, message, created_on, completed_on,"
 	" modified_on, recurrence_pattern, recurrence_start_time, owner, idempotency_key,"
-	" auto_delete) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-	" $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
+	" auto_delete, recurrence_timezone) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+	" $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,"
+	" $28, $29, $30)"
 	" RETURNING id",
     /* SKIP LOCKED: hosts claiming at once take different rows instead of waiting on each other;
      * a dependency token's job is claimable only while it is the token's oldest unfinished job,
@@ -34,8 +35,8 @@ static const char *const stmt_sql[PG_STMT_COUNT_] = {
 		     " WHERE t.dependency_token = j.dependency_token AND t.state < 3))"
 		     " ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
 		     " UPDATE jobs SET state = 2, status = 0, host_id = $1,"
-		     " attempt = attempt + 1, modified_on = $2, lease_expires_on = $4"
-		     " FROM c WHERE id = c.cid RETURNING " PG_JOB_COLUMNS,
+		     " attempt = attempt + 1, started_on = NULL, modified_on = $2,"
+		     " lease_expires_on = $4 FROM c WHERE id = c.cid RETURNING " PG_JOB_COLUMNS,
     [PG_JOB_COMPLETE] =
 	"UPDATE jobs SET"
 	" state = CASE status WHEN 22 THEN 3 WHEN 21 THEN 1 ELSE $1 END,"
@@ -59,6 +60,7 @@ static const char *const stmt_sql[PG_STMT_COUNT_] = {
 	" SELECT id, $2::bigint % $4::bigint, $2, $3, started_on, modified_on, CASE"
 	" WHEN status = 30 THEN 'succeeded' WHEN status = 31 THEN 'failed'"
 	" WHEN status = 32 THEN 'canceled' WHEN error_code = 'paused' THEN 'interrupted'"
+	" WHEN $5::text IS NOT NULL THEN $5"
 	" WHEN state = 1 AND postpone_until IS NULL THEN 'needs_attention'"
 	" WHEN state = 1 THEN 'transient' ELSE 'interrupted' END,"
 	" error_code, message, trace FROM jobs WHERE id = $1"

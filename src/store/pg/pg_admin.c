@@ -329,3 +329,42 @@ int pg_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now
 			  " AND state = 2",
 			  &p, "fail a job");
 }
+
+int pg_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output)
+{
+	struct pgp p = {0};
+	pgp_i64(&p, id);
+	pgp_i64(&p, attempt);
+	pgp_text(&p, output);
+	return change_one(
+	    s, "UPDATE jobs SET output = $3 WHERE id = $1 AND attempt = $2 AND state = 2", &p,
+	    "record job progress");
+}
+
+int pg_job_set_recurrence(struct store *s, const struct job *j, int64_t now)
+{
+	struct pgp p = {0};
+	pgp_i64(&p, j->id);
+	pgp_text(&p, j->recurrence_pattern);
+	pgp_i64_or_null(&p, j->recurrence_start_time);
+	pgp_text(&p, j->recurrence_timezone);
+	pgp_i64_or_null(&p, j->postpone_until);
+	pgp_i64(&p, now);
+	return change_one(
+	    s,
+	    "UPDATE jobs SET recurrence_pattern = $2, recurrence_start_time = $3,"
+	    " recurrence_timezone = $4, postpone_until = CASE state WHEN 1 THEN $5::bigint"
+	    " ELSE postpone_until END, modified_on = $6 WHERE id = $1",
+	    &p, "change job schedule");
+}
+
+int pg_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n)
+{
+	struct pgp p = {0};
+	pgp_i64(&p, before_ms);
+	pgp_i64(&p, limit);
+	return pg_change(s,
+			 "DELETE FROM job_attempts WHERE (job_id, slot) IN (SELECT job_id, slot"
+			 " FROM job_attempts WHERE ended_on < $1 LIMIT $2)",
+			 &p, ret_n, "clean up attempt history");
+}

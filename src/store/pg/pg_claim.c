@@ -22,7 +22,7 @@
 #define CLAIM_TAIL                                                                                 \
 	" ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED)"                                  \
 	" UPDATE jobs SET state = 2, status = 0, host_id = $1,"                                    \
-	" attempt = attempt + 1, modified_on = $2, lease_expires_on = $4"                          \
+	" attempt = attempt + 1, started_on = NULL, modified_on = $2, lease_expires_on = $4"       \
 	" FROM c WHERE id = c.cid RETURNING " PG_JOB_COLUMNS
 
 struct claimed {

@@ -78,7 +78,8 @@ char *pg_text(const PGresult *r, int row, int col);
 	" priority, postpone_until, retry_count, max_retries, error_code, message,"                \
 	" friendly_message, host_id, attempt, lease_expires_on, created_on, started_on,"           \
 	" completed_on, modified_on, execution_time_ms, recurrence_pattern,"                       \
-	" recurrence_start_time, owner, idempotency_key, output, auto_delete, assembly_id"
+	" recurrence_start_time, recurrence_timezone, owner, idempotency_key, output,"             \
+	" auto_delete, assembly_id"
 void pg_read_job(const PGresult *r, int row, struct job *j);
 
 /* Connection, transactions, migrations (pg.c). */
@@ -155,6 +156,9 @@ int pg_jobs_cancel_for(struct store *s, enum store_owner owner, int64_t id, int6
 		       const char *error_code, const char *message, int64_t **ret_locked,
 		       size_t *ret_n_locked);
 int pg_job_count_host_crash(struct store *s, int64_t id, int64_t attempt, int64_t *ret_crashes);
+int pg_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output);
+int pg_job_set_recurrence(struct store *s, const struct job *j, int64_t now);
+int pg_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
 int pg_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now,
 		       const char *error_code, const char *message);
 

@@ -47,6 +47,7 @@ void pg_read_job(const PGresult *r, int row, struct job *j)
 	j->execution_time_ms = pg_i64(r, row, c++);
 	j->recurrence_pattern = pg_text(r, row, c++);
 	j->recurrence_start_time = pg_i64(r, row, c++);
+	j->recurrence_timezone = pg_text(r, row, c++);
 	j->owner = pg_text(r, row, c++);
 	j->idempotency_key = pg_text(r, row, c++);
 	j->output = pg_text(r, row, c++);
@@ -87,6 +88,7 @@ static void bind_insert(struct pgp *p, const struct job *j)
 	pgp_text(p, j->owner);
 	pgp_text(p, j->idempotency_key);
 	pgp_i64(p, j->auto_delete);
+	pgp_text(p, j->recurrence_timezone);
 }
 
 int pg_jobs_insert(struct store *s, struct job *jobs, size_t n)
@@ -269,6 +271,7 @@ static int attempt_insert(struct store *s, const struct job_completion *c)
 	pgp_i64(&p, c->attempt);
 	pgp_text(&p, c->host_id);
 	pgp_i64(&p, STORE_ATTEMPTS_KEPT);
+	pgp_text(&p, c->next.run_outcome);
 	return pg_run(s, PG_ATTEMPT_INSERT, NULL, &p, NULL, "record job attempt");
 }
 
@@ -563,6 +566,10 @@ static int list_sql(const struct job_filter *f, struct buf *b)
 		ADD(" AND plugin_type = $%d", k++);
 	if (f->owner)
 		ADD(" AND owner = $%d", k++);
+	if (f->error_code)
+		ADD(" AND error_code = $%d", k++);
+	if (f->completed_before)
+		ADD(" AND state = 3 AND completed_on < %lld", (long long)f->completed_before);
 	if (f->step_id)
 		ADD(" AND step_id = %lld", (long long)f->step_id);
 	if (f->before_id)
@@ -584,6 +591,8 @@ int pg_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_j
 		pgp_text(&p, f->plugin_type);
 	if (f->owner)
 		pgp_text(&p, f->owner);
+	if (f->error_code)
+		pgp_text(&p, f->error_code);
 	if (rc == 0)
 		rc = pg_run(s, -1, b.data, &p, &r, "list jobs");
 	buf_done(&b);

@@ -99,6 +99,8 @@ static const char *const pg_migrations[] = {
     " service TEXT NOT NULL, action TEXT NOT NULL, requested_by TEXT,"
     " requested_on BIGINT NOT NULL, done_on BIGINT, rc INTEGER, answer TEXT);"
     "CREATE INDEX host_commands_pending ON host_commands(host_id, id) WHERE done_on IS NULL;",
+    /* 4: recurring jobs: the IANA zone their pattern is read in (NULL: UTC; SQLite's 9) */
+    "ALTER TABLE jobs ADD COLUMN recurrence_timezone TEXT;",
 };
 
 #endif
