@@ -159,13 +159,15 @@ export function render(root, ctx) {
                        { 'aria-label': `isolation of assembly ${a.name}`,
                          onchange: (ev) => modes.set(`iso ${a.id}`, ev.target.value) });
     return el('span', sel, button('Set', async () => {
+      const sent = sel.value;
       try {
-        await api('PATCH', `/api/v1/assemblies/${a.id}`, { isolation: sel.value });
-        toast(`assembly ${a.name}: isolation ${sel.value}`);
+        await api('PATCH', `/api/v1/assemblies/${a.id}`, { isolation: sent });
+        toast(`assembly ${a.name}: isolation ${sent}`);
       } catch (e) {
         toast(errorText(e), 'error');
       }
-      modes.delete(`iso ${a.id}`);
+      // forget the choice once it is stored, unless another was made while it was sent
+      if (modes.get(`iso ${a.id}`) === sent) modes.delete(`iso ${a.id}`);
       p.now();
     }, { title: `Set the isolation of assembly ${a.name}` }));
   }

@@ -350,3 +350,30 @@ int h_job_patch(struct api_req *r)
 	job_done(&c.job);
 	return rc;
 }
+
+/* ---- hourly statistics (the statistics job's table) ---- */
+
+int h_jobs_stats_hourly(struct api_req *r)
+{
+	const char *since = api_query(r, "since");
+	int64_t from = clock_now_ms() - 24LL * 3600 * 1000;
+	struct stats_hour *rows = NULL;
+	size_t n = 0;
+	if (since && *since && clock_parse_rfc3339(since, &from) < 0)
+		return api_error(r, AE_INVAL,
+				 "since must be an RFC 3339 time such as 2026-01-31T00:00:00Z");
+	struct store *s = api_reader(r);
+	int rc = s ? store_stats_hourly_list(s, from / 3600000 * 3600000, &rows, &n) : AE_STORE;
+	api_reader_put(s);
+	if (rc < 0)
+		return api_error(r, rc, "cannot read the hourly statistics: %s",
+				 asyncd_strerror(rc));
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, json_pack("{s:o,s:s,s:i,s:I}", "hour",
+						     time_json(rows[i].hour), "plugin_type",
+						     rows[i].plugin_type, "status", rows[i].status,
+						     "count", (json_int_t)rows[i].count));
+	free(rows);
+	return api_reply(r, 200, json_pack("{s:o}", "hours", arr));
+}

@@ -58,6 +58,7 @@ int h_logout(struct api_req *r);
 int h_whoami(struct api_req *r);
 /* bulk actions, bulk deletes, a recurring job's schedule (h_bulk.c) */
 int h_jobs_bulk(struct api_req *r);
+int h_jobs_stats_hourly(struct api_req *r);
 int h_bulk_deletes_create(struct api_req *r);
 int h_job_patch(struct api_req *r);
 /* test-only (ASYNCD_TEST_CLOCK=1): shift the wall clock forward */

@@ -38,6 +38,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/jobs", SUBMIT, 2 * MiB, h_jobs_submit},
     {"GET", "/api/v1/jobs", OWN, 0, h_jobs_list},
     {"GET", "/api/v1/jobs/stats", READ, 0, h_jobs_stats},
+    {"GET", "/api/v1/jobs/stats/hourly", READ, 0, h_jobs_stats_hourly},
     {"GET", "/api/v1/jobs/*", OWN, 0, h_job_get},
     {"DELETE", "/api/v1/jobs/*", OPS, 0, h_job_delete},
     {"POST", "/api/v1/jobs/bulk", OPS, 2 * MiB, h_jobs_bulk},

@@ -25,7 +25,7 @@ struct run_result {
 	int64_t started_on;
 	int64_t execution_time_ms;
 	bool rerun; /* a sandboxed run that never started: the registry changed; resolve it again */
-	struct { /* a sandboxed run in progress */
+	struct {    /* a sandboxed run in progress */
 		const struct job *job;
 		runner_done_fn done;
 		void *arg;

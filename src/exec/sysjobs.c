@@ -46,7 +46,8 @@ static void add_totals(int64_t jobs, int64_t audit, int64_t attempts)
 }
 
 const char *const sysjob_maintenance_keys[] = {"system:cleanup-succeeded", "system:cleanup-failed",
-					       "system:cleanup-audit", "system:cleanup-attempts"};
+					       "system:cleanup-audit", "system:cleanup-attempts",
+					       "system:statistics"};
 const size_t sysjob_n_maintenance_keys =
     sizeof(sysjob_maintenance_keys) / sizeof(sysjob_maintenance_keys[0]);
 
@@ -422,6 +423,40 @@ static int run_bulk(struct sysrun *x)
 	return walk(x, f, act);
 }
 
+struct stats_call {
+	int64_t from, to;
+};
+
+static int stats_fn(struct store *s, void *arg)
+{
+	struct stats_call *c = arg;
+	return store_stats_hourly_collect(s, c->from, c->to);
+}
+
+/* The per-hour counts of the previous hour and of this one so far. */
+static int run_statistics(struct sysrun *x)
+{
+	int64_t now = clock_now_ms();
+	struct stats_call c = {now / 3600000 * 3600000 - 3600000, now};
+	int rc = writer_call(x->w, stats_fn, &c);
+	char from[40], to[40];
+	clock_format_rfc3339(c.from, from, sizeof(from));
+	clock_format_rfc3339(c.to, to, sizeof(to));
+	if (rc == AE_INTERNAL) {
+		outcome(x, ASYNCD_SUCCESS, NULL, "this store keeps no hourly statistics");
+		return 1;
+	}
+	if (rc == 0) {
+		outcome(x, ASYNCD_SUCCESS, NULL, "counted the jobs completed from %s to %s", from,
+			to);
+		json_t *o = json_pack("{s:s,s:s}", "from", from, "to", to);
+		x->r->output = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		return 1;
+	}
+	return rc;
+}
+
 static int dispatch(struct sysrun *x)
 {
 	bool maint = job_is_maintenance(x->j);
@@ -430,6 +465,8 @@ static int dispatch(struct sysrun *x)
 			"skipped: async-maintenance is not running on this host");
 		return 1;
 	}
+	if (!strcmp(x->j->plugin_type, SYSJOB_STATISTICS))
+		return run_statistics(x);
 	if (!strcmp(x->j->plugin_type, SYSJOB_AUDIT_CLEANUP) ||
 	    !strcmp(x->j->plugin_type, SYSJOB_ATTEMPTS_CLEANUP) ||
 	    (maint && !strcmp(x->j->plugin_type, SYSJOB_BULK_DELETE)))

@@ -22,6 +22,7 @@ struct engine;
 #define SYSJOB_BULK_ACTION "asyncd.bulk_action"
 #define SYSJOB_AUDIT_CLEANUP "asyncd.audit_cleanup"
 #define SYSJOB_ATTEMPTS_CLEANUP "asyncd.attempts_cleanup"
+#define SYSJOB_STATISTICS "asyncd.statistics"
 
 /* Whether j is a system job (its plug-in type starts with "asyncd."). */
 bool sysjob_is(const struct job *j);

@@ -45,6 +45,8 @@ static const struct maint_def {
      "FREQ=HOURLY", JOB_OP_MAINTENANCE},
     {3, SYSJOB_ATTEMPTS_CLEANUP, "Cleanup: attempt history",
      "{\"older_than_setting\":\"attempts.retention\"}", "FREQ=HOURLY", JOB_OP_MAINTENANCE},
+    {4, SYSJOB_STATISTICS, "Statistics: jobs per hour", "{}", "FREQ=HOURLY;BYMINUTE=5",
+     JOB_OP_MAINTENANCE},
 };
 
 struct ensure_call {

@@ -151,6 +151,11 @@ static const char *const sqlite_migrations[] = {
     "CREATE INDEX jobs_ready ON jobs(priority, id, plugin_type) WHERE state = 0;",
     /* 9: recurring jobs: the IANA zone their pattern is read in (NULL: UTC) */
     "ALTER TABLE jobs ADD COLUMN recurrence_timezone TEXT;",
+    /* 10: jobs completed per hour, plug-in type and status, kept by the statistics job of
+     * async-maintenance (the console's charts; they outlive the cleanup of the rows) */
+    "CREATE TABLE job_stats_hourly(hour INTEGER NOT NULL, plugin_type TEXT NOT NULL,"
+    " status INTEGER NOT NULL, count INTEGER NOT NULL,"
+    " PRIMARY KEY(hour, plugin_type, status)) WITHOUT ROWID;",
 };
 
 #endif

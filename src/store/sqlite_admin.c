@@ -300,6 +300,65 @@ int sq_job_set_recurrence(struct store *s, const struct job *j, int64_t now)
 	return sqlite3_changes(s->db) > 0 ? 0 : AE_NOTFOUND;
 }
 
+int sq_stats_hourly_collect(struct store *s, int64_t from_ms, int64_t to_ms)
+{
+	sqlite3_stmt *st;
+	int rc = prep(s, "DELETE FROM job_stats_hourly WHERE hour >= ?1 AND hour < ?2", &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, from_ms);
+	sq_bind_i64(st, 2, to_ms);
+	if ((rc = finish(s, st, sqlite3_step(st), "clear hourly statistics")) < 0)
+		return rc;
+	rc = prep(s,
+		  "INSERT INTO job_stats_hourly(hour, plugin_type, status, count)"
+		  " SELECT completed_on / 3600000 * 3600000, plugin_type, status, count(*)"
+		  " FROM jobs INDEXED BY jobs_completed WHERE state = 3 AND status IN (30, 31, 32)"
+		  " AND completed_on >= ?1 AND completed_on < ?2 GROUP BY 1, 2, 3",
+		  &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, from_ms);
+	sq_bind_i64(st, 2, to_ms);
+	return finish(s, st, sqlite3_step(st), "collect hourly statistics");
+}
+
+int sq_stats_hourly_list(struct store *s, int64_t since_ms, struct stats_hour **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	struct stats_hour *v = NULL;
+	size_t n = 0;
+	int rc = prep(s,
+		      "SELECT hour, plugin_type, status, count FROM job_stats_hourly"
+		      " WHERE hour >= ?1 ORDER BY hour, plugin_type, status LIMIT 100000",
+		      &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_i64(st, 1, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct stats_hour *w = grow(v, n, sizeof(*v));
+		if (!w) {
+			sqlite3_finalize(st);
+			free(v);
+			return AE_NOMEM;
+		}
+		v = w;
+		v[n].hour = sqlite3_column_int64(st, 0);
+		snprintf(v[n].plugin_type, sizeof(v[n].plugin_type), "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		v[n].status = sqlite3_column_int(st, 2);
+		v[n].count = sqlite3_column_int64(st, 3);
+		n++;
+	}
+	if ((rc = finish(s, st, rc, "read hourly statistics")) < 0) {
+		free(v);
+		return rc;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 /* ---- safe deletes ---- */
 
 const char *sq_owner_table(enum store_owner owner)

@@ -139,6 +139,8 @@ int sq_audit_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret
 int sq_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output);
 int sq_job_set_recurrence(struct store *s, const struct job *j, int64_t now);
 int sq_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+int sq_stats_hourly_collect(struct store *s, int64_t from_ms, int64_t to_ms);
+int sq_stats_hourly_list(struct store *s, int64_t since_ms, struct stats_hour **ret, size_t *ret_n);
 /* The table and the jobs column of an owner (never from a caller's string). */
 const char *sq_owner_table(enum store_owner owner);
 const char *sq_owner_column(enum store_owner owner);

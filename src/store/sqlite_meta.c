@@ -670,4 +670,6 @@ const struct store_ops sqlite_store_ops = {
     .job_progress = sq_job_progress,
     .job_set_recurrence = sq_job_set_recurrence,
     .attempts_cleanup = sq_attempts_cleanup,
+    .stats_hourly_collect = sq_stats_hourly_collect,
+    .stats_hourly_list = sq_stats_hourly_list,
 };

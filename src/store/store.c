@@ -152,6 +152,24 @@ int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, s
 	return OPS(s)->jobs_ready_heads(s, want, ret, ret_n);
 }
 
+int store_stats_hourly_collect(struct store *s, int64_t from_ms, int64_t to_ms)
+{
+	if (!OPS(s)->stats_hourly_collect)
+		return AE_INTERNAL;
+	return fault_hit() ? AE_STORE : OPS(s)->stats_hourly_collect(s, from_ms, to_ms);
+}
+
+int store_stats_hourly_list(struct store *s, int64_t since_ms, struct stats_hour **ret,
+			    size_t *ret_n)
+{
+	if (!OPS(s)->stats_hourly_list) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	return fault_hit() ? AE_STORE : OPS(s)->stats_hourly_list(s, since_ms, ret, ret_n);
+}
+
 WRAP(migrate, (struct store * s), (s))
 WRAP(begin, (struct store * s), (s))
 WRAP(commit, (struct store * s), (s))

@@ -204,6 +204,14 @@ struct ready_head {
 	int64_t created_on;
 };
 
+/* Jobs completed in one hour with one plug-in type and status (the statistics job). */
+struct stats_hour {
+	int64_t hour; /* ms, a multiple of 3,600,000 */
+	char plugin_type[128];
+	int status;
+	int64_t count;
+};
+
 struct store_ops {
 	const char *name;
 	int (*open)(const char *url, struct store **ret);
@@ -310,6 +318,10 @@ struct store_ops {
 	int (*job_progress)(struct store *s, int64_t id, int64_t attempt, const char *output);
 	int (*job_set_recurrence)(struct store *s, const struct job *j, int64_t now);
 	int (*attempts_cleanup)(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+	/* optional too (NULL: the statistics job says so and GET /jobs/stats/hourly is empty) */
+	int (*stats_hourly_collect)(struct store *s, int64_t from_ms, int64_t to_ms);
+	int (*stats_hourly_list)(struct store *s, int64_t since_ms, struct stats_hour **ret,
+				 size_t *ret_n);
 	/* Optional: service actions addressed to another host of a shared store (PostgreSQL). */
 	int (*command_put)(struct store *s, struct host_command *c);
 	int (*commands_pending)(struct store *s, const char *host_id, struct host_command **ret,
@@ -488,6 +500,14 @@ int store_job_progress(struct store *s, int64_t id, int64_t attempt, const char 
 int store_job_set_recurrence(struct store *s, const struct job *j, int64_t now);
 /* Delete up to limit attempt-history entries that ended before before_ms. */
 int store_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);
+
+/* Count the jobs completed in [from_ms, to_ms) per hour, plug-in type and status into the
+ * hourly statistics, replacing what those hours had (from_ms on an hour). Reads every completed
+ * row of that window. AE_INTERNAL when the backend does not keep statistics. */
+int store_stats_hourly_collect(struct store *s, int64_t from_ms, int64_t to_ms);
+/* The hourly statistics from since_ms on, oldest first (free() the array). */
+int store_stats_hourly_list(struct store *s, int64_t since_ms, struct stats_hour **ret,
+			    size_t *ret_n);
 
 void job_attempts_free(struct job_attempt *a, size_t n);
 void service_configs_free(struct service_config *c, size_t n);

@@ -1,9 +1,9 @@
 /* libFuzzer entry for the HTTP body parsers (src/api/body.c, common/jfields.c, the event checks of
  * plugin/events.c and the settings checks of common/settings.c). Built once per body kind with
  * -DFUZZ_BODY=<name>: event, ndjson, job, step, step_patch, settings, admin (users, tokens, login,
- * postpone, job actions and service configuration: the first byte picks one). What a parser
- * accepts must be accepted again when checked a second time; what it refuses must say why. Any
- * crash, sanitizer report or abort() is a finding. */
+ * postpone, job actions, service configuration, bulk actions, bulk deletes and job schedules: the
+ * first byte picks one). What a parser accepts must be accepted again when checked a second
+ * time; what it refuses must say why. Any crash, sanitizer report or abort() is a finding. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +63,9 @@ static void fuzz_kind(enum body_kind kind, const char *p, size_t n)
 
 static enum body_kind admin_kind(uint8_t b)
 {
-	static const enum body_kind kinds[] = {BODY_USER,     BODY_TOKEN,      BODY_LOGIN,
-					       BODY_POSTPONE, BODY_JOB_ACTION, BODY_SERVICE};
+	static const enum body_kind kinds[] = {BODY_USER,     BODY_TOKEN,	BODY_LOGIN,
+					       BODY_POSTPONE, BODY_JOB_ACTION,	BODY_SERVICE,
+					       BODY_JOB_BULK, BODY_BULK_DELETE, BODY_JOB_PATCH};
 	return kinds[b % (sizeof(kinds) / sizeof(kinds[0]))];
 }
 

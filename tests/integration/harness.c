@@ -715,7 +715,8 @@ json_t *h_wait_state(struct harness *h, int64_t id, int state, int timeout_ms)
 
 	for (;;) {
 		json_t *j = h_job(h, id);
-		if (h_int(j, "state") == state)
+		int want = state == H_RUNNING ? 2 : state;
+		if (h_int(j, "state") == want && (state != H_RUNNING || h_int(j, "status") != 0))
 			return j;
 		if (h_mono_ms() > end) {
 			fprintf(stderr, "# job %lld: state %lld status %lld message %s\n",
@@ -728,6 +729,11 @@ json_t *h_wait_state(struct harness *h, int64_t id, int state, int timeout_ms)
 		json_decref(j);
 		h_sleep_ms(H_POLL_MS);
 	}
+}
+
+json_t *h_wait_running(struct harness *h, int64_t id, int timeout_ms)
+{
+	return h_wait_state(h, id, H_RUNNING, timeout_ms);
 }
 
 json_t *h_wait_job(struct harness *h, int64_t id, int timeout_ms)
@@ -776,6 +782,23 @@ int64_t h_count(struct harness *h, int status)
 	snprintf(key, sizeof(key), "%d", status);
 	n = status < 0 ? h_int(s, "total") : h_int(json_object_get(s, "by_status"), key);
 	json_decref(s);
+	return n;
+}
+
+int64_t h_count_all(struct harness *h, int status)
+{
+	int64_t n = h_count(h, status);
+	json_t *a = h_get(h, "/api/v1/jobs?limit=1000", 200), *j;
+	size_t i;
+	json_array_foreach(json_object_get(a, "jobs"), i, j)
+	{
+		/* a claimed job that has not started is counted as In Progress */
+		int64_t st =
+		    h_int(j, "state") == 2 && h_int(j, "status") == 0 ? 20 : h_int(j, "status");
+		if (h_is_maintenance_job(j) && (status < 0 || st == status))
+			n++;
+	}
+	json_decref(a);
 	return n;
 }
 

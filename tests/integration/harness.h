@@ -125,8 +125,13 @@ int64_t h_submit(struct harness *h, json_t *spec);
 json_t *h_raise(struct harness *h, json_t *ev);
 /* GET /api/v1/jobs/ID (the caller owns it). */
 json_t *h_job(struct harness *h, int64_t id);
-/* Poll the job until its state is state; returns it (the caller owns it). */
+/* Poll the job until its state is state; returns it (the caller owns it). A claimed job is Locked
+ * before its run starts (Locked / Waiting For Resources): H_RUNNING waits for Locked with the run
+ * started (In Progress, Pausing or Canceling). */
+#define H_RUNNING 102
 json_t *h_wait_state(struct harness *h, int64_t id, int state, int timeout_ms);
+/* h_wait_state(h, id, H_RUNNING, timeout_ms) */
+json_t *h_wait_running(struct harness *h, int64_t id, int timeout_ms);
 /* h_wait_state for Completed (3). */
 json_t *h_wait_job(struct harness *h, int64_t id, int timeout_ms);
 /* Poll /jobs/stats until no job is unfinished; *ret_stats (unless NULL) gets the last stats
@@ -134,6 +139,8 @@ json_t *h_wait_job(struct harness *h, int64_t id, int timeout_ms);
 void h_wait_all(struct harness *h, int timeout_ms, json_t **ret_stats);
 /* The number of jobs with status (a number of SPEC §1), or of all jobs when status is -1. */
 int64_t h_count(struct harness *h, int status);
+/* h_count with the maintenance jobs (which /jobs/stats leaves out): what the table holds. */
+int64_t h_count_all(struct harness *h, int status);
 /* Whether job (as the API shows it) is one of async-maintenance's recurring system jobs (owner
  * "system"): every server has them (docs/system-jobs.md). */
 bool h_is_maintenance_job(json_t *job);

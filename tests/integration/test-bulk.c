@@ -69,7 +69,8 @@ static void test_maintenance_jobs_visible_and_protected(void **state)
 	struct harness *h = *state;
 	char path[96], op_token[128];
 	json_t *all = maintenance_jobs(h);
-	assert_int_equal(json_object_size(all), 4);
+	assert_int_equal(json_object_size(all), 5);
+	assert_non_null(json_object_get(all, "Statistics: jobs per hour"));
 	json_t *succ = json_object_get(all, "Cleanup: succeeded jobs");
 	json_t *audit = json_object_get(all, "Cleanup: audit log");
 	assert_non_null(succ);
@@ -120,7 +121,7 @@ static void test_maintenance_jobs_visible_and_protected(void **state)
 			   json_pack("{s:s}", "recurrence_pattern", "FREQ=DAILY;BYHOUR=30"), 400));
 	json_decref(all);
 	all = maintenance_jobs(h);
-	assert_int_equal(json_object_size(all), 4);
+	assert_int_equal(json_object_size(all), 5);
 	json_decref(all);
 }
 
@@ -168,6 +169,45 @@ static void test_cleanup_runs_as_system_jobs(void **state)
 			 (long long)h_int(json_object_get(j, "output"), "deleted"), n_before,
 			 h_str(j, "message"));
 	json_decref(j);
+}
+
+/* The statistics job counts completed jobs per hour, type and status into the table that
+ * GET /api/v1/jobs/stats/hourly reads (its schedule made minutely by an administrator). */
+static void test_statistics_job(void **state)
+{
+	struct harness *h = *state;
+	char path[64];
+	h_register_samples(h);
+	int64_t ids[5];
+	for (int i = 0; i < 5; i++)
+		ids[i] = h_submit(
+		    h, json_pack("{s:s}", "plugin_type", i < 3 ? "samples.noop" : "samples.fail"));
+	for (int i = 0; i < 5; i++)
+		json_decref(h_wait_job(h, ids[i], H_WAIT_TIMEOUT_MS));
+	json_t *all = maintenance_jobs(h);
+	int64_t id = h_int(json_object_get(all, "Statistics: jobs per hour"), "id");
+	json_decref(all);
+	json_decref(h_call(h, "PATCH",
+			   h_path(path, sizeof(path), "/api/v1/jobs/%lld", (long long)id),
+			   json_pack("{s:s}", "recurrence_pattern", "FREQ=MINUTELY"), 200));
+	shift_clock(h, 61000);
+	json_decref(wait_maintenance_run(h, "Statistics: jobs per hour", 1));
+	json_t *a = h_get(h, "/api/v1/jobs/stats/hourly", 200), *row;
+	size_t i;
+	int64_t noop = 0, fail = 0;
+	json_array_foreach(json_object_get(a, "hours"), i, row)
+	{
+		if (!strcmp(h_str(row, "plugin_type"), "samples.noop") &&
+		    h_int(row, "status") == 30)
+			noop += h_int(row, "count");
+		if (!strcmp(h_str(row, "plugin_type"), "samples.fail") &&
+		    h_int(row, "status") == 31)
+			fail += h_int(row, "count");
+	}
+	json_decref(a);
+	assert_int_equal(noop, 3);
+	assert_int_equal(fail, 2);
+	json_decref(h_call(h, "GET", "/api/v1/jobs/stats/hourly?since=yesterday", NULL, 400));
 }
 
 static void expect_counts(json_t *a, int64_t done, int64_t not_allowed, int64_t not_found)
@@ -374,6 +414,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_maintenance_jobs_visible_and_protected, h_setup,
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_cleanup_runs_as_system_jobs, h_setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(test_statistics_job, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk_small_sets, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk_cancel_ten_thousand, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk_delete, h_setup, h_teardown),

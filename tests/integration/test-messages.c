@@ -58,14 +58,7 @@ static void test_status_names_are_one_word(void **state)
 	h_register_samples(h);
 	int64_t id = h_submit(
 	    h, json_pack("{s:s,s:{s:i}}", "plugin_type", "samples.sleep", "data", "ms", 60000));
-	json_t *j = h_wait_state(h, id, 2, H_WAIT_TIMEOUT_MS);
-	/* claimed (WaitingForResources) a moment before its start is written (InProgress) */
-	int64_t end = h_mono_ms() + H_WAIT_TIMEOUT_MS;
-	while (!strcmp(h_str(j, "status_name"), "WaitingForResources") && h_mono_ms() < end) {
-		json_decref(j);
-		h_sleep_ms(H_POLL_MS);
-		j = h_job(h, id);
-	}
+	json_t *j = h_wait_running(h, id, H_WAIT_TIMEOUT_MS);
 	assert_string_equal(h_str(j, "status_name"), "InProgress");
 	json_decref(j);
 	char path[64];

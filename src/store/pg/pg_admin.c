@@ -368,3 +368,50 @@ int pg_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *
 			 " FROM job_attempts WHERE ended_on < $1 LIMIT $2)",
 			 &p, ret_n, "clean up attempt history");
 }
+
+int pg_stats_hourly_collect(struct store *s, int64_t from_ms, int64_t to_ms)
+{
+	struct pgp p = {0};
+	pgp_i64(&p, from_ms);
+	pgp_i64(&p, to_ms);
+	int rc = pg_change(s, "DELETE FROM job_stats_hourly WHERE hour >= $1 AND hour < $2", &p,
+			   NULL, "clear hourly statistics");
+	if (rc < 0)
+		return rc;
+	return pg_change(s,
+			 "INSERT INTO job_stats_hourly(hour, plugin_type, status, count)"
+			 " SELECT completed_on / 3600000 * 3600000, plugin_type, status, count(*)"
+			 " FROM jobs WHERE state = 3 AND status IN (30, 31, 32)"
+			 " AND completed_on >= $1 AND completed_on < $2 GROUP BY 1, 2, 3",
+			 &p, NULL, "collect hourly statistics");
+}
+
+int pg_stats_hourly_list(struct store *s, int64_t since_ms, struct stats_hour **ret, size_t *ret_n)
+{
+	struct pgp p = {0};
+	PGresult *r;
+	pgp_i64(&p, since_ms);
+	int rc = pg_run(s, -1,
+			"SELECT hour, plugin_type, status, count FROM job_stats_hourly"
+			" WHERE hour >= $1 ORDER BY hour, plugin_type, status LIMIT 100000",
+			&p, &r, "read hourly statistics");
+	if (rc < 0)
+		return rc;
+	size_t n = (size_t)PQntuples(r);
+	struct stats_hour *v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		PQclear(r);
+		return AE_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].hour = pg_i64(r, (int)i, 0);
+		snprintf(v[i].plugin_type, sizeof(v[i].plugin_type), "%s",
+			 PQgetvalue(r, (int)i, 1));
+		v[i].status = (int)pg_i64(r, (int)i, 2);
+		v[i].count = pg_i64(r, (int)i, 3);
+	}
+	PQclear(r);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}

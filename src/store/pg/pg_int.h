@@ -156,6 +156,8 @@ int pg_jobs_cancel_for(struct store *s, enum store_owner owner, int64_t id, int6
 		       const char *error_code, const char *message, int64_t **ret_locked,
 		       size_t *ret_n_locked);
 int pg_job_count_host_crash(struct store *s, int64_t id, int64_t attempt, int64_t *ret_crashes);
+int pg_stats_hourly_collect(struct store *s, int64_t from_ms, int64_t to_ms);
+int pg_stats_hourly_list(struct store *s, int64_t since_ms, struct stats_hour **ret, size_t *ret_n);
 int pg_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output);
 int pg_job_set_recurrence(struct store *s, const struct job *j, int64_t now);
 int pg_attempts_cleanup(struct store *s, int64_t before_ms, int limit, int64_t *ret_n);

@@ -101,6 +101,9 @@ static const char *const pg_migrations[] = {
     "CREATE INDEX host_commands_pending ON host_commands(host_id, id) WHERE done_on IS NULL;",
     /* 4: recurring jobs: the IANA zone their pattern is read in (NULL: UTC; SQLite's 9) */
     "ALTER TABLE jobs ADD COLUMN recurrence_timezone TEXT;",
+    /* 5: jobs completed per hour, plug-in type and status (SQLite's 10) */
+    "CREATE TABLE job_stats_hourly(hour BIGINT NOT NULL, plugin_type TEXT NOT NULL,"
+    " status INTEGER NOT NULL, count BIGINT NOT NULL, PRIMARY KEY(hour, plugin_type, status));",
 };
 
 #endif
