@@ -10,6 +10,8 @@
 #                        (scripts/model.sh; docs/testing.md)
 #   make bench           the benchmark (scripts/bench.sh)
 #   make bench-peers     the no-op burn-down on asyncd and its peers (scripts/bench-peers.sh)
+#   make cluster         a private PostgreSQL and three asyncd hosts sharing it (scripts/cluster.sh);
+#                        make cluster-stop ends them
 #   make deb             the Debian package asyncd_VERSION_ARCH.deb in build-deb/, checked by lintian
 #                        (scripts/deb.sh; debian/)
 #   make deb-test        install that package with dpkg -i, start asyncd as its unit would, check
@@ -23,7 +25,7 @@ BUILD_DIR := build
 INSTALL_DIR := build-install
 FORMAT_DIRS := src include plugins tests bench examples
 
-.PHONY: all build run test test-tsan model fuzz install bench bench-peers deb deb-test clean format
+.PHONY: all build run cluster cluster-stop test test-tsan model fuzz install bench bench-peers deb deb-test clean format
 
 all: build
 
@@ -37,6 +39,12 @@ build:
 
 run: build
 	@scripts/run.sh
+
+cluster: build
+	@scripts/cluster.sh start
+
+cluster-stop:
+	@scripts/cluster.sh stop
 
 test:
 	@scripts/test.sh

@@ -3,8 +3,9 @@
 #
 # usage: scripts/deps.sh [GROUP]...
 #   build   (default) what `make`, `make run` and `make test` need: compiler, Meson, the
-#           libraries, Chart.js for the console, cmocka, clang-format, curl, prometheus
-#           (promtool) and systemd (systemd-analyze)
+#           libraries (libpq for the PostgreSQL backend), Chart.js for the console, cmocka,
+#           clang-format, curl, prometheus (promtool), systemd (systemd-analyze) and the
+#           PostgreSQL 15 server the tests start (scripts/pg.sh)
 #   deb     what `make deb` needs: the build libraries, debhelper, dpkg-dev and lintian
 #   browser the console's browser tests: chromium, nodejs (and npm)
 #
@@ -19,11 +20,12 @@ set -euo pipefail
 
 # build: compiler, build system and the libraries the core links against
 DEPS_BUILD="meson ninja-build pkg-config gcc libsqlite3-dev libjansson-dev libmicrohttpd-dev
-libsodium-dev libcurl4-openssl-dev libseccomp-dev libsystemd-dev python3 libjs-chart.js"
+libsodium-dev libcurl4-openssl-dev libseccomp-dev libsystemd-dev python3 libjs-chart.js libpq-dev"
 # test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks),
-# prometheus (its promtool checks /metrics in tests/integration/test-metrics.c) and systemd
-# (systemd-analyze verify on the installed unit)
-DEPS_TEST="libcmocka-dev clang-format curl prometheus systemd"
+# prometheus (its promtool checks /metrics in tests/integration/test-metrics.c), systemd
+# (systemd-analyze verify on the installed unit) and the PostgreSQL 15 server that `make test`
+# starts privately (scripts/pg.sh) to run every suite on the PostgreSQL backend too
+DEPS_TEST="libcmocka-dev clang-format curl prometheus systemd postgresql-15"
 # deb: what `make deb` needs to build and check the Debian package (debian/)
 DEPS_DEB="debhelper dpkg-dev lintian"
 # browser: the console's tests in a real browser (tests/browser/): Debian's Chromium and Node.js;

@@ -3,6 +3,10 @@
 #
 #   1. scripts/deps.sh build browser, and `npm ci` in tests/browser (playwright-core, axe-core:
 #      test tooling for the console's browser tests, suite `browser`, run in build/ only)
+#      Then a private PostgreSQL 15 server (scripts/pg.sh start: initdb in a temp dir, a free
+#      127.0.0.1 port), stopped at the end whatever happens (trap); its URL is exported as
+#      ASYNCD_TEST_PG_URL, and the suite `pg` runs the store and integration tests again on it (a
+#      fresh database per test case)
 #   2. configure + compile build/ (debugoptimized), build-asan/ (debug, ASan + UBSan) and
 #      build-tsan/ (debug, ThreadSanitizer)
 #   3. meson test in build/, build-asan/ and build-tsan/ -- all always run
@@ -31,7 +35,32 @@ export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
 passed=0
 failed=0
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+pg_dir=
+cleanup() {
+	if [[ -n $pg_dir ]]; then
+		scripts/pg.sh stop "$pg_dir" || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start_pg: the private PostgreSQL of the suite `pg`; without it those tests skip (and a failed
+# start counts as one failed check)
+start_pg() {
+	local url
+	say "PostgreSQL for the suite pg"
+	pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/asyncd-pg.XXXXXX")
+	if url=$(scripts/pg.sh start "$pg_dir"); then
+		export ASYNCD_TEST_PG_URL=$url
+		export ASYNCD_TEST_PG_DIR=$pg_dir # test-peers restarts it (scripts/pg.sh restart)
+		echo "$url"
+	else
+		echo "test.sh: cannot start PostgreSQL: the suite pg is skipped" >&2
+		rm -rf "$pg_dir"
+		pg_dir=
+		failed=$((failed + 1))
+	fi
+}
 
 say() {
 	printf '\n=== %s\n' "$*"
@@ -189,6 +218,7 @@ main_tsan() {
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
+	start_pg
 	tsan_suite
 	echo
 	echo "$passed passed, $failed failed"
@@ -207,6 +237,7 @@ main() {
 	fi
 	browser_tooling
 
+	start_pg
 	local plain_ok=0 asan_ok=0
 	build build --buildtype=debugoptimized -Dtests=true && plain_ok=1
 	build build-asan --buildtype=debug -Dtests=true \

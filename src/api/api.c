@@ -46,6 +46,8 @@ void api_finish(struct api_req *r)
 int api_error(struct api_req *r, int code, const char *fmt, ...)
 {
 	va_list ap;
+	if (code == AE_UNAVAILABLE && r->retry_after_s <= 0)
+		r->retry_after_s = 1; /* the host reconnects meanwhile */
 	va_start(ap, fmt);
 	error_v(r, ae_http_status(code), ae_name(code), fmt, ap);
 	va_end(ap);

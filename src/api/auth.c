@@ -326,6 +326,13 @@ static int write_token_file(const char *state_dir, const char *token, char *err,
 	return 0;
 }
 
+static void forget_token_file(const char *state_dir)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/admin.token", state_dir);
+	unlink(path);
+}
+
 int auth_bootstrap(struct writer *w, struct store *reader, const char *state_dir, char *err,
 		   size_t errlen)
 {
@@ -342,8 +349,16 @@ int auth_bootstrap(struct writer *w, struct store *reader, const char *state_dir
 	};
 	/* the file first: a token that is stored but was never written would lock the admin out */
 	int rc = write_token_file(state_dir, token, err, errlen);
-	if (rc == 0 && (rc = writer_call(w, bootstrap_fn, &b)) < 0)
+	if (rc == 0)
+		rc = writer_call(w, bootstrap_fn, &b);
+	if (rc == AE_EXISTS) {
+		/* another host sharing the store made the administrator first: its token is the one
+		 */
+		forget_token_file(state_dir);
+		rc = 0;
+	} else if (rc < 0) {
 		snprintf(err, errlen, "cannot store the administrator: %s", asyncd_strerror(rc));
+	}
 	sodium_memzero(token, sizeof(token));
 	return rc;
 }

@@ -21,11 +21,19 @@ int h_healthz(struct api_req *r)
 }
 
 /* Ready once the host's services are set up: events and jobs are accepted from then on, whether
- * or not the async service runs. */
+ * or not the async service runs; not while the database cannot be reached (PostgreSQL). */
 int h_readyz(struct api_req *r)
 {
 	if (!r->api->services)
 		return api_error_status(r, 503, "starting", "asyncd is still starting");
+	int64_t down = store_down_since();
+	if (down) {
+		char when[40];
+		clock_format_rfc3339(down, when, sizeof(when));
+		return api_error(r, AE_UNAVAILABLE,
+				 "the database cannot be reached since %s: reconnecting (%s)", when,
+				 "requests that need it answer 503 store_unavailable meanwhile");
+	}
 	return api_reply(r, 200,
 			 json_pack("{s:s,s:s}", "status", "ready", "host", r->api->host_id));
 }

@@ -5,11 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/body.h"
 #include "api/handlers.h"
+#include "api/job_json.h"
+#include "common/clock.h"
 #include "common/error.h"
+#include "common/settings.h"
+#include "exec/writer.h"
 #include "host/services.h"
+#include "store/store.h"
 
 #define ACTION_WAIT_MS 1000
 
@@ -27,11 +33,54 @@ int h_services_list(struct api_req *r)
 	return api_reply(r, 200, json_pack("{s:o}", "services", services_array(r)));
 }
 
+/* One row of the shared store's hosts table: alive while its heartbeat is younger than
+ * async.time_until_lock_expires and it did not stop. */
+static json_t *host_json(struct api_req *r, const struct host_row *h, int64_t now,
+			 int64_t expires_ms)
+{
+	bool self = !strcmp(h->id, r->api->host_id);
+	bool alive = !h->stopped_on && h->heartbeat_on >= now - expires_ms;
+	json_t *o = json_pack("{s:s,s:s?,s:s?,s:o,s:o,s:b,s:b}", "id", h->id, "address", h->address,
+			      "version", h->version, "started_on", time_json(h->started_on),
+			      "last_heartbeat", time_json(h->heartbeat_on), "alive", alive || self,
+			      "this_host", self);
+	json_object_set_new(o, "status",
+			    json_string(alive || self	? "alive"
+					: h->stopped_on ? "stopped"
+							: "dead"));
+	if (self)
+		json_object_set_new(o, "services", services_array(r));
+	return o;
+}
+
 int h_hosts_list(struct api_req *r)
 {
-	json_t *h = json_pack("{s:s,s:b,s:o}", "id", r->api->host_id, "this_host", 1, "services",
-			      services_array(r));
-	return api_reply(r, 200, json_pack("{s:[o]}", "hosts", h));
+	struct host_row *v = NULL;
+	struct settings cfg;
+	size_t n = 0;
+	json_t *a = json_array();
+	bool self_seen = false;
+	if (strncmp(r->api->store_url, "sqlite:", 7)) {
+		struct store *s = api_reader(r);
+		int rc = store_hosts_list(s, &v, &n);
+		api_reader_put(s);
+		if (rc < 0) {
+			json_decref(a);
+			return api_error(r, rc, "cannot read the hosts: %s", asyncd_strerror(rc));
+		}
+	}
+	settings_current(&cfg);
+	int64_t now = clock_now_ms();
+	for (size_t i = 0; i < n; i++) {
+		self_seen |= !strcmp(v[i].id, r->api->host_id);
+		json_array_append_new(a, host_json(r, &v[i], now, cfg.time_until_lock_expires_ms));
+	}
+	host_rows_free(v, n);
+	if (!self_seen) /* SQLite: this host alone */
+		json_array_append_new(a, json_pack("{s:s,s:b,s:b,s:s,s:o}", "id", r->api->host_id,
+						   "alive", 1, "this_host", 1, "status", "alive",
+						   "services", services_array(r)));
+	return api_reply(r, 200, json_pack("{s:o}", "hosts", a));
 }
 
 /* The service named in the path, on this host; answers 404 otherwise. */
@@ -61,8 +110,121 @@ static void audit_service(struct api_req *r, const char *action, const struct se
 	api_audit(r, what, target, rc < 0 ? "refused" : "ok", detail);
 }
 
+#define REMOTE_WAIT_MS 5000
+#define REMOTE_POLL_MS 20
+
+/* The row of host id in the shared store (the caller frees it with host_rows_free(ret, 1));
+ * answers 404 or 409 (dead or stopped: naming its last heartbeat) itself, returning < 0. */
+static int live_host(struct api_req *r, const char *id, struct host_row **ret)
+{
+	struct host_row *v = NULL;
+	struct settings cfg;
+	size_t n = 0;
+	char when[40];
+	struct store *s = api_reader(r);
+	int rc = store_hosts_list(s, &v, &n);
+	api_reader_put(s);
+	if (rc < 0)
+		return api_error(r, rc, "cannot read the hosts: %s", asyncd_strerror(rc));
+	settings_current(&cfg);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].id, id))
+			continue;
+		clock_format_rfc3339(v[i].heartbeat_on, when, sizeof(when));
+		if (v[i].stopped_on ||
+		    v[i].heartbeat_on < clock_now_ms() - cfg.time_until_lock_expires_ms) {
+			api_error(
+			    r, AE_CONFLICT,
+			    "host '%s' is %s: its last heartbeat was at %s (GET /api/v1/hosts)", id,
+			    v[i].stopped_on ? "stopped" : "dead", when);
+			host_rows_free(v, n);
+			return AE_CONFLICT;
+		}
+		struct host_row *one = calloc(1, sizeof(*one));
+		if (one) {
+			*one = v[i];
+			memset(&v[i], 0, sizeof(v[i]));
+		}
+		host_rows_free(v, n);
+		*ret = one;
+		return one ? 0 : api_error(r, AE_NOMEM, "out of memory");
+	}
+	host_rows_free(v, n);
+	return api_error(r, AE_NOTFOUND, "host '%s' is not known here (GET /api/v1/hosts)", id);
+}
+
+static int command_put_fn(struct store *s, void *arg)
+{
+	return store_command_put(s, arg);
+}
+
+/* Wait for the target's answer to command id, bounded; 0 with *ret filled, or AE_TIMEOUT. */
+static int await_answer(struct api_req *r, int64_t id, struct host_command *ret)
+{
+	int64_t end = clock_mono_ms() + REMOTE_WAIT_MS;
+	do {
+		struct store *s = api_reader(r);
+		int rc = store_command_get(s, id, ret);
+		api_reader_put(s);
+		if (rc < 0)
+			return rc;
+		if (ret->done_on)
+			return 0;
+		host_command_done(ret);
+		struct timespec ts = {0, REMOTE_POLL_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	} while (clock_mono_ms() < end);
+	return AE_TIMEOUT;
+}
+
+/* A service action for another host of the shared store: stored as a command that the target's
+ * listener acts on (NOTIFY asyncd_commands); the answer is the target's. Audited here. */
+static int remote_action(struct api_req *r, const char *host, const char *service,
+			 const char *action)
+{
+	struct host_row *target = NULL;
+	char what[48], where[320];
+	if (service_action_parse(action) < 0)
+		return api_error(
+		    r, AE_NOTFOUND,
+		    "no service action '%s': use start, stop, pause, continue or restart", action);
+	int rc = live_host(r, host, &target);
+	if (rc < 0)
+		return rc;
+	host_rows_free(target, 1);
+	struct host_command c = {.host_id = (char *)host,
+				 .service = (char *)service,
+				 .action = (char *)action,
+				 .requested_by = r->user,
+				 .requested_on = clock_now_ms()};
+	struct host_command got = {0};
+	rc = writer_call(r->api->w, command_put_fn, &c);
+	if (rc == 0)
+		rc = await_answer(r, c.id, &got);
+	snprintf(what, sizeof(what), "service.%s", action);
+	snprintf(where, sizeof(where), "%s/%s", host, service);
+	api_audit(r, what, where, rc < 0 || got.rc < 0 ? "refused" : "ok",
+		  rc < 0       ? asyncd_strerror(rc)
+		  : got.rc < 0 ? got.answer
+			       : NULL);
+	if (rc == AE_TIMEOUT)
+		return api_error(r, rc, "host '%s' did not answer within %d ms", host,
+				 REMOTE_WAIT_MS);
+	if (rc < 0)
+		return api_error(r, rc, "cannot reach host '%s': %s", host, asyncd_strerror(rc));
+	json_t *answer = got.rc == 0 && got.answer ? json_loads(got.answer, 0, NULL) : NULL;
+	rc = got.rc < 0 ? api_error(r, got.rc, "%s", got.answer ? got.answer : "refused")
+	     : answer	? api_reply(r, 200, answer)
+			: api_error(r, AE_INTERNAL, "host '%s' gave no status", host);
+	host_command_done(&got);
+	return rc;
+}
+
 int h_service_action(struct api_req *r)
 {
+	if (strcmp(r->params[0], r->api->host_id) && strcmp(r->params[0], "local") &&
+	    strncmp(r->api->store_url, "sqlite:", 7))
+		return remote_action(r, r->params[0], r->params[1], r->params[2]);
 	char err[256];
 	struct service *s = path_service(r);
 	if (!s)

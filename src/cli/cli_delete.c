@@ -124,10 +124,13 @@ int cli_delete(struct cli_ctx *ctx, const struct cli_args *a, const char *collec
 	cli_str_add_query(&path, "mode", cli_opt(a, "mode"));
 	if (cli_opt(a, "timeout")) {
 		double s;
-		if ((r = cli_opt_seconds(a, "timeout", &s)) < 0)
+		if ((r = cli_opt_seconds(a, "timeout", &s)) == 0 &&
+		    (!cli_opt(a, "mode") || strcmp(cli_opt(a, "mode"), "drain")))
+			r = cli_usage(a, "--timeout goes with --mode drain");
+		if (r < 0) {
+			cli_str_done(&path);
 			return r;
-		if (!cli_opt(a, "mode") || strcmp(cli_opt(a, "mode"), "drain"))
-			return cli_usage(a, "--timeout goes with --mode drain");
+		}
 		cli_str_add_query(&path, "timeout", cli_opt(a, "timeout"));
 	}
 	r = path.oom ? cli_oom() : cli_http_json(ctx, "DELETE", path.buf, NULL, &answer);

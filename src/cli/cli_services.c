@@ -21,6 +21,33 @@ static const struct cli_col service_cols[] = {
     {"DISPLAY NAME", "display_name", 0, NULL},
 };
 
+static const struct cli_col host_cols[] = {
+    {"ID", "id", 40, NULL},
+    {"STATUS", "status", 0, NULL},
+    {"ADDRESS", "address", 0, NULL},
+    {"VERSION", "version", 0, NULL},
+    {"STARTED", "started_on", 0, NULL},
+    {"LAST HEARTBEAT", "last_heartbeat", 0, NULL},
+};
+
+/* `host list`: every host of the store (PostgreSQL), alive, dead or stopped. */
+static int host_list(struct cli_ctx *ctx, const struct cli_args *a)
+{
+	json_t *answer = NULL;
+	(void)a;
+	int r = cli_http_json(ctx, "GET", "/api/v1/hosts", NULL, &answer);
+	if (r == 0 && !json_is_array(json_object_get(answer, "hosts"))) {
+		cli_err("the server's list of hosts has no \"hosts\" array");
+		r = CLI_ESERVER;
+	} else if (r == 0) {
+		r = ctx->json ? cli_print_json(answer)
+			      : cli_table(host_cols, CLI_NCOLS(host_cols),
+					  json_object_get(answer, "hosts"));
+	}
+	json_decref(answer);
+	return r;
+}
+
 static int get_services(struct cli_ctx *ctx, json_t **ret_answer)
 {
 	json_t *answer = NULL;
@@ -258,5 +285,9 @@ const struct cli_verb cli_service_verbs[] = {
      "Continue a paused service.", ACTION_HELP},
     {"service", "restart", service_action, "host=", 1, 1, "NAME [--host H]",
      "Stop a service, then start it again.", ACTION_HELP},
+    {"host", "list", host_list, "", 0, 0, "",
+     "List the hosts that share the store: id, status (alive, dead, stopped), address, "
+     "version, start and last heartbeat.",
+     NULL},
     {0},
 };

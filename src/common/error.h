@@ -23,6 +23,7 @@
 	X(AE_SHUTDOWN, "shutting_down", 503, "shutting down")                                      \
 	X(AE_PLUGIN, "plugin_error", 422, "plug-in error")                                         \
 	X(AE_TIMEOUT, "timeout", 504, "timed out")                                                 \
+	X(AE_UNAVAILABLE, "store_unavailable", 503, "the database cannot be reached")              \
 	X(AE_INTERNAL, "internal_error", 500, "internal error")
 
 enum ae_code {

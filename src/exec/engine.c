@@ -63,6 +63,7 @@ struct engine {
 	struct writer_op mark_op;
 	struct sandbox *sandbox;
 	char *reader_url;
+	bool shared; /* the store serves other hosts too: claim no more than this host can run */
 	char *host_id;
 	pthread_mutex_t lock;
 	pthread_cond_t dispatch_wake; /* the dispatcher waits here */
@@ -614,6 +615,7 @@ static bool dispatch_once(struct engine *e, const struct settings *cfg)
 	bool due = e->next_due && e->next_due <= clock_now_ms();
 	int have = e->held.n + e->running.n + e->completing;
 	bool paused = e->paused;
+	int capacity = cfg->max_concurrent_jobs + e->sb_cap;
 	e->notified = false;
 	pthread_mutex_unlock(&e->lock);
 	if (due)
@@ -621,6 +623,12 @@ static bool dispatch_once(struct engine *e, const struct settings *cfg)
 	if (paused || have >= cfg->items_in_memory_low)
 		return false;
 	int want = cfg->items_in_memory_high - have;
+	/* hosts sharing a store each take what they can start now: the work is spread over them
+	 * instead of sitting in the window of the first host that asked */
+	if (e->shared && store_live_hosts() > 1 && capacity - have < want)
+		want = capacity - have;
+	if (want <= 0)
+		return false;
 	int got = claim(e, want);
 	pthread_mutex_lock(&e->lock);
 	e->claim_failed = got < 0;
@@ -728,6 +736,7 @@ int engine_new(struct writer *w, const char *reader_url, const char *host_id, st
 	e->mark_op = (struct writer_op){.fn = marks_fn, .arg = e, .done = marks_done};
 	e->reader_url = strdup(reader_url);
 	e->host_id = strdup(host_id);
+	e->shared = strncmp(reader_url, "sqlite:", 7) != 0;
 	if (!e->reader_url || !e->host_id) {
 		engine_free(e);
 		return AE_NOMEM;

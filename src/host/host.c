@@ -25,6 +25,7 @@
 #include "host/host.h"
 #include "host/liveness.h"
 #include "host/notify.h"
+#include "host/peers.h"
 #include "host/recover.h"
 #include "host/services.h"
 #include "host/statedir.h"
@@ -95,6 +96,23 @@ static void find_worker(const struct host_options *o, struct host *h)
 	snprintf(h->worker, sizeof(h->worker), "%s/asyncd-worker", dir);
 	if (access(h->worker, X_OK) != 0)
 		snprintf(h->worker, sizeof(h->worker), "%s/../libexec/asyncd/asyncd-worker", dir);
+}
+
+/* Apply the stored settings over the current ones (each host of a shared store, when any host
+ * changed them: peers.c). */
+static void reload_settings(struct store *s)
+{
+	struct setting_row *rows;
+	size_t n;
+	char err[256];
+	if (store_settings_list(s, &rows, &n) < 0) {
+		log_warn("host", "cannot read the settings: %s", store_last_error(s));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (settings_apply(rows[i].key, rows[i].value, err, sizeof(err)) < 0)
+			log_warn("host", "ignoring a stored setting: %s", err);
+	setting_rows_free(rows, n);
 }
 
 /* Settings stored in the database override the defaults. */
@@ -274,7 +292,18 @@ static int start(const struct host_options *o, struct host *h)
 	if (rc < 0)
 		return rc;
 	set_host_id(o, h, port);
+	if (peers_shared_store(h->store_url)) {
+		char address[160];
+		snprintf(address, sizeof(address), "http://%s", listen);
+		if ((rc = peers_start(h->w, o->state_dir, h->host_id, address)) < 0) {
+			log_error("host", "cannot write this host's row: %s", asyncd_strerror(rc));
+			return rc;
+		}
+	}
 	if ((rc = start_services(o, h)) < 0)
+		return rc;
+	if (peers_shared_store(h->store_url) &&
+	    (rc = peers_listen(h->store_url, h->engine, reload_settings, &h->services)) < 0)
 		return rc;
 	h->api = (struct api_ctx){.w = h->w,
 				  .engine = h->engine,
@@ -295,6 +324,7 @@ static void stop(struct host *h)
 		log_info("host", "stopping every service");
 		services_stop_all(&h->services);
 	}
+	peers_stop(); /* after the engine let its jobs go: the row says stopped */
 	server_stop(h->server);
 	server_stop(h->local);
 	api_readers_done();

@@ -155,4 +155,11 @@ int sq_job_count_host_crash(struct store *s, int64_t id, int64_t attempt, int64_
 int sq_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t now,
 		       const char *error_code, const char *message);
 
+/* Hosts (sqlite_hosts.c). */
+int sq_host_put(struct store *s, const struct host_row *h, int64_t lease_until);
+int sq_hosts_list(struct store *s, struct host_row **ret, size_t *ret_n);
+int sq_jobs_rescue(struct store *s, const char *host_id, int64_t dead_before, int64_t now,
+		   int64_t *ret_n);
+int sq_listen_wait(struct store *s, int timeout_ms);
+
 #endif

@@ -5,12 +5,40 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "store/store.h"
 
 extern const struct store_ops sqlite_store_ops;
+extern const struct store_ops pg_store_ops;
 
 static int fault_countdown;
+static int64_t down_since;
+static int live_hosts = 1;
+
+int store_live_hosts(void)
+{
+	return __atomic_load_n(&live_hosts, __ATOMIC_RELAXED);
+}
+
+void store_set_live_hosts(int n)
+{
+	__atomic_store_n(&live_hosts, n > 0 ? n : 1, __ATOMIC_RELAXED);
+}
+
+int64_t store_down_since(void)
+{
+	return __atomic_load_n(&down_since, __ATOMIC_RELAXED);
+}
+
+void store_note_reachable(bool reachable)
+{
+	int64_t was = __atomic_load_n(&down_since, __ATOMIC_RELAXED);
+	if (reachable && was)
+		__atomic_store_n(&down_since, 0, __ATOMIC_RELAXED);
+	else if (!reachable && !was)
+		__atomic_store_n(&down_since, clock_now_ms(), __ATOMIC_RELAXED);
+}
 
 void store_fault_inject(int nth)
 {
@@ -47,6 +75,8 @@ int store_open(const char *url, struct store **ret)
 	const struct store_ops *ops = NULL;
 	if (url && !strncmp(url, "sqlite:", 7))
 		ops = &sqlite_store_ops;
+	else if (url && (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13)))
+		ops = &pg_store_ops;
 	if (!ops)
 		return AE_INVAL;
 	if (!ops_complete(ops))
@@ -76,6 +106,43 @@ const char *store_last_error(struct store *s)
 int store_jobs_watch(struct store *s)
 {
 	return OPS(s)->jobs_watch ? OPS(s)->jobs_watch(s) : AE_INTERNAL;
+}
+
+#define OPTIONAL(name, params, args)                                                               \
+	int store_##name params                                                                    \
+	{                                                                                          \
+		if (!OPS(s)->name)                                                                 \
+			return AE_INVAL; /* a store of one host */                                 \
+		if (fault_hit())                                                                   \
+			return AE_STORE;                                                           \
+		return OPS(s)->name args;                                                          \
+	}
+
+OPTIONAL(command_put, (struct store * s, struct host_command *c), (s, c))
+OPTIONAL(commands_pending,
+	 (struct store * s, const char *host_id, struct host_command **ret, size_t *ret_n),
+	 (s, host_id, ret, ret_n))
+OPTIONAL(command_done, (struct store * s, int64_t id, int rc, const char *answer, int64_t now),
+	 (s, id, rc, answer, now))
+OPTIONAL(command_get, (struct store * s, int64_t id, struct host_command *ret), (s, id, ret))
+
+void host_command_done(struct host_command *c)
+{
+	if (!c)
+		return;
+	free(c->host_id);
+	free(c->service);
+	free(c->action);
+	free(c->requested_by);
+	free(c->answer);
+	memset(c, 0, sizeof(*c));
+}
+
+void host_commands_free(struct host_command *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++)
+		host_command_done(&c[i]);
+	free(c);
 }
 
 int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n)
@@ -207,6 +274,24 @@ WRAP(job_progress, (struct store * s, int64_t id, int64_t attempt, const char *o
 WRAP(job_set_recurrence, (struct store * s, const struct job *j, int64_t now), (s, j, now))
 WRAP(attempts_cleanup, (struct store * s, int64_t before_ms, int limit, int64_t *ret_n),
      (s, before_ms, limit, ret_n))
+
+WRAP(host_put, (struct store * s, const struct host_row *h, int64_t lease_until),
+     (s, h, lease_until))
+WRAP(hosts_list, (struct store * s, struct host_row **ret, size_t *ret_n), (s, ret, ret_n))
+WRAP(jobs_rescue,
+     (struct store * s, const char *host_id, int64_t dead_before, int64_t now, int64_t *ret_n),
+     (s, host_id, dead_before, now, ret_n))
+WRAP(listen_wait, (struct store * s, int timeout_ms), (s, timeout_ms))
+
+void host_rows_free(struct host_row *h, size_t n)
+{
+	for (size_t i = 0; h && i < n; i++) {
+		free(h[i].id);
+		free(h[i].address);
+		free(h[i].version);
+	}
+	free(h);
+}
 
 void job_attempts_free(struct job_attempt *a, size_t n)
 {

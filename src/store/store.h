@@ -129,7 +129,9 @@ struct job_completion {
 	int64_t execution_time_ms;
 	struct job *children; /* jobs of events the plug-in raised, inserted with the outcome */
 	size_t n_children;
-	bool applied; /* out: false when the fence refused it */
+	bool applied; /* out: false when the fence refused it; set by the commit at the latest
+		       * (in a transaction PostgreSQL sends a group's outcomes together, at its next
+		       * other statement or at the commit: the struct must live until then) */
 };
 
 /* How many runs of a job its history keeps: the last ones. */
@@ -146,6 +148,30 @@ struct job_attempt {
 	char *error_code;
 	char *message;
 	char *trace; /* at most job.max_trace_bytes and a note */
+};
+
+/* One asyncd process that uses (or used) the store: written at start and at every heartbeat. */
+struct host_row {
+	char *id;
+	char *address; /* the API's URL */
+	char *version;
+	int64_t started_on;
+	int64_t heartbeat_on;
+	int64_t stopped_on; /* 0: not stopped cleanly */
+};
+
+/* A service action one host asks of another through a shared store: the target acts on it and
+ * writes its answer (its service's new status as JSON, or an error). */
+struct host_command {
+	int64_t id;
+	char *host_id; /* the target */
+	char *service;
+	char *action;
+	char *requested_by;
+	int64_t requested_on;
+	int64_t done_on; /* 0: not yet */
+	int rc;		 /* the target's result: 0 or an AE_* code */
+	char *answer;	 /* JSON of the service, or the error's message */
 };
 
 /* Counts of unfinished jobs per state, for safe deletes. */
@@ -277,6 +303,11 @@ struct store_ops {
 			       const char *error_code, const char *message);
 	int (*job_attempts)(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
 	int (*assembly_set_isolation)(struct store *s, int64_t id, int isolation, int64_t now);
+	int (*host_put)(struct store *s, const struct host_row *h, int64_t lease_until);
+	int (*hosts_list)(struct store *s, struct host_row **ret, size_t *ret_n);
+	int (*jobs_rescue)(struct store *s, const char *host_id, int64_t dead_before, int64_t now,
+			   int64_t *ret_n);
+	int (*listen_wait)(struct store *s, int timeout_ms);
 
 	/* Optional (a backend may leave them NULL; the metrics then omit what they give):
 	 * keep asyncd_metrics.jobs (common/metrics.h) by plug-in type and status from every job
@@ -291,6 +322,12 @@ struct store_ops {
 	int (*stats_hourly_collect)(struct store *s, int64_t from_ms, int64_t to_ms);
 	int (*stats_hourly_list)(struct store *s, int64_t since_ms, struct stats_hour **ret,
 				 size_t *ret_n);
+	/* Optional: service actions addressed to another host of a shared store (PostgreSQL). */
+	int (*command_put)(struct store *s, struct host_command *c);
+	int (*commands_pending)(struct store *s, const char *host_id, struct host_command **ret,
+				size_t *ret_n);
+	int (*command_done)(struct store *s, int64_t id, int rc, const char *answer, int64_t now);
+	int (*command_get)(struct store *s, int64_t id, struct host_command *ret);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -379,6 +416,16 @@ int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit
 int store_jobs_watch(struct store *s);
 /* want: how many types have Ready jobs (a level's scan stops once it met that many). */
 int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
+/* Store a command for c->host_id (sets c->id) and tell that host at the commit. */
+int store_command_put(struct store *s, struct host_command *c);
+/* The commands for host_id not done yet, oldest first. */
+int store_commands_pending(struct store *s, const char *host_id, struct host_command **ret,
+			   size_t *ret_n);
+/* Record the target's answer to command id. */
+int store_command_done(struct store *s, int64_t id, int rc, const char *answer, int64_t now);
+int store_command_get(struct store *s, int64_t id, struct host_command *ret);
+void host_command_done(struct host_command *c);
+void host_commands_free(struct host_command *c, size_t n);
 int store_set_synchronous(struct store *s, bool full);
 
 int store_service_configs(struct store *s, const char *host_id, struct service_config **ret,
@@ -422,6 +469,28 @@ int store_job_fail_locked(struct store *s, int64_t id, int64_t attempt, int64_t 
  * caller frees it with job_attempts_free. */
 int store_job_attempts(struct store *s, int64_t id, struct job_attempt **ret, size_t *ret_n);
 
+/* Write host h's row (insert or replace) and extend the leases of the jobs it holds Locked to
+ * lease_until. */
+int store_host_put(struct store *s, const struct host_row *h, int64_t lease_until);
+/* Every host row, oldest start first. */
+int store_hosts_list(struct store *s, struct host_row **ret, size_t *ret_n);
+/* Return to Ready the Locked jobs of host_id, or (host_id NULL) of every dead host: one whose
+ * heartbeat is older than dead_before or that stopped; the attempt stays, so that the dead host's
+ * late outcome is refused by the fence. A pause or cancel asked meanwhile wins as at release. */
+int store_jobs_rescue(struct store *s, const char *host_id, int64_t dead_before, int64_t now,
+		      int64_t *ret_n);
+
+/* Wait up to timeout_ms for commits (of any host) that other hosts should hear of: a bit set of
+ * STORE_HEARD_JOBS (jobs were made Ready) and STORE_HEARD_SETTINGS (settings changed), 0 when
+ * the time passed; the first call starts listening. A connection of its own (the listener's).
+ * AE_INVAL on a store without notifications (SQLite: one host, its engine is told directly). */
+#define STORE_HEARD_JOBS 1
+#define STORE_HEARD_SETTINGS 2
+#define STORE_HEARD_COMMANDS 4 /* a command for some host was stored */
+int store_listen_wait(struct store *s, int timeout_ms);
+
+void host_rows_free(struct host_row *h, size_t n);
+
 /* A running system job's progress: set the output of job id while it is Locked at attempt (the
  * outcome overwrites it); AE_NOTFOUND when the fence refuses it. */
 int store_job_progress(struct store *s, int64_t id, int64_t attempt, const char *output);
@@ -453,6 +522,18 @@ void setting_rows_free(struct setting_row *r, size_t n);
 void user_done(struct user *u);
 void token_done(struct token *t);
 void audit_array_free(struct audit_entry *e, size_t n);
+
+/* How many hosts are alive on the store as this process last saw it (its heartbeat counts them:
+ * src/host/peers.c); 1 until then and on SQLite. With more than one, claims share the work: a host
+ * claims what it can start, and async.throttling caps are global. */
+int store_live_hosts(void);
+void store_set_live_hosts(int n);
+
+/* Since when (ms) the database cannot be reached, as the last calls on any connection found it;
+ * 0 while it can (SQLite: always 0). */
+int64_t store_down_since(void);
+/* For backends: a call found the database unreachable (down) or reachable again. */
+void store_note_reachable(bool reachable);
 
 /* Test builds: make the nth store call from now on fail with AE_STORE (0 disables). */
 void store_fault_inject(int nth);

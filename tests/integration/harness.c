@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "harness.h"
+#include "testdb.h"
 
 extern char **environ;
 
@@ -439,7 +440,7 @@ static void launch(struct harness *h)
 	wait_ready(h);
 }
 
-struct harness *h_start(void)
+static struct harness *new_harness(void)
 {
 	const char *build = getenv("ASYNCD_BUILD_DIR");
 
@@ -455,6 +456,37 @@ struct harness *h_start(void)
 		free(h);
 		fail_msg("mkdtemp: %s", strerror(errno));
 	}
+	return h;
+}
+
+struct harness *h_start(void)
+{
+	struct harness *h = new_harness();
+
+	if (testdb_is_pg() && testdb_new("", h->store, sizeof(h->store)) < 0)
+		fail_msg("cannot make a PostgreSQL database for the test (ASYNCD_TEST_PG_URL)");
+	return h;
+}
+
+struct harness *h_start_peer(const struct harness *first)
+{
+	char from[300], to[300];
+	size_t len;
+	struct harness *h = new_harness();
+
+	assert_true(first->store[0] != 0);
+	snprintf(h->store, sizeof(h->store), "%s", first->store);
+	h->peer = true;
+	/* the administrator is the first host's: its bootstrap token works on every host */
+	dir_file(first, from, sizeof(from), "admin.token");
+	dir_file(h, to, sizeof(to), "admin.token");
+	char *token = h_read_file(from, &len);
+	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, token, len), (ssize_t)len);
+	close(fd);
+	free(token);
+	launch(h);
 	return h;
 }
 
@@ -546,6 +578,8 @@ void h_free(struct harness *h)
 		fprintf(stderr, "# kept %s\n", h->dir);
 	else if (h->dir[0])
 		nftw(h->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (h->store[0] && !h->peer && !getenv("ASYNCD_TEST_KEEP"))
+		testdb_drop(h->store);
 	free(h);
 }
 
@@ -553,6 +587,8 @@ void h_filter_from_env(void)
 {
 	const char *f = getenv("ASYNCD_TEST_FILTER");
 
+	if (testdb_skip_without_server())
+		exit(0);
 	if (f && *f)
 		cmocka_set_test_filter(f);
 }
@@ -1043,7 +1079,7 @@ json_t *h_register_file(struct harness *h, const char *relpath, long want)
 static void spawn_server_args(struct harness *h, char **extra)
 {
 	char bin[1200], worker[1200], log[300], ids[2][32];
-	char *argv[SETPRIV_ARGS + 8 + EXTRA_ARGS + 1];
+	char *argv[SETPRIV_ARGS + 8 + EXTRA_ARGS + 2 + 1];
 	posix_spawn_file_actions_t fa;
 	int n = setpriv_prefix(h, argv, ids);
 
@@ -1055,6 +1091,10 @@ static void spawn_server_args(struct harness *h, char **extra)
 		argv[n++] = base[i];
 	for (int i = 0; extra[i] && i < EXTRA_ARGS; i++)
 		argv[n++] = extra[i];
+	if (h->store[0]) {
+		argv[n++] = (char *)"--store";
+		argv[n++] = h->store;
+	}
 	argv[n] = NULL;
 	spawn_actions(&fa, log, log, O_APPEND);
 	int rc = posix_spawn(&h->pid, argv[0], &fa, NULL, argv, environ);
@@ -1097,8 +1137,12 @@ void h_asyncd_once(struct harness *h, struct h_cmd *ret)
 
 	snprintf(bin, sizeof(bin), "%s/src/bin/asyncd", h->build);
 	snprintf(worker, sizeof(worker), "%s/src/bin/asyncd-worker", h->build);
-	char *argv[] = {bin,	       "--state-dir", h->dir, "--listen",
-			"127.0.0.1:0", "--worker",    worker, NULL};
+	char *argv[] = {bin,	    "--state-dir", h->dir, "--listen", "127.0.0.1:0",
+			"--worker", worker,	   NULL,   NULL,       NULL};
+	if (h->store[0]) {
+		argv[7] = (char *)"--store";
+		argv[8] = h->store;
+	}
 	snprintf(out, sizeof(out), "%s.once.out", h->dir);
 	snprintf(err, sizeof(err), "%s.once.err", h->dir);
 	memset(ret, 0, sizeof(*ret));

@@ -30,7 +30,9 @@ struct harness {
 	pid_t pid;	  /* the running asyncd, 0 when none */
 	int starts;	  /* how many times asyncd was started on dir */
 	struct h_client *client;
-	uid_t run_uid; /* asyncd runs as this uid and gid (setpriv); 0: as the tests do */
+	uid_t run_uid;	 /* asyncd runs as this uid and gid (setpriv); 0: as the tests do */
+	char store[256]; /* --store URL (a fresh PostgreSQL database, testdb.h); "": the default */
+	bool peer;	 /* shares another harness's database (h_start_peer): does not drop it */
 };
 
 /* What a run of asyncctl left: its exit status (-1 when it did not exit normally) and its
@@ -45,6 +47,9 @@ struct h_cmd {
 
 /* Make a fresh state directory and start asyncd in it; the caller owns the result (h_free). */
 struct harness *h_start(void);
+/* PostgreSQL: start another host on first's database, with a state directory of its own (and
+ * the first host's administrator token); the caller owns the result (h_free, before first's). */
+struct harness *h_start_peer(const struct harness *first);
 /* Start asyncd again on the same state directory after h_stop or h_kill. */
 void h_restart(struct harness *h);
 /* SIGTERM, wait for the exit (bounded) and check that it is 0; returns how long it took (ms). */
@@ -57,7 +62,8 @@ void h_free(struct harness *h);
 /* Print the last lines of DIR/asyncd.log on stderr. */
 void h_dump_log(const struct harness *h, int lines);
 
-/* Run only the tests whose names match $ASYNCD_TEST_FILTER (cmocka wildcards * and ?), if set;
+/* Run only the tests whose names match $ASYNCD_TEST_FILTER (cmocka wildcards * and ?), if set
+ * (and none, exiting, in the PostgreSQL variant without a server: testdb.h);
  * call it first in main. */
 void h_filter_from_env(void);
 

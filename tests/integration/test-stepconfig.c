@@ -204,7 +204,7 @@ static void test_patch_refused_while_draining(void **state)
 	upload_gate(h, "none");
 	int64_t id = add_strict(h, "ok1");
 	json_decref(h_service_act(h, "async", "stop", 200));
-	h_wait_service(h, "async", "stopped", 30000);
+	json_decref(h_wait_service(h, "async", "stopped", 30000));
 	json_decref(h_raise(h, json_pack("{s:s,s:s,s:s}", "message", "Update", "entity", "account",
 					 "entity_id", "a1")));
 	json_decref(h_call(h, "DELETE",

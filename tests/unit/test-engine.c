@@ -28,6 +28,7 @@
 #include "plugin/libcache.h"
 #include "plugin/registry.h"
 #include "store/store.h"
+#include "testdb.h"
 
 #define WAIT_MS 30000
 #define LONG_SLEEP "{\"ms\":60000}" /* a run that only ends when it is asked to stop */
@@ -35,7 +36,7 @@
 
 struct fixture {
 	char dir[64];
-	char url[128];
+	char url[256];
 	struct store *reader;
 	struct writer *w;
 	struct engine *e;
@@ -158,7 +159,10 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/asyncd-engine-XXXXXX");
 	if (!mkdtemp(f->dir))
 		return -1;
-	snprintf(f->url, sizeof(f->url), "sqlite:%s/asyncd.db", f->dir);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/asyncd.db", f->dir);
+	if (testdb_new(path, f->url, sizeof(f->url)) < 0)
+		return -1;
 	snprintf(cache, sizeof(cache), "%s/cache", f->dir);
 	settings_init();
 	if (store_open(f->url, &f->reader) < 0 || store_migrate(f->reader) < 0 ||
@@ -197,6 +201,7 @@ static int teardown(void **state)
 	registry_shutdown();
 	libcache_shutdown();
 	settings_init();
+	testdb_drop(f->url);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	if (system(cmd) != 0)
 		return -1;
@@ -786,6 +791,8 @@ static void test_failed_claim_is_retried(void **state)
 
 int main(void)
 {
+	if (testdb_skip_without_server())
+		return 0;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_claim_order_priority_then_sequence, setup,
 					    teardown),

@@ -20,12 +20,13 @@
 #include "common/error.h"
 #include "exec/writer.h"
 #include "store/store.h"
+#include "testdb.h"
 
 #define WAIT_MS 20000
 
 struct fixture {
 	char dir[64];
-	char url[128];
+	char url[256];
 	struct writer *w;
 	struct store *reader;
 };
@@ -148,7 +149,10 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/asyncd-writer-XXXXXX");
 	if (!mkdtemp(f->dir))
 		return -1;
-	snprintf(f->url, sizeof(f->url), "sqlite:%s/t.db", f->dir);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/t.db", f->dir);
+	if (testdb_new(path, f->url, sizeof(f->url)) < 0)
+		return -1;
 	if (store_open(f->url, &s) < 0 || store_migrate(s) < 0)
 		return -1;
 	store_close(s);
@@ -165,6 +169,7 @@ static int teardown(void **state)
 	store_fault_inject(0);
 	writer_stop(f->w);
 	store_close(f->reader);
+	testdb_drop(f->url);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	if (system(cmd) != 0)
 		return -1;
@@ -254,6 +259,8 @@ static void test_failed_commit_keeps_must_succeed_ops(void **state)
 
 int main(void)
 {
+	if (testdb_skip_without_server())
+		return 0;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_failing_op_does_not_fail_its_group, setup,
 					    teardown),
