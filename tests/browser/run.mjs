@@ -501,7 +501,7 @@ test('a maintenance job: its schedule and next occurrences, no cancel/pause/dele
   if (await olga.getByRole('button', { name: 'Change schedule' }).count())
     throw new Error('an Operator is offered to change a maintenance schedule');
   // move asyncd's clock past the next minute: the statistics job counts the last hours
-  await ctx.server.must('POST', '/api/v1/debug/clock?shift_ms=65000', {});
+  await ctx.server.must('POST', '/api/v1/debug/clock?shift_ms=65000');
   await until('the statistics job to count', async () =>
     (await ctx.server.must('GET', '/api/v1/jobs/stats/hourly')).hours.length > 0, 60000);
   await go(page, '#/overview');
