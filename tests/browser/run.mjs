@@ -448,9 +448,13 @@ test('Audit: filter by user and result', async (ctx) => {
   await page.getByLabel('User', { exact: true }).fill('rita');
   await page.getByLabel('Result').selectOption('refused');
   await page.getByRole('button', { name: 'Apply' }).click();
+  // the unfiltered table may still be shown for a moment: wait for the filtered one
+  let users = [];
+  await until('the audit table filtered to rita', async () => {
+    users = await page.locator('#audit-table tbody td:nth-child(2)').allInnerTexts();
+    return users.length > 0 && users.every((u) => u === 'rita');
+  }, T).catch(() => { throw new Error(`users: ${users}`); });
   await page.locator('#audit-table', { hasText: 'services' }).waitFor();
-  const users = await page.locator('#audit-table tbody td:nth-child(2)').allInnerTexts();
-  if (!users.length || users.some((u) => u !== 'rita')) throw new Error(`users: ${users}`);
   await shot(page, 'audit');
 });
 
