@@ -39,14 +39,17 @@ export function render(root) {
     more.disabled = !cursor;
   }
 
+  let seq = 0; // an answer to an older request (the filter changed since) is dropped
   async function load(reset) {
     if (reset) { entries = []; cursor = null; }
+    const mine = ++seq;
     const q = new URLSearchParams({ limit: '200' });
     if (cursor) q.set('cursor', cursor);
     for (const [k, v] of [['user', user.value], ['action', action.value], ['result', result.value]])
       if (v) q.set(k, v);
     try {
       const r = await api('GET', `/api/v1/audit?${q}`);
+      if (mine !== seq) return;
       entries = entries.concat(r.entries || []);
       cursor = r.next_cursor || null;
       show();

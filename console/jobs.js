@@ -1,9 +1,11 @@
-// System jobs: the list (GET /api/v1/jobs, newest first, filters state/status/plugin_type/step_id,
-// paged by the server's keyset cursor: never counted), a job's details (GET /api/v1/jobs/ID: data,
+// System jobs: the list (GET /api/v1/jobs, newest first, filters state/status/plugin_type/step_id/
+// error_code/completed_before/owner, paged by the server's keyset cursor: never counted), a job's details (GET /api/v1/jobs/ID: data,
 // output, trace, attempts), actions on one job (POST /api/v1/jobs/ID/ACTION, DELETE) and bulk
 // actions: on the selection (POST /api/v1/jobs/bulk {action, ids}, or one request per job when
 // the server has no bulk endpoint) or on everything matching the filter (POST /api/v1/jobs/bulk
-// {action, filter}; needs a server that has it). Submitting a job: POST /api/v1/jobs.
+// {action, filter}; needs a server that has it). A recurring job's schedule is shown and changed
+// with PATCH /api/v1/jobs/ID; maintenance jobs (owner system) offer no action but that.
+// Submitting a job: POST /api/v1/jobs.
 import { api, ApiError } from './api.js';
 import { button, clear, el, errorText, field, fmtTime, keepFocus, note, poller, pre, select,
          table, toast } from './ui.js';
@@ -27,6 +29,10 @@ const ALLOWED = {
   retry: (j) => j.state === 3 && j.status === 31,
 };
 const PAGE_SIZES = ['25', '50', '100', '200'];
+const FILTER_KEYS = ['state', 'status', 'plugin_type', 'step_id', 'error_code', 'completed_before',
+                     'owner', 'limit'];
+// The maintenance jobs every deployment has (docs/system-jobs.md): no action but their schedule.
+const isMaintenance = (j) => j.owner === 'system' && !!j.recurrence_pattern;
 
 export function render(root, ctx) {
   if (ctx.arg) return details(root, ctx, ctx.arg);
@@ -35,7 +41,7 @@ export function render(root, ctx) {
 
 function filterFrom(query) {
   const f = {};
-  for (const k of ['state', 'status', 'plugin_type', 'step_id', 'limit'])
+  for (const k of FILTER_KEYS)
     if (query.get(k)) f[k] = query.get(k);
   return f;
 }
@@ -60,25 +66,31 @@ function list(root, ctx) {
                                placeholder: 'samples.echo' });
   const stepIn = el('input', { name: 'step_id', value: filter.step_id || '', inputmode: 'numeric',
                                pattern: '[0-9]*' });
+  const codeIn = el('input', { name: 'error_code', value: filter.error_code || '',
+                               placeholder: 'plugin_failed' });
+  const beforeIn = el('input', { name: 'completed_before', type: 'datetime-local',
+                                 value: localInput(filter.completed_before) });
+  const ownerIn = el('input', { name: 'owner', value: filter.owner || '', placeholder: 'alice' });
   const limitSel = select(PAGE_SIZES, filter.limit || '50', { name: 'limit' });
   const form = el('form.filters.card', { 'aria-label': 'Filter jobs' },
     field('State', stateSel), field('Status', statusSel), field('Plug-in type', typeIn),
-    field('Step id', stepIn), field('Page size', limitSel),
+    field('Step id', stepIn), field('Error code', codeIn), field('Completed before', beforeIn),
+    ctx.can.read ? field('Owner', ownerIn) : null, field('Page size', limitSel),
     el('button', { type: 'submit' }, 'Apply'));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const q = new URLSearchParams();
     for (const [k, v] of [['state', stateSel.value], ['status', statusSel.value],
                           ['plugin_type', typeIn.value.trim()], ['step_id', stepIn.value.trim()],
+                          ['error_code', codeIn.value.trim()],
+                          ['completed_before', beforeIn.value ? rfc3339(beforeIn.value) : ''],
+                          ['owner', ctx.can.read ? ownerIn.value.trim() : ''],
                           ['limit', limitSel.value]])
       if (v) q.set(k, v);
     location.hash = `#/jobs?${q}`;
   });
   root.append(el('h1', 'System jobs'), status, form,
               ctx.can.submit ? submitForm(() => load()) : null, bulkBox, listBox, pager);
-  if (ctx.query.get('error_code'))
-    status.append(note(`Filtering by error code (${ctx.query.get('error_code')}) needs a newer ` +
-                       'server: the list shows every job of the other filters.'));
 
   function query(cursor) {
     const q = new URLSearchParams(filter);
@@ -149,16 +161,19 @@ function list(root, ctx) {
       el('button', { type: 'button', disabled: selected.size === 0,
                      onclick: () => bulk(action.value, { ids: [...selected] }, result) },
          `On the ${selected.size} selected`),
-      el('button', { type: 'button', class: 'danger',
-                     onclick: () => bulk(action.value, { filter: bulkFilter() }, result) },
-         'On everything matching the filter'),
+      filter.owner
+        ? el('small', 'A bulk action on everything matching the filter does not take the owner ' +
+                      'filter: select the jobs, or filter without owner.')
+        : el('button', { type: 'button', class: 'danger',
+                         onclick: () => bulk(action.value, { filter: bulkFilter() }, result) },
+             'On everything matching the filter'),
       result));
   }
 
   function bulkFilter() {
     const f = {};
     for (const k of ['state', 'status', 'step_id']) if (filter[k]) f[k] = Number(filter[k]);
-    if (filter.plugin_type) f.plugin_type = filter.plugin_type;
+    for (const k of ['plugin_type', 'error_code', 'completed_before']) if (filter[k]) f[k] = filter[k];
     return f;
   }
 
@@ -186,6 +201,18 @@ function list(root, ctx) {
 
   load();
   return null;
+}
+
+// An RFC 3339 time (UTC, whole seconds) from a datetime-local value, and back.
+function rfc3339(local) {
+  return new Date(local).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+function localInput(iso) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || isNaN(d)) return '';
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:` +
+         `${p(d.getMinutes())}`;
 }
 
 const COUNT_ORDER = ['done', 'not_allowed', 'not_found', 'failed', 'matched'];
@@ -252,6 +279,54 @@ function details(root, ctx, id) {
               el('h1', `Job ${id}`), status, body);
 
   let untilValue = ''; // kept across the refreshes
+  const sched = { pattern: null, zone: null, start: '' }; // the schedule form's values, likewise
+
+  // A recurring job's schedule: pattern, zone, start, the next occurrences; a form to change it
+  // (PATCH /api/v1/jobs/ID) for an Operator, or for a System Administrator on a maintenance job.
+  function schedule(j) {
+    if (!j.recurrence_pattern) return null;
+    const mayEdit = isMaintenance(j) ? ctx.can.admin : ctx.can.ops;
+    const next = j.next_occurrences || [];
+    const box = el('section.card.schedule', { 'aria-label': 'Schedule' },
+      el('h2', 'Schedule'),
+      el('dl.facts', el('dt', 'pattern'), el('dd', { id: 'job-pattern' }, j.recurrence_pattern),
+         el('dt', 'time zone'), el('dd', j.recurrence_timezone || 'UTC'),
+         el('dt', 'start'), el('dd', fmtTime(j.recurrence_start_time))),
+      el('h3', 'Next occurrences'),
+      next.length ? el('ol#next-occurrences', next.map((t) => el('li', { title: t }, fmtTime(t))))
+                  : el('p', 'none (the job is finished or the rule has no more)'));
+    if (!mayEdit || j.state === 3) return box;
+    const pattern = el('input', { name: 'recurrence_pattern', required: true,
+                                  value: sched.pattern ?? j.recurrence_pattern,
+                                  oninput: (ev) => { sched.pattern = ev.target.value; } });
+    const zone = el('input', { name: 'recurrence_timezone', placeholder: 'UTC',
+                               value: sched.zone ?? (j.recurrence_timezone || 'UTC'),
+                               oninput: (ev) => { sched.zone = ev.target.value; } });
+    const start = el('input', { name: 'recurrence_start_time', type: 'datetime-local',
+                                value: sched.start,
+                                oninput: (ev) => { sched.start = ev.target.value; } });
+    const out = el('p', { role: 'status', id: 'schedule-outcome' });
+    const form = el('form.schedule-form', { 'aria-label': 'Change the schedule' },
+      field('Pattern (RRULE)', pattern, 'e.g. FREQ=HOURLY;BYMINUTE=5'), field('Time zone', zone),
+      field('Start (empty: now)', start), el('button', { type: 'submit' }, 'Change schedule'), out);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const body = { recurrence_pattern: pattern.value.trim() };
+      if (zone.value.trim()) body.recurrence_timezone = zone.value.trim();
+      if (start.value) body.recurrence_start_time = rfc3339(start.value);
+      try {
+        await api('PATCH', `/api/v1/jobs/${encodeURIComponent(id)}`, body);
+        sched.pattern = null; sched.zone = null; sched.start = '';
+        toast(`Job ${id}: schedule changed`);
+        await load();
+        document.getElementById('schedule-outcome').textContent = 'Schedule changed.';
+      } catch (e) {
+        out.textContent = `refused: ${errorText(e)}`;
+      }
+    });
+    box.append(form);
+    return box;
+  }
   async function act(action, extra) {
     try {
       if (action === 'delete') {
@@ -270,6 +345,9 @@ function details(root, ctx, id) {
 
   function actions(j) {
     if (!ctx.can.ops) return null;
+    if (isMaintenance(j))
+      return note('A maintenance job of async-maintenance: it cannot be canceled, paused or ' +
+                  'deleted; a System Administrator may change its schedule (below).');
     const until = el('input', { type: 'datetime-local', 'aria-label': 'postpone until',
                                 value: untilValue,
                                 oninput: (ev) => { untilValue = ev.target.value; } });
@@ -286,7 +364,7 @@ function details(root, ctx, id) {
   async function load() {
     try {
       const j = await api('GET', `/api/v1/jobs/${encodeURIComponent(id)}`);
-      finished = j.state === 3;
+      finished = j.state === 3 && !j.recurrence_pattern;
       const facts = [['type', j.plugin_type], ['state', j.state_name], ['status', j.status_name],
         ['message', j.message_name], ['entity', j.primary_entity], ['step', j.step_id],
         ['owner', j.owner], ['host', j.host_id], ['attempt', j.attempt],
@@ -297,6 +375,7 @@ function details(root, ctx, id) {
         ['run time (ms)', j.execution_time_ms], ['correlation id', j.correlation_id]];
       keepFocus(body, () => body.replaceChildren(
         actions(j),
+        schedule(j),
         el('dl.facts', facts.flatMap(([k, v]) => [el('dt', k),
                                                   el('dd', v === null || v === undefined ? '–'
                                                                                           : v)])),

@@ -1,11 +1,13 @@
 // Plug-ins: assemblies (GET /api/v1/assemblies) and steps (GET /api/v1/steps), refreshed every
 // 2 s; for System Administrators: upload a build (POST /api/v1/assemblies?isolation=, the
 // library's bytes) showing the outcome (registered/upgraded/unchanged/... or refused and why), add
-// a step (POST /api/v1/steps), enable/disable it (PATCH /api/v1/steps/ID), and safe deletes
-// (DELETE ...?mode=refuse|drain|cancel) with the refusal's counts and a drain's live progress
-// (GET /api/v1/{assemblies,steps}/ID until 404).
+// a step (POST /api/v1/steps), edit every field of it or enable/disable it (PATCH
+// /api/v1/steps/ID; a configuration the plug-in refuses is a 422 shown with its reason), and safe
+// deletes (DELETE ...?mode=refuse|drain|cancel[&timeout=S]) with the refusal's counts and a
+// drain's live progress (GET /api/v1/{assemblies,steps}/ID until 404: counts, jobs waiting for a
+// person, the earliest postponed one, the deadline).
 import { api } from './api.js';
-import { button, el, errorText, field, fmtTime, keepFocus, note, poller, select, table,
+import { button, clear, el, errorText, field, fmtTime, keepFocus, note, poller, select, table,
          toast } from './ui.js';
 
 export const title = 'Plug-ins';
@@ -13,7 +15,11 @@ export const needs = 'read';
 
 function countsText(c) {
   if (!c) return '';
-  return `${c.ready ?? 0} ready, ${c.suspended ?? 0} suspended, ${c.locked ?? 0} running`;
+  let t = `${c.ready ?? 0} ready, ${c.suspended ?? 0} suspended, ${c.locked ?? 0} running`;
+  if (c.waiting_for_person) t += `, ${c.waiting_for_person} waiting for a person (paused or ` +
+                                 'needing attention: only a resume moves them)';
+  if (c.earliest_postpone_until) t += `, the earliest postponed one due ${fmtTime(c.earliest_postpone_until)}`;
+  return t;
 }
 
 export function render(root, ctx) {
@@ -21,13 +27,14 @@ export function render(root, ctx) {
   const asmBox = el('div');
   const stepBox = el('div');
   const drainBox = el('div', { id: 'drains', 'aria-live': 'polite' });
+  const editBox = el('div', { id: 'step-edit' });
   const drains = new Map(); // "assemblies/ID" -> {label, text}
   let types = [];
   const modes = new Map(); // the delete mode chosen per row, kept across refreshes
 
   root.append(el('h1', 'Plug-ins'), status, drainBox, el('h2', 'Assemblies'),
               ctx.can.admin ? uploadForm() : null, asmBox, el('h2', 'Steps'),
-              ctx.can.admin ? stepForm() : null, stepBox);
+              ctx.can.admin ? stepForm() : null, editBox, stepBox);
 
   function deleteControls(kind, item, label) {
     if (!ctx.can.admin) return null;
@@ -35,15 +42,26 @@ export function render(root, ctx) {
                          ['cancel', 'cancel its jobs']], modes.get(label) || 'refuse',
                         { 'aria-label': `delete mode for ${label}`,
                           onchange: (ev) => modes.set(label, ev.target.value) });
-    return el('span.delete', mode, button('Delete', () => del(kind, item, label, mode.value),
-                                          { danger: true, title: `Delete ${label}` }));
+    const timeout = el('input', { type: 'number', min: '1', inputmode: 'numeric', class: 'short',
+                                  value: modes.get(`timeout ${label}`) || '',
+                                  placeholder: 'none',
+                                  'aria-label': `drain timeout in seconds for ${label}`,
+                                  title: 'drain only: at the deadline what is left is canceled',
+                                  oninput: (ev) => modes.set(`timeout ${label}`, ev.target.value) });
+    return el('span.delete', mode, timeout,
+              button('Delete', () => del(kind, item, label, mode.value, timeout.value),
+                     { danger: true, title: `Delete ${label}` }));
   }
 
-  async function del(kind, item, label, mode) {
+  async function del(kind, item, label, mode, timeout) {
+    const q = new URLSearchParams({ mode });
+    if (mode === 'drain' && timeout) q.set('timeout', timeout);
     try {
-      const r = await api('DELETE', `/api/v1/${kind}/${item.id}?mode=${mode}`);
+      const r = await api('DELETE', `/api/v1/${kind}/${item.id}?${q}`);
+      modes.delete(`timeout ${label}`);
       if (r && r.draining) {
-        drains.set(`${kind}/${item.id}`, { label, text: countsText(r.counts) });
+        drains.set(`${kind}/${item.id}`, { label, text: countsText(r.counts),
+                                           deadline: r.drain_deadline });
         toast(`${label}: draining`);
         followDrain(kind, item.id);
       } else {
@@ -63,6 +81,7 @@ export function render(root, ctx) {
     try {
       const r = await api('GET', `/api/v1/${kind}/${id}`);
       d.text = `${countsText(r.unfinished)} left`;
+      d.deadline = r.drain_deadline || d.deadline;
       showDrains();
       setTimeout(() => followDrain(kind, id), 1000);
     } catch (e) {
@@ -80,7 +99,9 @@ export function render(root, ctx) {
   function showDrains() {
     drainBox.replaceChildren(...[...drains.entries()].map(([key, d]) =>
       el('p', { class: `drain ${d.done ? 'done' : ''}`, dataset: { drain: key } },
-         `${d.label}: ${d.text}`)));
+         `${d.label}: ${d.text}`,
+         d.deadline && !d.done ? el('span.deadline', `; at ${fmtTime(d.deadline)} what is left ` +
+                                                     'is canceled') : null)));
   }
 
   function uploadForm() {
@@ -199,6 +220,84 @@ export function render(root, ctx) {
     ], list, { id: 'assemblies-table', empty: 'No assembly registered.' }));
   }
 
+  // Every field of a step (PATCH /api/v1/steps/ID sends only the fields changed; plugin_type,
+  // stage and mode stay: a step of another type is a new step). The form stays outside the
+  // table, so the refresh every 2 s leaves it alone.
+  function editStep(s) {
+    const text = (v) => (v === null || v === undefined ? '' :
+                         typeof v === 'string' ? v : JSON.stringify(v));
+    const f = {
+      name: el('input', { value: s.name || '' }),
+      message: el('input', { value: s.message || '', required: true }),
+      entity: el('input', { value: s.entity || '', placeholder: 'empty: any' }),
+      rank: el('input', { type: 'number', value: String(s.rank ?? 1) }),
+      filtering_attributes: el('input', { value: (s.filtering_attributes || []).join(', '),
+                                          placeholder: 'name, email (empty: any)' }),
+      configuration: el('textarea', { rows: 3 }, text(s.configuration)),
+      secure_configuration: el('textarea', { rows: 2, placeholder: s.has_secure_configuration
+        ? 'set (not shown): type to replace it' : 'none' }),
+      clear_secure: el('input', { type: 'checkbox' }),
+      impersonating_user: el('input', { value: s.impersonating_user || '',
+                                        placeholder: 'empty: the step runs as itself' }),
+      images: el('textarea', { rows: 2, placeholder: '[{"type":"pre","alias":"before",' +
+                                                     '"attributes":["name"]}]' },
+                 s.images ? JSON.stringify(s.images) : ''),
+      async_auto_delete: el('input', { type: 'checkbox', checked: !!s.async_auto_delete }),
+      enabled: el('input', { type: 'checkbox', checked: !!s.enabled }),
+    };
+    const out = el('p', { role: 'status', id: 'step-edit-outcome' });
+    const form = el('form.card.step-edit', { 'aria-label': `Edit step ${s.id}` },
+      el('h3', `Edit step ${s.id} (${s.plugin_type})`),
+      field('Step name', f.name), field('Step message', f.message), field('Step entity', f.entity),
+      field('Step rank', f.rank), field('Step filtering attributes', f.filtering_attributes),
+      field('Step configuration', f.configuration),
+      field('Step secure configuration', f.secure_configuration, 'never shown; empty: unchanged'),
+      field('Remove the secure configuration', f.clear_secure),
+      field('Impersonating user', f.impersonating_user), field('Images (JSON)', f.images),
+      field('Delete the job when it succeeds', f.async_auto_delete),
+      field('Step enabled', f.enabled),
+      el('button', { type: 'submit' }, 'Save step'),
+      el('button', { type: 'button', onclick: () => clear(editBox) }, 'Close'), out);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const body = {};
+      const str = (k, v) => { if (v !== text(s[k])) body[k] = v === '' ? null : v; };
+      str('name', f.name.value.trim());
+      str('message', f.message.value.trim());
+      str('entity', f.entity.value.trim());
+      str('impersonating_user', f.impersonating_user.value.trim());
+      str('configuration', f.configuration.value);
+      if (Number(f.rank.value) !== s.rank) body.rank = Number(f.rank.value);
+      const attrs = f.filtering_attributes.value.split(',').map((x) => x.trim()).filter(Boolean);
+      if (attrs.join() !== (s.filtering_attributes || []).join())
+        body.filtering_attributes = attrs.length ? attrs : null;
+      if (f.images.value.trim() !== (s.images ? JSON.stringify(s.images) : '')) {
+        try { body.images = f.images.value.trim() ? JSON.parse(f.images.value) : null; } catch (e) {
+          out.textContent = `The images are not JSON: ${e.message}`;
+          return;
+        }
+      }
+      if (f.clear_secure.checked) body.secure_configuration = null;
+      else if (f.secure_configuration.value) body.secure_configuration = f.secure_configuration.value;
+      if (f.async_auto_delete.checked !== !!s.async_auto_delete)
+        body.async_auto_delete = f.async_auto_delete.checked;
+      if (f.enabled.checked !== !!s.enabled) body.enabled = f.enabled.checked;
+      if (!Object.keys(body).length) { out.textContent = 'Nothing changed.'; return; }
+      out.textContent = 'saving…';
+      try {
+        const r = await api('PATCH', `/api/v1/steps/${s.id}`, body);
+        Object.assign(s, r);
+        f.secure_configuration.value = '';
+        out.textContent = `Step ${s.id} saved: ${Object.keys(body).join(', ')}`;
+      } catch (e) {
+        out.textContent = `refused (${e.status}): ${errorText(e)}`;
+      }
+      p.now();
+    });
+    editBox.replaceChildren(form);
+    f.name.focus();
+  }
+
   function showSteps(list) {
     stepBox.replaceChildren(table([
       { label: 'id', value: (s) => s.id },
@@ -211,6 +310,8 @@ export function render(root, ctx) {
       { label: 'state', value: (s) => (s.draining ? 'draining' : 'active') },
       { label: 'jobs', value: (s) => el('a', { href: `#/jobs?step_id=${s.id}` }, 'jobs') },
       { label: 'actions', value: (s) => [
+          button('Edit', () => editStep(s), { allowed: ctx.can.admin && !s.draining,
+                                             title: `Edit step ${s.id}` }),
           button(s.enabled ? 'Disable' : 'Enable', () => toggle(s),
                  { allowed: ctx.can.admin, title: `${s.enabled ? 'Disable' : 'Enable'} step ${s.id}` }),
           deleteControls('steps', s, `step ${s.id}`)] },
@@ -218,7 +319,8 @@ export function render(root, ctx) {
   }
 
   const p = poller(async () => {
-    if (root.querySelector('#assemblies-table select:focus, #steps-table select:focus')) return;
+    if (root.querySelector('#assemblies-table select:focus, #steps-table select:focus, ' +
+                           '#assemblies-table input:focus, #steps-table input:focus')) return;
     try {
       const [a, s] = await Promise.all([api('GET', '/api/v1/assemblies'),
                                         api('GET', '/api/v1/steps')]);

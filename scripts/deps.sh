@@ -24,8 +24,9 @@ libsodium-dev libcurl4-openssl-dev libseccomp-dev libsystemd-dev python3 libjs-c
 # test: unit-test framework, the format check, curl (for scripts/run.sh and manual checks),
 # prometheus (its promtool checks /metrics in tests/integration/test-metrics.c), systemd
 # (systemd-analyze verify on the installed unit) and the PostgreSQL 15 server that `make test`
-# starts privately (scripts/pg.sh) to run every suite on the PostgreSQL backend too
-DEPS_TEST="libcmocka-dev clang-format curl prometheus systemd postgresql-15"
+# starts privately (scripts/pg.sh) to run every suite on the PostgreSQL backend too, and openssl
+# (tests/integration/test-tls.c makes its CA and server certificate with it)
+DEPS_TEST="libcmocka-dev clang-format curl prometheus systemd postgresql-15 openssl"
 # deb: what `make deb` needs to build and check the Debian package (debian/)
 DEPS_DEB="debhelper dpkg-dev lintian"
 # browser: the console's tests in a real browser (tests/browser/): Debian's Chromium and Node.js;

@@ -187,7 +187,8 @@ browser_tooling() {
 tsan_suite() {
 	if build build-tsan --buildtype=debug -Dtests=true -Db_sanitize=thread -Db_lundef=false; then
 		TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1} \
-			run_tests build-tsan --timeout-multiplier "${TSAN_TIMEOUT_MULTIPLIER:-5}"
+			run_tests build-tsan --timeout-multiplier "${TSAN_TIMEOUT_MULTIPLIER:-5}" \
+				--suite unit --suite tsan
 	fi
 }
 
@@ -249,7 +250,8 @@ main() {
 	if ((asan_ok)); then
 		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 		export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-		run_tests build-asan --timeout-multiplier "${ASAN_TIMEOUT_MULTIPLIER:-3}"
+		run_tests build-asan --timeout-multiplier "${ASAN_TIMEOUT_MULTIPLIER:-3}" \
+			--no-suite pg --no-suite slow
 	fi
 	tsan_suite
 

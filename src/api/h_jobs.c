@@ -331,7 +331,9 @@ static int list_filter(struct api_req *r, struct job_filter *f)
 	f->step_id = step;
 	f->limit = (int)limit;
 	f->before_id = cursor;
-	f->owner = only_own(r) ? r->user : NULL;
+	f->owner = only_own(r) ? r->user : api_query(r, "owner");
+	if (!only_own(r) && f->owner && (!*f->owner || strlen(f->owner) > 200))
+		f->owner = NULL;
 	f->plugin_type = api_query(r, "plugin_type");
 	if (f->plugin_type && (!*f->plugin_type || strlen(f->plugin_type) > 200))
 		f->plugin_type = NULL;

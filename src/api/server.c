@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ struct server {
 	atomic_int suspended; /* connections whose request is being handled */
 	bool local;	      /* a Unix socket: callers are known by their peer credentials */
 	char path[108];
+	char mhd_said[256]; /* libmicrohttpd's last message: why a start failed */
 };
 
 struct conn_state {
@@ -538,20 +540,70 @@ static void server_free(struct server *s)
 	free(s);
 }
 
+/* libmicrohttpd's own messages (a TLS handshake that failed, a refused key): at debug, and the
+ * last one kept for the start's error. */
+static void on_mhd_message(void *cls, const char *fmt, va_list ap)
+{
+	struct server *s = cls;
+	vsnprintf(s->mhd_said, sizeof(s->mhd_said), fmt, ap);
+	s->mhd_said[strcspn(s->mhd_said, "\n")] = 0;
+	log_debug("api", "libmicrohttpd: %s", s->mhd_said);
+}
+
+/* TLS 1.2 and 1.3 only, GnuTLS's default ciphers for those. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+bool server_tls_supported(void)
+{
+	return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+}
+
+/* The TLS options of s (an array ended by MHD_OPTION_END; only the end for plain HTTP). */
+static unsigned tls_options(const struct server *s, struct MHD_OptionItem opts[4])
+{
+	unsigned n = 0;
+	if (s->lim.tls_cert_pem) {
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+						    (void *)s->lim.tls_cert_pem};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+						    (void *)s->lim.tls_key_pem};
+		opts[n++] =
+		    (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES};
+	}
+	opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	return s->lim.tls_cert_pem ? MHD_USE_TLS : 0;
+}
+
 /* Start the daemon: io_threads threads on epoll, connections suspended while the pool runs
  * their request. sock_opt/sock_val: MHD_OPTION_SOCK_ADDR or MHD_OPTION_LISTEN_SOCKET. */
 static struct MHD_Daemon *daemon_start(struct server *s, enum MHD_OPTION sock_opt,
 				       intptr_t sock_val, unsigned per_address)
 {
 	const struct server_limits *l = &s->lim;
+	struct MHD_OptionItem tls[4];
+	unsigned flags = tls_options(s, tls);
+	/* the logger first: it hears about the options that follow */
 	return MHD_start_daemon(
-	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, s,
-	    sock_opt, sock_val, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)l->io_threads,
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | flags, 0,
+	    NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_message, s, sock_opt,
+	    sock_val, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)l->io_threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
 	    on_connection, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)l->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)l->idle_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+}
+
+/* Why the daemon did not start on addr. */
+static void start_error(const struct server *s, const char *addr, int errnum, char *err,
+			size_t errlen)
+{
+	if (s->lim.tls_cert_pem)
+		snprintf(err, errlen,
+			 "cannot serve TLS on %s: %s (is the key the certificate's, both PEM?)",
+			 addr, s->mhd_said[0] ? s->mhd_said : strerror(errnum));
+	else
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errnum));
 }
 
 int server_start(struct api_ctx *api, const char *addr, const struct server_limits *lim,
@@ -563,15 +615,21 @@ int server_start(struct api_ctx *api, const char *addr, const struct server_limi
 			 addr);
 		return AE_INVAL;
 	}
+	if (lim && lim->tls_cert_pem && !server_tls_supported()) {
+		snprintf(err, errlen,
+			 "this libmicrohttpd was built without TLS (GnuTLS): cannot serve https");
+		return AE_INVAL;
+	}
 	struct server *s = server_new(api, lim);
 	if (!s)
 		return AE_NOMEM;
 	s->d =
 	    daemon_start(s, MHD_OPTION_SOCK_ADDR, (intptr_t)&sa, (unsigned)s->lim.max_per_address);
 	if (!s->d) {
-		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+		int rc = s->lim.tls_cert_pem ? AE_INVAL : AE_IO;
+		start_error(s, addr, errno, err, errlen);
 		server_free(s);
-		return AE_IO;
+		return rc;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	*ret_port = di ? di->port : ntohs(sa.sin_port);

@@ -5,6 +5,7 @@
 #ifndef ASYNCD_SERVER_H
 #define ASYNCD_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "api/api.h"
@@ -20,10 +21,18 @@ struct server_limits {
 	int idle_timeout_s;   /* a connection that sends nothing is closed (default 30) */
 	int header_timeout_s; /* a new connection's request headers are due within (default 10) */
 	int body_timeout_s;   /* a request's body is due within (default 120) */
+	/* TLS (libmicrohttpd with GnuTLS): the certificate chain and its private key as PEM text,
+	 * both NULL for plain HTTP; read by the caller (server_start copies nothing: they must
+	 * live until server_stop) */
+	const char *tls_cert_pem, *tls_key_pem;
 };
 
-/* Listen on addr ("127.0.0.1:8470"; port 0 picks a free one) with lim (NULL: defaults).
- * ret_port gets the bound port. */
+/* Whether this libmicrohttpd was built with TLS (GnuTLS). */
+bool server_tls_supported(void);
+
+/* Listen on addr ("127.0.0.1:8470"; port 0 picks a free one) with lim (NULL: defaults), over
+ * TLS when lim gives a certificate and key (AE_INVAL when this libmicrohttpd has no TLS, or the
+ * pair is refused: err says which). ret_port gets the bound port. */
 int server_start(struct api_ctx *api, const char *addr, const struct server_limits *lim,
 		 struct server **ret, int *ret_port, char *err, size_t errlen);
 /* Serve the API on a Unix socket at path too (mode 0660 with group asyncd-admin when that group

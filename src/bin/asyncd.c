@@ -17,14 +17,20 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: asyncd --state-dir DIR [--store URL] [--listen ADDR:PORT] [--host-id ID]\n"
 		"              [--config FILE] [--worker PATH] [--exit-with-parent]\n"
+		"              [--tls-cert FILE --tls-key FILE] [--insecure-listen]\n"
 		"              [--log-format text|json|journal]\n"
 		"  --state-dir DIR    where the database, admin.token and caches live\n"
 		"  --store URL        sqlite:PATH (default sqlite:DIR/asyncd.db)\n"
 		"  --listen ADDR:PORT HTTP API address (default 127.0.0.1:8470; port 0 picks "
 		"one, written to DIR/asyncd.url)\n"
 		"  --host-id ID       this host's name (default hostname:port)\n"
+		"  --tls-cert FILE    serve the API over https with this PEM certificate (chain)\n"
+		"  --tls-key FILE     and this PEM key (refused when others may read it)\n"
+		"  --insecure-listen  allow plain http on an address that is not loopback\n"
+		"                     (refused by default: use TLS; see docs/http.md)\n"
 		"  --config FILE      key = value lines: state_dir, store, listen, host_id, "
 		"worker,\n"
+		"                     tls_cert, tls_key,\n"
 		"                     http_io_threads, http_workers, http_max_connections,\n"
 		"                     http_max_per_address, http_idle_timeout, "
 		"http_header_timeout,\n"
@@ -84,6 +90,10 @@ static void merge(struct host_options *o, const struct host_config *c)
 		o->host_id = c->host_id;
 	if (!o->worker)
 		o->worker = c->worker;
+	if (!o->tls_cert && !o->tls_key) {
+		o->tls_cert = c->tls_cert;
+		o->tls_key = c->tls_key;
+	}
 	o->http_io_threads = c->http_io_threads;
 	o->http_workers = c->http_workers;
 	o->http_max_connections = c->http_max_connections;
@@ -104,6 +114,9 @@ int main(int argc, char **argv)
 	    {"worker", required_argument, 0, 'w'},
 	    {"exit-with-parent", no_argument, 0, 'P'},
 	    {"log-format", required_argument, 0, 'L'},
+	    {"tls-cert", required_argument, 0, 'T'},
+	    {"tls-key", required_argument, 0, 'K'},
+	    {"insecure-listen", no_argument, 0, 'I'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -131,6 +144,15 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			o.worker = optarg;
+			break;
+		case 'T':
+			o.tls_cert = optarg;
+			break;
+		case 'K':
+			o.tls_key = optarg;
+			break;
+		case 'I':
+			o.insecure_listen = true;
 			break;
 		case 'P':
 			if (exit_with_parent(parent) < 0)

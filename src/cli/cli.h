@@ -27,6 +27,7 @@ struct cli_ctx {
 	const char *url_opt;
 	const char *token_opt;
 	const char *state_dir_opt;
+	const char *cacert_opt;
 	bool json;
 	struct cli_http *http;
 };

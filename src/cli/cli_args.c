@@ -11,7 +11,7 @@
 
 #include "cli/cli_util.h"
 
-static const char global_spec[] = "url=,token=,state-dir=,json";
+static const char global_spec[] = "url=,token=,state-dir=,cacert=,json";
 
 /* The kind of option name in spec: 'f' flag, '=' value, '*' repeatable value, 0 unknown. */
 static char spec_kind(const char *spec, const char *name, size_t len)
@@ -42,6 +42,8 @@ static void apply_global(struct cli_ctx *ctx, const char *name, size_t len, cons
 		ctx->token_opt = value;
 	else if (len == 9 && strncmp(name, "state-dir", 9) == 0)
 		ctx->state_dir_opt = value;
+	else if (len == 6 && strncmp(name, "cacert", 6) == 0)
+		ctx->cacert_opt = value;
 	else
 		ctx->json = true;
 }

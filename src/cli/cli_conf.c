@@ -2,6 +2,7 @@
  * one-line files; sends nothing. */
 #include "cli/cli_conf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,5 +131,29 @@ int cli_conf_resolve(const struct cli_ctx *ctx, char **ret_url, char **ret_token
 	}
 	*ret_url = url;
 	*ret_token = token;
+	return 0;
+}
+
+int cli_conf_cacert(const struct cli_ctx *ctx, char **ret)
+{
+	const char *v = ctx->cacert_opt ? ctx->cacert_opt : env("ASYNCD_CACERT");
+	char *path = NULL;
+
+	*ret = NULL;
+	if (v && access(v, R_OK) != 0) {
+		cli_err("cannot read the CA file %s: %s", v, strerror(errno));
+		return CLI_EUSAGE;
+	}
+	if (v)
+		return (*ret = strdup(v)) ? 0 : cli_oom();
+	if (!state_dir(ctx))
+		return 0;
+	if (asprintf(&path, "%s/ca.pem", state_dir(ctx)) < 0)
+		return cli_oom();
+	if (access(path, R_OK) != 0) {
+		free(path);
+		return 0;
+	}
+	*ret = path;
 	return 0;
 }

@@ -20,6 +20,7 @@ struct cli_http {
 	char *base;
 	char *auth;   /* "Authorization: Bearer ..." */
 	char *socket; /* the local Unix socket, or NULL */
+	char *cacert; /* the CA file that verifies an https server, or NULL: the system's */
 };
 
 struct sink {
@@ -35,6 +36,7 @@ void cli_http_free(struct cli_http *h)
 		curl_easy_cleanup(h->curl);
 	free(h->base);
 	free(h->socket);
+	free(h->cacert);
 	if (h->auth)
 		explicit_bzero(h->auth, strlen(h->auth));
 	free(h->auth);
@@ -57,6 +59,12 @@ static int http_open(struct cli_ctx *ctx)
 	r = cli_conf_resolve(ctx, &h->base, &token, &h->socket);
 	if (r < 0) {
 		free(h);
+		return r;
+	}
+	if (!h->socket && (r = cli_conf_cacert(ctx, &h->cacert)) < 0) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+		cli_http_free(h);
 		return r;
 	}
 	/* over the local socket the server knows us by our user id: no token */
@@ -142,9 +150,18 @@ static void set_common(CURL *c, const char *url, struct sink *s, char *errbuf,
 #endif
 }
 
+/* Whether rc says the server's certificate could not be verified (or not trusted). */
+static bool cert_failed(CURLcode rc)
+{
+	return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+	       rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
 static int transport_error(const struct cli_http *h, CURLcode rc, const struct sink *s,
 			   const char *errbuf)
 {
+	const char *why = *errbuf ? errbuf : curl_easy_strerror(rc);
+
 	if (s->toobig || rc == CURLE_FILESIZE_EXCEEDED) {
 		cli_err("the server's answer is larger than 64 MiB: refused");
 		return CLI_EFAIL;
@@ -153,8 +170,16 @@ static int transport_error(const struct cli_http *h, CURLcode rc, const struct s
 		cli_err("out of memory");
 		return CLI_EFAIL;
 	}
-	cli_err("cannot reach asyncd at %s: %s", h->base,
-		*errbuf ? errbuf : curl_easy_strerror(rc));
+	if (cert_failed(rc)) {
+		cli_err("cannot verify the certificate of asyncd at %s: %s; give the CA that "
+			"signed it with --cacert FILE (or ASYNCD_CACERT)%s",
+			h->base, why, h->cacert ? ", not this one" : "");
+		return CLI_ECONN;
+	}
+	cli_err("cannot reach asyncd at %s: %s%s", h->base, why,
+		strncmp(h->base, "http://", 7) == 0 && rc == CURLE_GOT_NOTHING
+		    ? " (does it serve https?)"
+		    : "");
 	return CLI_ECONN;
 }
 
@@ -189,6 +214,8 @@ int cli_http_send(struct cli_ctx *ctx, const char *method, const char *path, con
 	curl_easy_reset(ctx->http->curl);
 	set_common(ctx->http->curl, url, &s, errbuf, headers);
 	curl_easy_setopt(ctx->http->curl, CURLOPT_UNIX_SOCKET_PATH, ctx->http->socket);
+	if (ctx->http->cacert)
+		curl_easy_setopt(ctx->http->curl, CURLOPT_CAINFO, ctx->http->cacert);
 	set_method(ctx->http->curl, method, data, len);
 	rc = curl_easy_perform(ctx->http->curl);
 	if (rc == CURLE_OK)

@@ -19,8 +19,8 @@ static const struct cli_verb *const tables[] = {
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
 static const char global_usage[] =
-    "usage: asyncctl [--url URL] [--token TOKEN] [--state-dir DIR] [--json] RESOURCE VERB "
-    "[ARGS] [OPTIONS]\n";
+    "usage: asyncctl [--url URL] [--token TOKEN] [--state-dir DIR] [--cacert FILE] [--json]\n"
+    "                RESOURCE VERB [ARGS] [OPTIONS]\n";
 
 static const char global_help[] =
     "\nasyncctl drives asyncd, the asynchronous job service, over its HTTP JSON API.\n"
@@ -30,6 +30,9 @@ static const char global_help[] =
     "http://127.0.0.1:8470)\n"
     "  --token TOKEN     API token (else $ASYNCD_TOKEN, else DIR/admin.token)\n"
     "  --state-dir DIR   asyncd's state directory (else $ASYNCD_STATE_DIR)\n"
+    "  --cacert FILE     PEM CA certificate(s) that signed an https server's certificate\n"
+    "                    (else $ASYNCD_CACERT, else DIR/ca.pem if present, else the\n"
+    "                    system's CAs); the certificate is always verified\n"
     "  --json            print the server's JSON answer instead of a table\n"
     "  --help, --version\n";
 

@@ -16,6 +16,8 @@ static const struct {
     {"listen", offsetof(struct host_config, listen)},
     {"host_id", offsetof(struct host_config, host_id)},
     {"worker", offsetof(struct host_config, worker)},
+    {"tls_cert", offsetof(struct host_config, tls_cert)},
+    {"tls_key", offsetof(struct host_config, tls_key)},
 };
 
 static const struct {
@@ -97,8 +99,8 @@ static int set_key(struct host_config *c, const char *k, size_t kn, const char *
 		return *field ? 0 : AE_NOMEM;
 	}
 	snprintf(err, errlen,
-		 "unknown key '%.*s': use state_dir, store, listen, host_id, worker or an http_* "
-		 "limit",
+		 "unknown key '%.*s': use state_dir, store, listen, host_id, worker, tls_cert, "
+		 "tls_key or an http_* limit",
 		 (int)(kn < 64 ? kn : 64), k);
 	return AE_INVAL;
 }

@@ -1,5 +1,6 @@
 /* asyncd's config file (--config FILE): "key = value" lines, '#' comments and blank lines, with
- * the keys state_dir, store, listen, host_id and worker, and the HTTP server's limits http_*
+ * the keys state_dir, store, listen, host_id, worker, tls_cert and tls_key, and the HTTP server's
+ * limits http_*
  * (whole numbers, see docs/api.md). This module parses text into owned
  * strings and nothing else: reading the file and letting flags win is the caller's (asyncd.c). */
 #ifndef ASYNCD_HOST_CONFIG_H
@@ -12,6 +13,7 @@
 
 struct host_config {
 	char *state_dir, *store, *listen, *host_id, *worker; /* NULL when not given */
+	char *tls_cert, *tls_key;			     /* NULL when not given */
 	int http_io_threads, http_workers, http_max_connections, http_max_per_address; /* 0: not */
 	int http_idle_timeout_s, http_header_timeout_s, http_body_timeout_s;	       /* given */
 };

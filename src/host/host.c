@@ -29,6 +29,7 @@
 #include "host/recover.h"
 #include "host/services.h"
 #include "host/statedir.h"
+#include "host/tls.h"
 #include "plugin/inspect.h"
 #include "plugin/libcache.h"
 #include "plugin/lifecycle.h"
@@ -53,6 +54,8 @@ struct host {
 	struct host_services services;
 	bool services_ready;
 	struct liveness live; /* the watchdog's probes */
+	struct tls_pair tls;  /* the API's certificate and key (empty: plain HTTP) */
+	const char *scheme;   /* "https" with tls, else "http" */
 	int lock_fd;	      /* STATE/asyncd.lock, held for the life of the process */
 };
 
@@ -156,12 +159,12 @@ static int open_store(struct host *h)
 	return rc;
 }
 
-static int write_url_file(const char *state_dir, const char *host, int port)
+static int write_url_file(const char *state_dir, const char *scheme, const char *host, int port)
 {
-	char path[4200], tmp[4300], line[128];
+	char path[4200], tmp[4300], line[160];
 	snprintf(path, sizeof(path), "%s/asyncd.url", state_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int len = snprintf(line, sizeof(line), "http://%s:%d\n", host, port);
+	int len = snprintf(line, sizeof(line), "%s://%s:%d\n", scheme, host, port);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return AE_IO;
@@ -233,7 +236,9 @@ static int start_api(const struct host_options *o, struct host *h, const char *l
 				    .max_per_address = o->http_max_per_address,
 				    .idle_timeout_s = o->http_idle_timeout_s,
 				    .header_timeout_s = o->http_header_timeout_s,
-				    .body_timeout_s = o->http_body_timeout_s};
+				    .body_timeout_s = o->http_body_timeout_s,
+				    .tls_cert_pem = h->tls.cert_pem,
+				    .tls_key_pem = h->tls.key_pem};
 	int rc = api_readers_init(h->store_url, READERS, AUTH_READERS);
 	if (rc == 0)
 		rc = server_start(&h->api, listen, &lim, &h->server, &port, err, sizeof(err));
@@ -244,10 +249,10 @@ static int start_api(const struct host_options *o, struct host *h, const char *l
 	snprintf(sock, sizeof(sock), "%s/asyncd.sock", o->state_dir);
 	if (server_start_unix(&h->api, sock, &h->local, err, sizeof(err)) < 0)
 		log_warn("host", "no local socket: %s", err);
-	if (write_url_file(o->state_dir, h->listen_host, port) < 0)
+	if (write_url_file(o->state_dir, h->scheme, h->listen_host, port) < 0)
 		log_warn("host", "cannot write %s/asyncd.url", o->state_dir);
 	snprintf(h->api_listen, sizeof(h->api_listen), "%s:%d", h->listen_host, port);
-	log_info("host", "listening on http://%s (host %s)", h->api_listen, h->host_id);
+	log_info("host", "listening on %s://%s (host %s)", h->scheme, h->api_listen, h->host_id);
 	return 0;
 }
 
@@ -268,11 +273,57 @@ static int start_services(const struct host_options *o, struct host *h)
 	return rc;
 }
 
+/* TLS when asked for (both files, read now), and the listen policy: an address beyond loopback
+ * needs TLS or --insecure-listen. Checked first, before the state directory is touched. */
+static int check_tls(const struct host_options *o, struct host *h, const char *want)
+{
+	char err[1024];
+	h->scheme = "http";
+	if (!o->tls_cert != !o->tls_key) {
+		log_error("host", "--tls-cert and --tls-key go together: give both, or neither");
+		return AE_INVAL;
+	}
+	if (o->tls_cert && !server_tls_supported()) {
+		log_error("host",
+			  "this libmicrohttpd was built without TLS (GnuTLS): cannot serve "
+			  "https; install a libmicrohttpd with TLS, or leave out --tls-cert");
+		return AE_INVAL;
+	}
+	int rc =
+	    o->tls_cert ? tls_pair_read(o->tls_cert, o->tls_key, &h->tls, err, sizeof(err)) : 0;
+	if (rc < 0) {
+		log_error("host", "%s", err);
+		return rc;
+	}
+	if (h->tls.key_group_readable)
+		log_warn("host", "the TLS key %s may be read by its group", o->tls_key);
+	if (o->tls_cert)
+		h->scheme = "https";
+	if (o->tls_cert || tls_listen_is_loopback(want))
+		return 0;
+	if (!o->insecure_listen) {
+		log_error("host",
+			  "refusing to listen on %s without TLS: it is not a loopback address, and "
+			  "tokens would cross the network in clear; give --tls-cert and --tls-key, "
+			  "or --insecure-listen to allow it (e.g. behind a TLS proxy)",
+			  want);
+		return AE_INVAL;
+	}
+	log_warn("host",
+		 "listening on %s without TLS (--insecure-listen): tokens and data cross the "
+		 "network in clear",
+		 want);
+	return 0;
+}
+
 static int start(const struct host_options *o, struct host *h)
 {
 	char err[512], listen[128];
 	int port = 0;
-	int rc = claim_state_dir(o->state_dir, h);
+	const char *want = o->listen ? o->listen : "127.0.0.1:8470";
+	int rc = check_tls(o, h, want);
+	if (rc == 0)
+		rc = claim_state_dir(o->state_dir, h);
 	if (rc == 0)
 		rc = prepare_state_dir(o->state_dir);
 	if (rc == 0)
@@ -284,7 +335,6 @@ static int start(const struct host_options *o, struct host *h)
 	/* SQLite serves one host: whatever is Locked was held by this host's previous life */
 	if (rc == 0)
 		rc = recover_last_life(h->w, o->state_dir, !strncmp(h->store_url, "sqlite:", 7));
-	const char *want = o->listen ? o->listen : "127.0.0.1:8470";
 	if (rc == 0 && (rc = resolve_listen(want, listen, sizeof(listen), &port)) < 0)
 		log_error("host", "%s: %s", want,
 			  rc == AE_IO ? "no free port to listen on"
@@ -294,7 +344,7 @@ static int start(const struct host_options *o, struct host *h)
 	set_host_id(o, h, port);
 	if (peers_shared_store(h->store_url)) {
 		char address[160];
-		snprintf(address, sizeof(address), "http://%s", listen);
+		snprintf(address, sizeof(address), "%s://%s", h->scheme, listen);
 		if ((rc = peers_start(h->w, o->state_dir, h->host_id, address)) < 0) {
 			log_error("host", "cannot write this host's row: %s", asyncd_strerror(rc));
 			return rc;
@@ -336,6 +386,7 @@ static void stop(struct host *h)
 	writer_stop(h->w);
 	store_close(h->reader);
 	registry_shutdown();
+	tls_pair_done(&h->tls);
 }
 
 static int wait_for_signal(void)
@@ -380,8 +431,8 @@ int host_run(const struct host_options *o)
 	if (rc == 0) {
 		char status[512];
 		log_info("host", "ready");
-		snprintf(status, sizeof(status), "running: listening on http://%s (host %s)",
-			 h.api_listen, h.host_id);
+		snprintf(status, sizeof(status), "running: listening on %s://%s (host %s)",
+			 h.scheme, h.api_listen, h.host_id);
 		liveness_init(&h.live, h.w, h.engine);
 		notify_ready(status);
 		notify_watch_start(liveness_check, &h.live);

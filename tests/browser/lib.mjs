@@ -38,7 +38,9 @@ export class Server {
     this.proc = spawn(path.join(BUILD, 'src/bin/asyncd'),
                       ['--state-dir', this.dir, '--listen', '127.0.0.1:0', '--host-id', 'browser',
                        '--worker', path.join(BUILD, 'src/bin/asyncd-worker')],
-                      { stdio: ['ignore', log, log] });
+                      { stdio: ['ignore', log, log],
+                        // POST /api/v1/debug/clock moves the clock (the statistics job's test)
+                        env: { ...process.env, ASYNCD_TEST_CLOCK: '1' } });
     this.exited = null;
     this.proc.on('exit', (code, sig) => { this.exited = `${code ?? sig}`; });
     this.url = await until('asyncd.url', () => {

@@ -31,7 +31,7 @@ async function visit(page, name) {
   await go(page, `#/${name}`);
   await page.locator(`#page ${READY[name]}`).first().waitFor();
 }
-const ACTION_WORDS = /^(Start|Stop|Pause|Continue|Restart|Properties|Upload|Add step|Delete|Enable|Disable|Cancel|Retry|Resume|Postpone|Submit|Save changes|Create user|Create token|Revoke|Remove|On the .*|On everything.*)$/;
+const ACTION_WORDS = /^(Start|Stop|Pause|Continue|Restart|Properties|Upload|Add step|Edit|Save step|Change schedule|Delete|Enable|Disable|Cancel|Retry|Resume|Postpone|Submit|Save changes|Create user|Create token|Revoke|Remove|On the .*|On everything.*)$/;
 
 async function newPage(ctx, name) {
   const context = await ctx.browser.newContext({ baseURL: ctx.server.url,
@@ -153,6 +153,39 @@ test('Plug-ins: upload samples.so (registered, then unchanged) and add a step', 
   await shot(page, 'plugins');
 });
 
+test('Plug-ins: edit every field of a step; a configuration the plug-in refuses shows the 422', async (ctx) => {
+  const page = ctx.admin;
+  await go(page, '#/plugins');
+  await page.getByRole('button', { name: `Edit step ${ctx.stepId}` }).click();
+  const form = page.locator('form.step-edit');
+  await form.getByLabel('Step name', { exact: true }).fill('echo edited');
+  await form.getByLabel('Step rank', { exact: true }).fill('3');
+  await form.getByLabel('Step filtering attributes', { exact: true }).fill('name, email');
+  await form.getByLabel('Step configuration', { exact: true }).fill('{"greeting": "hi"}');
+  await form.getByRole('button', { name: 'Save step' }).click();
+  await page.locator('#step-edit-outcome', { hasText: `Step ${ctx.stepId} saved` }).waitFor();
+  const st = await ctx.server.must('GET', `/api/v1/steps/${ctx.stepId}`);
+  if (st.name !== 'echo edited' || st.rank !== 3 || st.filtering_attributes.join() !== 'name,email' ||
+      st.configuration !== '{"greeting": "hi"}' || st.message !== 'Create')
+    throw new Error(`the step after the edit: ${JSON.stringify(st)}`);
+  await page.locator('#steps-table', { hasText: 'echo edited' }).waitFor();
+  // gate.strict's create() accepts only a configuration starting with "ok"
+  const gate = await ctx.server.must('POST', '/api/v1/assemblies?isolation=none',
+    fs.readFileSync(path.join(BUILD, 'tests/plugins/gate_create.so')));
+  const g = await ctx.server.must('POST', '/api/v1/steps', { plugin_type: 'gate.strict',
+    message: 'Update', entity: 'gate', configuration: 'ok at first', name: 'strict gate' }, 201);
+  await page.getByRole('button', { name: `Edit step ${g.id}` }).click();
+  await form.getByLabel('Step configuration', { exact: true }).fill('not ok');
+  await form.getByRole('button', { name: 'Save step' }).click();
+  await page.locator('#step-edit-outcome', { hasText: /refused \(422\).*must start with "ok"/ }).waitFor();
+  await shot(page, 'plugins-step-refused');
+  if ((await ctx.server.must('GET', `/api/v1/steps/${g.id}`)).configuration !== 'ok at first')
+    throw new Error('a refused configuration was stored');
+  await form.getByRole('button', { name: 'Close' }).click();
+  await ctx.server.must('DELETE', `/api/v1/steps/${g.id}?mode=cancel`, undefined, 204);
+  await ctx.server.must('DELETE', `/api/v1/assemblies/${gate.id}?mode=cancel`, undefined, 204);
+});
+
 test('raise events and see the overview figures and charts move', async (ctx) => {
   const page = ctx.admin;
   await go(page, '#/overview');
@@ -208,6 +241,33 @@ test('a job message containing <script> is shown as text', async (ctx) => {
   await go(page, '#/jobs?status=31');
   await page.locator('#jobs-table').getByText(evil).first().waitFor();
   if (await page.evaluate(() => window.__xss)) throw new Error('the message ran as code');
+});
+
+test('System jobs: the failure link of the Overview filters by error code; owner and completed-before filters', async (ctx) => {
+  const page = ctx.admin;
+  await go(page, '#/overview');
+  const link = page.locator('#errors-table a').first();
+  await link.waitFor();
+  const code = (await link.innerText()).trim();
+  await link.click();
+  await page.getByRole('heading', { name: 'System jobs' }).waitFor();
+  if ((await page.getByLabel('Error code').inputValue()) !== code) throw new Error('the filter field');
+  await page.locator('#jobs-table tbody tr', { hasText: 'samples.fail' }).first().waitFor();
+  const statuses = await page.locator('#jobs-table tbody td:nth-child(5)').allInnerTexts();
+  if (!statuses.length || statuses.some((x) => x.trim() !== 'Failed')) throw new Error(`statuses: ${statuses}`);
+  await shot(page, 'jobs-error-code');
+  // owner: the maintenance jobs are system's; a bulk action on the filter is not offered with it
+  await go(page, '#/jobs');
+  await page.getByLabel('Owner').fill('system');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.locator('#jobs-table tbody tr', { hasText: 'asyncd.statistics' }).waitFor();
+  const owners = await page.locator('#jobs-table tbody td:nth-child(8)').allInnerTexts();
+  if (!owners.length || owners.some((x) => x.trim() !== 'system')) throw new Error(`owners: ${owners}`);
+  await page.getByText('does not take the owner filter').waitFor();
+  if (await page.getByRole('button', { name: 'On everything matching the filter' }).count())
+    throw new Error('a bulk action on a filter with owner is offered');
+  await go(page, '#/jobs?state=3&completed_before=2000-01-01T00:00:00Z');
+  await page.locator('#jobs-table', { hasText: 'No job matches.' }).waitFor();
 });
 
 test('an action on one job: cancel a running job', async (ctx) => {
@@ -388,9 +448,13 @@ test('Audit: filter by user and result', async (ctx) => {
   await page.getByLabel('User', { exact: true }).fill('rita');
   await page.getByLabel('Result').selectOption('refused');
   await page.getByRole('button', { name: 'Apply' }).click();
+  // the unfiltered table may still be shown for a moment: wait for the filtered one
+  let users = [];
+  await until('the audit table filtered to rita', async () => {
+    users = await page.locator('#audit-table tbody td:nth-child(2)').allInnerTexts();
+    return users.length > 0 && users.every((u) => u === 'rita');
+  }, T).catch(() => { throw new Error(`users: ${users}`); });
   await page.locator('#audit-table', { hasText: 'services' }).waitFor();
-  const users = await page.locator('#audit-table tbody td:nth-child(2)').allInnerTexts();
-  if (!users.length || users.some((u) => u !== 'rita')) throw new Error(`users: ${users}`);
   await shot(page, 'audit');
 });
 
@@ -402,12 +466,56 @@ test('delete an assembly with drain and watch it finish', async (ctx) => {
   await until('the job to run', async () => (await jobStatus(ctx.server, j.id)) === 'InProgress');
   await go(page, '#/plugins');
   await page.getByLabel('delete mode for assembly samples').selectOption('drain');
+  await page.getByLabel('drain timeout in seconds for assembly samples').fill('600');
   await page.getByRole('button', { name: 'Delete assembly samples' }).click();
   await page.locator('[data-drain^="assemblies/"]', { hasText: /left|drained/ }).waitFor();
+  const drainText = await page.locator('[data-drain^="assemblies/"]').innerText();
+  if (!/drained and deleted|what is left is canceled/.test(drainText))
+    throw new Error(`the drain's deadline is not shown: ${drainText}`);
   await shot(page, 'plugins-draining');
   await page.locator('[data-drain^="assemblies/"]', { hasText: 'drained and deleted' })
     .waitFor({ timeout: 30000 });
   if ((await jobStatus(ctx.server, j.id)) !== 'Succeeded') throw new Error('the job did not finish');
+});
+
+test('a maintenance job: its schedule and next occurrences, no cancel/pause/delete; the schedule changed; the last days chart', async (ctx) => {
+  const page = ctx.admin;
+  const all = await ctx.server.must('GET', '/api/v1/jobs?owner=system&limit=50');
+  const stats = all.jobs.find((j) => j.plugin_type === 'asyncd.statistics');
+  if (!stats) throw new Error('no statistics job');
+  await go(page, `#/jobs/${stats.id}`);
+  await page.locator('#job-pattern', { hasText: stats.recurrence_pattern }).waitFor();
+  await page.locator('#next-occurrences li').nth(4).waitFor();
+  await page.getByText('A maintenance job of async-maintenance').waitFor();
+  for (const b of ['Cancel', 'Pause', 'Delete', 'Postpone'])
+    if (await page.locator('main').getByRole('button', { name: b, exact: true }).count())
+      throw new Error(`${b} offered on a maintenance job`);
+  const form = page.locator('form.schedule-form');
+  await form.getByLabel('Pattern (RRULE)').fill('FREQ=HOURLY;BYHOUR=25');
+  await form.getByRole('button', { name: 'Change schedule' }).click();
+  await page.locator('#schedule-outcome', { hasText: /refused: .*BYHOUR/ }).waitFor();
+  await form.getByLabel('Pattern (RRULE)').fill('FREQ=MINUTELY');
+  await form.getByRole('button', { name: 'Change schedule' }).click();
+  await page.locator('#job-pattern', { hasText: /^FREQ=MINUTELY$/ }).waitFor();
+  await shot(page, 'job-schedule');
+  // an Operator sees the schedule of a maintenance job but may not change it
+  const olga = ctx.pages.find((x) => x.who === 'olga');
+  await go(olga, `#/jobs/${stats.id}`);
+  await olga.locator('#job-pattern', { hasText: 'FREQ=MINUTELY' }).waitFor();
+  if (await olga.getByRole('button', { name: 'Change schedule' }).count())
+    throw new Error('an Operator is offered to change a maintenance schedule');
+  // move asyncd's clock past the next minute: the statistics job counts the last hours
+  await ctx.server.must('POST', '/api/v1/debug/clock?shift_ms=65000');
+  await until('the statistics job to count', async () =>
+    (await ctx.server.must('GET', '/api/v1/jobs/stats/hourly')).hours.length > 0, 60000);
+  await go(page, '#/overview');
+  await page.locator('#hourly-table', { hasText: 'samples.echo' }).waitFor();
+  await until('the last days chart to show the succeeded jobs', () => page.evaluate(() => {
+    const c = window.Chart.getChart('chart-hourly');
+    return c && c.data.datasets[0].data.reduce((a, b) => a + b, 0) >= 40;
+  }), T);
+  await page.locator('#hosts-table [data-host="alive"]').waitFor();
+  await shot(page, 'overview-last-days');
 });
 
 test('every page: no serious or critical axe-core violation, keyboard reachable, screenshot', async (ctx) => {

@@ -39,7 +39,8 @@ struct h_client {
 	char *buf; /* the last answer, NUL-terminated */
 	size_t len, cap;
 	char err[CURL_ERROR_SIZE];
-	bool failed; /* the last request got no answer */
+	bool failed;	  /* the last request got no answer */
+	char cacert[256]; /* verifies an https server; "": the system's CAs */
 };
 
 /* ---- clocks and small tools ---- */
@@ -184,6 +185,7 @@ struct h_client *h_client_new(const struct harness *h)
 	c->curl = curl_easy_init();
 	assert_non_null(c->curl);
 	snprintf(c->url, sizeof(c->url), "%s", h->url);
+	snprintf(c->cacert, sizeof(c->cacert), "%s", h->cacert);
 	if (h->token[0])
 		snprintf(c->auth, sizeof(c->auth), "Authorization: Bearer %s", h->token);
 	return c;
@@ -220,6 +222,8 @@ static void set_common(struct h_client *c, const char *method, const char *path)
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->err);
+	if (c->cacert[0])
+		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->cacert);
 }
 
 json_t *h_client_request(struct h_client *c, const char *method, const char *path,

@@ -30,9 +30,10 @@ struct harness {
 	pid_t pid;	  /* the running asyncd, 0 when none */
 	int starts;	  /* how many times asyncd was started on dir */
 	struct h_client *client;
-	uid_t run_uid;	 /* asyncd runs as this uid and gid (setpriv); 0: as the tests do */
-	char store[256]; /* --store URL (a fresh PostgreSQL database, testdb.h); "": the default */
-	bool peer;	 /* shares another harness's database (h_start_peer): does not drop it */
+	uid_t run_uid;	  /* asyncd runs as this uid and gid (setpriv); 0: as the tests do */
+	char store[256];  /* --store URL (a fresh PostgreSQL database, testdb.h); "": the default */
+	bool peer;	  /* shares another harness's database (h_start_peer): does not drop it */
+	char cacert[256]; /* the CA file that verifies an https asyncd (test-tls); "": none */
 };
 
 /* What a run of asyncctl left: its exit status (-1 when it did not exit normally) and its

@@ -36,10 +36,10 @@ static void as_ok(struct harness *h, const char *token, const char *path, long w
 	json_decref(as(h, token, "GET", path, NULL, want));
 }
 
-/* The ids of GET /api/v1/jobs as token, in a bit set of small ids. */
-static unsigned listed(struct harness *h, const char *token)
+/* The ids of GET path (a job list) as token, in a bit set of small ids. */
+static unsigned listed_at(struct harness *h, const char *token, const char *path)
 {
-	json_t *a = as(h, token, "GET", "/api/v1/jobs", NULL, 200);
+	json_t *a = as(h, token, "GET", path, NULL, 200);
 	size_t i;
 	json_t *j;
 	unsigned set = 0;
@@ -50,6 +50,11 @@ static unsigned listed(struct harness *h, const char *token)
 	}
 	json_decref(a);
 	return set;
+}
+
+static unsigned listed(struct harness *h, const char *token)
+{
+	return listed_at(h, token, "/api/v1/jobs");
 }
 
 static int64_t submit_as(struct harness *h, const char *token)
@@ -92,6 +97,12 @@ static void test_submitter_reads_only_its_jobs(void **state)
 	/* the administrator still reads every job */
 	assert_int_equal(listed(h, h->token),
 			 (1u << mine) | (1u << theirs) | (1u << admins) | (1u << raised));
+	/* owner= filters the list for the other roles; a Submitter's own name always wins */
+	assert_int_equal(listed_at(h, h->token, "/api/v1/jobs?owner=sam"),
+			 (1u << mine) | (1u << raised));
+	assert_int_equal(listed_at(h, h->token, "/api/v1/jobs?owner=sue"), 1u << theirs);
+	assert_int_equal(listed_at(h, sam, "/api/v1/jobs?owner=sue"),
+			 (1u << mine) | (1u << raised));
 	h_stop(h);
 }
 
