@@ -37,6 +37,8 @@ struct run {
 	int throttle;	   /* index in the engine's table, or -1 */
 	bool released;	   /* returned to Ready by a stop: its outcome is dropped */
 	bool start_marked; /* its start is (to be) written: Locked / In Progress */
+	unsigned mark_seq; /* marks_seq when its start was noted, at index mark_idx of marks */
+	size_t mark_idx;
 	bool sandboxed; /* its assembly runs in the sandbox (when claimed): counted in sb_running */
 	struct run_result res;
 	struct job_completion c;
@@ -60,6 +62,7 @@ struct engine {
 	struct start_marks marks;    /* lock: started since the last write was posted */
 	struct start_marks flushing; /* the writer's: being written */
 	bool marks_posted;	     /* lock: mark_op is with the writer */
+	unsigned marks_seq;	     /* lock: bumped whenever the writer takes marks */
 	struct writer_op mark_op;
 	struct sandbox *sandbox;
 	char *reader_url;
@@ -273,6 +276,20 @@ static void marks_free(struct start_marks *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Drop the marks of runs that ended before the writer took them (id 0): their outcome writes
+ * started_on itself. A no-op job usually ends first, so most marks cost nothing. */
+static void marks_compact(struct start_marks *m)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->ids[i]) {
+			m->ids[k] = m->ids[i];
+			m->attempts[k] = m->attempts[i];
+			m->at[k++] = m->at[i];
+		}
+	m->n = k;
+}
+
 /* Run again as is when its group was rolled back: flushing is kept until done. */
 static int marks_fn(struct store *s, void *arg)
 {
@@ -282,10 +299,13 @@ static int marks_fn(struct store *s, void *arg)
 		struct start_marks t = e->flushing;
 		e->flushing = e->marks;
 		e->marks = t;
+		e->marks_seq++;
 		pthread_mutex_unlock(&e->lock);
+		marks_compact(&e->flushing);
 	}
-	return store_jobs_started(s, e->flushing.ids, e->flushing.attempts, e->flushing.at,
-				  e->flushing.n);
+	return e->flushing.n ? store_jobs_started(s, e->flushing.ids, e->flushing.attempts,
+						  e->flushing.at, e->flushing.n)
+			     : 0;
 }
 
 static void marks_done(void *arg, int rc)
@@ -314,6 +334,8 @@ static void mark_started(struct engine *e, struct run *r)
 	bool post = false;
 	if (!r->start_marked && !r->released) {
 		r->start_marked = true;
+		r->mark_seq = e->marks_seq;
+		r->mark_idx = e->marks.n;
 		if (marks_push(&e->marks, r->job.id, r->job.attempt, clock_now_ms()) == 0 &&
 		    !e->marks_posted) {
 			post = e->marks_posted = true;
@@ -386,6 +408,9 @@ static void finish_run(struct engine *e, struct run *r, const struct settings *c
 {
 	fill_completion(e, r, cfg);
 	pthread_mutex_lock(&e->lock);
+	if (r->start_marked && r->mark_seq == e->marks_seq && r->mark_idx < e->marks.n &&
+	    e->marks.ids[r->mark_idx] == r->job.id)
+		e->marks.ids[r->mark_idx] = 0; /* not taken yet: the outcome says it all */
 	list_remove(&e->running, r);
 	e->sb_running -= r->sandboxed;
 	if (e->held.n && r->sandboxed)
