@@ -208,6 +208,27 @@ int pg_run(struct store *s, int k, const char *sql, const struct pgp *p, PGresul
 	return rc;
 }
 
+int pg_rows(struct store *s, const char *sql, const struct pgp *p, size_t elem_size, pg_row_fn read,
+	    void **ret, size_t *ret_n, const char *what)
+{
+	PGresult *r;
+	int rc = pg_run(s, -1, sql, p, &r, what);
+	if (rc < 0)
+		return rc;
+	size_t n = (size_t)PQntuples(r);
+	char *v = calloc(n + 1, elem_size);
+	if (!v) {
+		PQclear(r);
+		return AE_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		read(r, (int)i, v + i * elem_size);
+	PQclear(r);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 static int run_once(struct store *s, int k, const char *sql, const struct pgp *p, PGresult **ret,
 		    const char *what)
 {

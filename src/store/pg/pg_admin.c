@@ -15,32 +15,22 @@ static int change_one(struct store *s, const char *sql, const struct pgp *p, con
 	return rc < 0 ? rc : n > 0 ? 0 : AE_NOTFOUND;
 }
 
+static void service_row(const PGresult *r, int row, void *elem)
+{
+	struct service_config *v = elem;
+	v->name = pg_text(r, row, 0);
+	v->startup_type = (int)pg_i64(r, row, 1);
+	v->recovery_delay_s = (int)pg_i64(r, row, 2);
+}
+
 int pg_service_configs(struct store *s, const char *host_id, struct service_config **ret,
 		       size_t *ret_n)
 {
 	struct pgp p = {0};
-	PGresult *r;
 	pgp_text(&p, host_id);
-	int rc = pg_run(
-	    s, -1, "SELECT name, startup_type, recovery_delay_s FROM services WHERE host_id = $1",
-	    &p, &r, "read services");
-	if (rc < 0)
-		return rc;
-	size_t n = (size_t)PQntuples(r);
-	struct service_config *v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		PQclear(r);
-		return AE_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		v[i].name = pg_text(r, (int)i, 0);
-		v[i].startup_type = (int)pg_i64(r, (int)i, 1);
-		v[i].recovery_delay_s = (int)pg_i64(r, (int)i, 2);
-	}
-	PQclear(r);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return pg_rows(
+	    s, "SELECT name, startup_type, recovery_delay_s FROM services WHERE host_id = $1", &p,
+	    sizeof(**ret), service_row, (void **)ret, ret_n, "read services");
 }
 
 int pg_service_config_put(struct store *s, const char *host_id, const struct service_config *c)
@@ -58,29 +48,19 @@ int pg_service_config_put(struct store *s, const char *host_id, const struct ser
 			 &p, NULL, "store service");
 }
 
+static void user_row(const PGresult *r, int row, void *elem)
+{
+	struct user *v = elem;
+	v->id = pg_i64(r, row, 0);
+	v->name = pg_text(r, row, 1);
+	v->roles = (unsigned)pg_i64(r, row, 2);
+	v->created_on = pg_i64(r, row, 3);
+}
+
 int pg_users_list(struct store *s, struct user **ret, size_t *ret_n)
 {
-	PGresult *r;
-	int rc = pg_run(s, -1, "SELECT id, name, roles, created_on FROM users ORDER BY id", NULL,
-			&r, "list users");
-	if (rc < 0)
-		return rc;
-	size_t n = (size_t)PQntuples(r);
-	struct user *v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		PQclear(r);
-		return AE_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		v[i].id = pg_i64(r, (int)i, 0);
-		v[i].name = pg_text(r, (int)i, 1);
-		v[i].roles = (unsigned)pg_i64(r, (int)i, 2);
-		v[i].created_on = pg_i64(r, (int)i, 3);
-	}
-	PQclear(r);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return pg_rows(s, "SELECT id, name, roles, created_on FROM users ORDER BY id", NULL,
+		       sizeof(**ret), user_row, (void **)ret, ret_n, "list users");
 }
 
 int pg_user_delete(struct store *s, int64_t id)
@@ -100,31 +80,21 @@ int pg_user_delete(struct store *s, int64_t id)
 			  "delete user");
 }
 
+static void token_row(const PGresult *r, int row, void *elem)
+{
+	struct token *v = elem;
+	v->id = pg_i64(r, row, 0);
+	v->user_id = pg_i64(r, row, 1);
+	v->name = pg_text(r, row, 2);
+	v->created_on = pg_i64(r, row, 3);
+	v->revoked_on = pg_i64(r, row, 4);
+}
+
 int pg_tokens_list(struct store *s, struct token **ret, size_t *ret_n)
 {
-	PGresult *r;
-	int rc = pg_run(s, -1,
-			"SELECT id, user_id, name, created_on, revoked_on FROM tokens ORDER BY id",
-			NULL, &r, "list tokens");
-	if (rc < 0)
-		return rc;
-	size_t n = (size_t)PQntuples(r);
-	struct token *v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		PQclear(r);
-		return AE_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		v[i].id = pg_i64(r, (int)i, 0);
-		v[i].user_id = pg_i64(r, (int)i, 1);
-		v[i].name = pg_text(r, (int)i, 2);
-		v[i].created_on = pg_i64(r, (int)i, 3);
-		v[i].revoked_on = pg_i64(r, (int)i, 4);
-	}
-	PQclear(r);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return pg_rows(s,
+		       "SELECT id, user_id, name, created_on, revoked_on FROM tokens ORDER BY id",
+		       NULL, sizeof(**ret), token_row, (void **)ret, ret_n, "list tokens");
 }
 
 int pg_session_insert(struct store *s, const struct session *se)
@@ -240,29 +210,19 @@ int pg_assembly_delete(struct store *s, int64_t id)
 	return change_one(s, "DELETE FROM assemblies WHERE id = $1", &p, "delete assembly");
 }
 
+static void id_row(const PGresult *r, int row, void *elem)
+{
+	*(int64_t *)elem = pg_i64(r, row, 0);
+}
+
 static int collect_locked(struct store *s, const char *column, int64_t id, int64_t **ret,
 			  size_t *ret_n)
 {
 	char sql[160];
 	struct pgp p = {0};
-	PGresult *r;
 	snprintf(sql, sizeof(sql), "SELECT id FROM jobs WHERE state = 2 AND %s = $1", column);
 	pgp_i64(&p, id);
-	int rc = pg_run(s, -1, sql, &p, &r, "find running jobs");
-	if (rc < 0)
-		return rc;
-	size_t n = (size_t)PQntuples(r);
-	int64_t *v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		PQclear(r);
-		return AE_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = pg_i64(r, (int)i, 0);
-	PQclear(r);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return pg_rows(s, sql, &p, sizeof(**ret), id_row, (void **)ret, ret_n, "find running jobs");
 }
 
 int pg_jobs_cancel_for(struct store *s, enum store_owner owner, int64_t id, int64_t now,
@@ -386,32 +346,21 @@ int pg_stats_hourly_collect(struct store *s, int64_t from_ms, int64_t to_ms)
 			 &p, NULL, "collect hourly statistics");
 }
 
+static void stats_row(const PGresult *r, int row, void *elem)
+{
+	struct stats_hour *v = elem;
+	v->hour = pg_i64(r, row, 0);
+	snprintf(v->plugin_type, sizeof(v->plugin_type), "%s", PQgetvalue(r, row, 1));
+	v->status = (int)pg_i64(r, row, 2);
+	v->count = pg_i64(r, row, 3);
+}
+
 int pg_stats_hourly_list(struct store *s, int64_t since_ms, struct stats_hour **ret, size_t *ret_n)
 {
 	struct pgp p = {0};
-	PGresult *r;
 	pgp_i64(&p, since_ms);
-	int rc = pg_run(s, -1,
-			"SELECT hour, plugin_type, status, count FROM job_stats_hourly"
-			" WHERE hour >= $1 ORDER BY hour, plugin_type, status LIMIT 100000",
-			&p, &r, "read hourly statistics");
-	if (rc < 0)
-		return rc;
-	size_t n = (size_t)PQntuples(r);
-	struct stats_hour *v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		PQclear(r);
-		return AE_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		v[i].hour = pg_i64(r, (int)i, 0);
-		snprintf(v[i].plugin_type, sizeof(v[i].plugin_type), "%s",
-			 PQgetvalue(r, (int)i, 1));
-		v[i].status = (int)pg_i64(r, (int)i, 2);
-		v[i].count = pg_i64(r, (int)i, 3);
-	}
-	PQclear(r);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return pg_rows(s,
+		       "SELECT hour, plugin_type, status, count FROM job_stats_hourly"
+		       " WHERE hour >= $1 ORDER BY hour, plugin_type, status LIMIT 100000",
+		       &p, sizeof(**ret), stats_row, (void **)ret, ret_n, "read hourly statistics");
 }

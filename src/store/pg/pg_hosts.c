@@ -42,34 +42,23 @@ int pg_host_put(struct store *s, const struct host_row *h, int64_t lease_until)
 			 &q, NULL, "extend leases");
 }
 
+static void host_row(const PGresult *r, int row, void *elem)
+{
+	struct host_row *v = elem;
+	v->id = pg_text(r, row, 0);
+	v->address = pg_text(r, row, 1);
+	v->version = pg_text(r, row, 2);
+	v->started_on = pg_i64(r, row, 3);
+	v->heartbeat_on = pg_i64(r, row, 4);
+	v->stopped_on = pg_i64(r, row, 5);
+}
+
 int pg_hosts_list(struct store *s, struct host_row **ret, size_t *ret_n)
 {
-	PGresult *r;
-	int rc = pg_run(s, -1,
-			"SELECT id, address, version, started_on, heartbeat_on, stopped_on"
-			" FROM hosts ORDER BY started_on, id",
-			NULL, &r, "list hosts");
-	if (rc < 0)
-		return rc;
-	size_t n = (size_t)PQntuples(r);
-	struct host_row *v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		PQclear(r);
-		return AE_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int row = (int)i;
-		v[i].id = pg_text(r, row, 0);
-		v[i].address = pg_text(r, row, 1);
-		v[i].version = pg_text(r, row, 2);
-		v[i].started_on = pg_i64(r, row, 3);
-		v[i].heartbeat_on = pg_i64(r, row, 4);
-		v[i].stopped_on = pg_i64(r, row, 5);
-	}
-	PQclear(r);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return pg_rows(s,
+		       "SELECT id, address, version, started_on, heartbeat_on, stopped_on"
+		       " FROM hosts ORDER BY started_on, id",
+		       NULL, sizeof(**ret), host_row, (void **)ret, ret_n, "list hosts");
 }
 
 int pg_jobs_rescue(struct store *s, const char *host_id, int64_t dead_before, int64_t now,
@@ -179,30 +168,20 @@ int pg_command_put(struct store *s, struct host_command *c)
 	return 0;
 }
 
+static void command_row(const PGresult *r, int row, void *elem)
+{
+	read_command(r, row, elem);
+}
+
 int pg_commands_pending(struct store *s, const char *host_id, struct host_command **ret,
 			size_t *ret_n)
 {
 	struct pgp p = {0};
-	PGresult *r;
 	pgp_text(&p, host_id);
-	int rc = pg_run(s, -1,
-			"SELECT " CMD_COLUMNS " FROM host_commands WHERE host_id = $1"
-			" AND done_on IS NULL ORDER BY id LIMIT 100",
-			&p, &r, "read commands");
-	if (rc < 0)
-		return rc;
-	size_t n = (size_t)PQntuples(r);
-	struct host_command *v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		PQclear(r);
-		return AE_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		read_command(r, (int)i, &v[i]);
-	PQclear(r);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return pg_rows(s,
+		       "SELECT " CMD_COLUMNS " FROM host_commands WHERE host_id = $1"
+		       " AND done_on IS NULL ORDER BY id LIMIT 100",
+		       &p, sizeof(**ret), command_row, (void **)ret, ret_n, "read commands");
 }
 
 int pg_command_done(struct store *s, int64_t id, int rc_of, const char *answer, int64_t now)

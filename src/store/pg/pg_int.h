@@ -59,6 +59,12 @@ void pgp_blob(struct pgp *p, const void *v, size_t n);
  * caller PQclear()s it; pass NULL to drop it). Returns 0, or the AE_* error (message in s->err). */
 int pg_run(struct store *s, int k, const char *sql, const struct pgp *p, PGresult **ret,
 	   const char *what);
+/* Fills one element of a listing from row row of r. */
+typedef void (*pg_row_fn)(const PGresult *r, int row, void *elem);
+/* Run sql (params p, may be NULL) and read each row with read into an array of n + 1 zeroed
+ * elements of elem_size bytes (the caller frees it as its type's array); *ret_n = n. */
+int pg_rows(struct store *s, const char *sql, const struct pgp *p, size_t elem_size, pg_row_fn read,
+	    void **ret, size_t *ret_n, const char *what);
 /* Run sql; the number of rows it changed in *ret_n (may be NULL). */
 int pg_change(struct store *s, const char *sql, const struct pgp *p, int64_t *ret_n,
 	      const char *what);

@@ -197,22 +197,19 @@ static int pg_assembly_bytes(struct store *s, const char *sha256, void **ret_byt
 	return 0;
 }
 
+static void assembly_row(const PGresult *r, int row, void *elem)
+{
+	read_assembly(r, row, elem);
+}
+
 static int pg_assemblies_list(struct store *s, struct assembly **ret, size_t *ret_n)
 {
-	PGresult *r;
-	int rc = query(s, "SELECT " ASM_COLUMNS " FROM assemblies ORDER BY name, id", NULL, &r,
-		       "list assemblies");
+	struct assembly *v;
+	size_t n;
+	int rc = pg_rows(s, "SELECT " ASM_COLUMNS " FROM assemblies ORDER BY name, id", NULL,
+			 sizeof(*v), assembly_row, (void **)&v, &n, "list assemblies");
 	if (rc < 0)
 		return rc;
-	size_t n = (size_t)PQntuples(r);
-	struct assembly *v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		PQclear(r);
-		return AE_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		read_assembly(r, (int)i, &v[i]);
-	PQclear(r);
 	for (size_t i = 0; i < n; i++)
 		if ((rc = load_types(s, &v[i])) < 0) {
 			assembly_array_free(v, n);
@@ -323,50 +320,30 @@ static int pg_step_delete(struct store *s, int64_t id)
 	return change_one(s, "DELETE FROM steps WHERE id = $1", &p, "delete step");
 }
 
+static void step_row(const PGresult *r, int row, void *elem)
+{
+	read_step(r, row, elem);
+}
+
 static int pg_steps_list(struct store *s, struct step **ret, size_t *ret_n)
 {
-	PGresult *r;
-	int rc = query(s, "SELECT " STEP_COLUMNS " FROM steps ORDER BY rank, id", NULL, &r,
-		       "list steps");
-	if (rc < 0)
-		return rc;
-	size_t n = (size_t)PQntuples(r);
-	struct step *v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		PQclear(r);
-		return AE_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		read_step(r, (int)i, &v[i]);
-	PQclear(r);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return pg_rows(s, "SELECT " STEP_COLUMNS " FROM steps ORDER BY rank, id", NULL,
+		       sizeof(**ret), step_row, (void **)ret, ret_n, "list steps");
 }
 
 /* ---- settings ---- */
 
+static void setting_row(const PGresult *r, int row, void *elem)
+{
+	struct setting_row *v = elem;
+	v->key = pg_text(r, row, 0);
+	v->value = pg_text(r, row, 1);
+}
+
 static int pg_settings_list(struct store *s, struct setting_row **ret, size_t *ret_n)
 {
-	PGresult *r;
-	int rc =
-	    query(s, "SELECT key, value FROM settings ORDER BY key", NULL, &r, "list settings");
-	if (rc < 0)
-		return rc;
-	size_t n = (size_t)PQntuples(r);
-	struct setting_row *v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		PQclear(r);
-		return AE_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		v[i].key = pg_text(r, (int)i, 0);
-		v[i].value = pg_text(r, (int)i, 1);
-	}
-	PQclear(r);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return pg_rows(s, "SELECT key, value FROM settings ORDER BY key", NULL, sizeof(**ret),
+		       setting_row, (void **)ret, ret_n, "list settings");
 }
 
 static int pg_setting_put(struct store *s, const char *key, const char *value)
