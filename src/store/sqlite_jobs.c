@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "store/list_sql.h"
 #include "store/sqlite_int.h"
 
 int sq_read_job(sqlite3_stmt *st, struct job *j)
@@ -453,63 +454,25 @@ int sq_job_attempts(struct store *s, int64_t id, struct job_attempt **ret, size_
 	return 0;
 }
 
-/* The WHERE clause of a listing; binds are numbered in the order the clauses are added. The
- * first failure (AE_TOOBIG, AE_NOMEM) is kept and what follows it is skipped. */
-#define ADD(...)                                                                                   \
-	do {                                                                                       \
-		if (rc == 0)                                                                       \
-			rc = buf_printf(b, __VA_ARGS__);                                           \
-	} while (0)
-
-static int list_sql(const struct job_filter *f, struct buf *b)
-{
-	int rc = 0;
-	ADD("SELECT " SQ_JOB_COLUMNS " FROM jobs WHERE 1");
-	if (f->state >= 0)
-		ADD(" AND state = %d", f->state);
-	if (f->status >= 0)
-		ADD(" AND status = %d", f->status);
-	if (f->status >= 0 && f->state < 0)
-		ADD(" AND state = %d", job_status_state(f->status));
-	int st = f->state >= 0 ? f->state : f->status >= 0 ? job_status_state(f->status) : -1;
-	if (st == JOB_SUSPENDED || st == JOB_LOCKED)
-		ADD(" AND state IN (1, 2)"); /* lets the planner use jobs_active */
-	if (f->plugin_type)
-		ADD(" AND plugin_type = ?1");
-	if (f->owner)
-		ADD(" AND owner = ?2");
-	if (f->step_id)
-		ADD(" AND step_id = %lld", (long long)f->step_id);
-	if (f->before_id)
-		ADD(" AND id < %lld", (long long)f->before_id);
-	if (f->error_code)
-		ADD(" AND error_code = ?3");
-	if (f->completed_before)
-		ADD(" AND state = 3 AND completed_on < %lld", (long long)f->completed_before);
-	ADD(" ORDER BY id DESC LIMIT %d", f->limit);
-	return rc;
-}
-
-#undef ADD
-
 int sq_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_jobs, size_t *ret_n)
 {
 	struct buf b;
 	sqlite3_stmt *st = NULL;
 	buf_init(&b, 4096);
-	int rc = list_sql(f, &b);
+	int rc = store_list_sql(f, SQ_JOB_COLUMNS, '?', &b);
 	if (rc < 0)
 		goto out;
 	if (sqlite3_prepare_v2(s->db, b.data, -1, &st, NULL) != SQLITE_OK) {
 		rc = sq_fail(s, "list jobs");
 		goto out;
 	}
+	int k = 1; /* in store_list_sql's order */
 	if (f->plugin_type)
-		sq_bind_text(st, 1, f->plugin_type);
+		sq_bind_text(st, k++, f->plugin_type);
 	if (f->owner)
-		sq_bind_text(st, 2, f->owner);
+		sq_bind_text(st, k++, f->owner);
 	if (f->error_code)
-		sq_bind_text(st, 3, f->error_code);
+		sq_bind_text(st, k++, f->error_code);
 	struct job *jobs = calloc((size_t)f->limit + 1, sizeof(*jobs));
 	size_t n = 0;
 	if (!jobs) {

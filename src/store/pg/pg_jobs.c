@@ -9,6 +9,7 @@
 #include "common/settings.h"
 #include "common/throttle.h"
 #include "common/util.h"
+#include "store/list_sql.h"
 #include "store/pg/pg_int.h"
 
 void pg_read_job(const PGresult *r, int row, struct job *j)
@@ -542,51 +543,13 @@ int pg_job_attempts(struct store *s, int64_t id, struct job_attempt **ret, size_
 	return 0;
 }
 
-#define ADD(...)                                                                                   \
-	do {                                                                                       \
-		if (rc == 0)                                                                       \
-			rc = buf_printf(b, __VA_ARGS__);                                           \
-	} while (0)
-
-static int list_sql(const struct job_filter *f, struct buf *b)
-{
-	int rc = 0;
-	ADD("SELECT " PG_JOB_COLUMNS " FROM jobs WHERE true");
-	if (f->state >= 0)
-		ADD(" AND state = %d", f->state);
-	if (f->status >= 0)
-		ADD(" AND status = %d", f->status);
-	if (f->status >= 0 && f->state < 0)
-		ADD(" AND state = %d", job_status_state(f->status));
-	int st = f->state >= 0 ? f->state : f->status >= 0 ? job_status_state(f->status) : -1;
-	if (st == JOB_SUSPENDED || st == JOB_LOCKED)
-		ADD(" AND state IN (1, 2)"); /* lets the planner use jobs_active */
-	int k = 1;
-	if (f->plugin_type)
-		ADD(" AND plugin_type = $%d", k++);
-	if (f->owner)
-		ADD(" AND owner = $%d", k++);
-	if (f->error_code)
-		ADD(" AND error_code = $%d", k++);
-	if (f->completed_before)
-		ADD(" AND state = 3 AND completed_on < %lld", (long long)f->completed_before);
-	if (f->step_id)
-		ADD(" AND step_id = %lld", (long long)f->step_id);
-	if (f->before_id)
-		ADD(" AND id < %lld", (long long)f->before_id);
-	ADD(" ORDER BY id DESC LIMIT %d", f->limit);
-	return rc;
-}
-
-#undef ADD
-
 int pg_jobs_list(struct store *s, const struct job_filter *f, struct job **ret_jobs, size_t *ret_n)
 {
 	struct buf b;
 	struct pgp p = {0};
 	PGresult *r;
 	buf_init(&b, 4096);
-	int rc = list_sql(f, &b);
+	int rc = store_list_sql(f, PG_JOB_COLUMNS, '$', &b);
 	if (f->plugin_type)
 		pgp_text(&p, f->plugin_type);
 	if (f->owner)
