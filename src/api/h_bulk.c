@@ -23,18 +23,8 @@
 
 static int parse_bulk_action(struct api_req *r, const char *name, enum job_action *ret)
 {
-	static const struct {
-		const char *name;
-		enum job_action act;
-	} acts[] = {{"cancel", JOB_ACT_CANCEL},
-		    {"retry", JOB_ACT_RETRY},
-		    {"resume", JOB_ACT_RESUME},
-		    {"delete", JOB_ACT_DELETE}};
-	for (size_t i = 0; name && i < sizeof(acts) / sizeof(acts[0]); i++)
-		if (!strcmp(name, acts[i].name)) {
-			*ret = acts[i].act;
-			return 0;
-		}
+	if (job_bulk_action(name, ret))
+		return 0;
 	return api_error(r, AE_INVAL,
 			 "action '%s' is not a bulk action (cancel, retry, resume, delete)",
 			 name ? name : "");

@@ -325,23 +325,6 @@ static int walk_ids(struct sysrun *x, json_t *arr, enum job_action act)
 	return rc;
 }
 
-static int parse_action(const char *name, enum job_action *ret)
-{
-	static const struct {
-		const char *name;
-		enum job_action act;
-	} acts[] = {{"cancel", JOB_ACT_CANCEL},
-		    {"retry", JOB_ACT_RETRY},
-		    {"resume", JOB_ACT_RESUME},
-		    {"delete", JOB_ACT_DELETE}};
-	for (size_t i = 0; name && i < sizeof(acts) / sizeof(acts[0]); i++)
-		if (!strcmp(name, acts[i].name)) {
-			*ret = acts[i].act;
-			return 0;
-		}
-	return AE_INVAL;
-}
-
 /* The cutoff of a maintenance cleanup: now minus the setting named in data. */
 static int64_t cutoff(const char *setting, int64_t now)
 {
@@ -412,7 +395,7 @@ static int run_bulk(struct sysrun *x)
 	json_t *ids = json_object_get(x->data, "ids");
 	char err[256];
 	if (!strcmp(x->j->plugin_type, SYSJOB_BULK_ACTION) &&
-	    parse_action(json_string_value(json_object_get(x->data, "action")), &act) < 0)
+	    !job_bulk_action(json_string_value(json_object_get(x->data, "action")), &act))
 		return AE_INVAL;
 	if (json_is_array(ids))
 		return walk_ids(x, ids, act);

@@ -206,6 +206,18 @@ const char *job_action_name(enum job_action a)
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "unknown";
 }
 
+bool job_bulk_action(const char *name, enum job_action *ret)
+{
+	static const enum job_action bulk[] = {JOB_ACT_CANCEL, JOB_ACT_RETRY, JOB_ACT_RESUME,
+					       JOB_ACT_DELETE};
+	for (size_t i = 0; name && i < sizeof(bulk) / sizeof(bulk[0]); i++)
+		if (!strcmp(name, job_action_name(bulk[i]))) {
+			*ret = bulk[i];
+			return true;
+		}
+	return false;
+}
+
 static void to_completed(struct job *j, int status, const char *code, int64_t now)
 {
 	j->state = JOB_COMPLETED;

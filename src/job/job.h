@@ -156,6 +156,8 @@ enum job_action {
  * intermediate statuses (Canceling, Pausing) handled by the engine. */
 bool job_action_allowed(enum job_action a, int state);
 const char *job_action_name(enum job_action a);
+/* The action a bulk request names (cancel, retry, resume, delete); false for any other name. */
+bool job_bulk_action(const char *name, enum job_action *ret);
 /* Apply action a to j at now (until: postpone's time): the state machine of SPEC §1. False (j
  * untouched) when a is not allowed in j's state (retry: only a Failed job). *ret_interrupt says
  * whether j was Locked, so its run must be asked to stop. */
