@@ -53,6 +53,10 @@ static int drain_deadline(struct api_req *r, int64_t *ret)
 		return api_error(r, AE_INVAL,
 				 "deadline is invalid: an RFC 3339 time such as "
 				 "2026-12-31T23:00:00Z");
+	} else if (d && *ret <= clock_now_ms()) {
+		return api_error(r, AE_INVAL,
+				 "deadline %s has passed: give a time to come, or use mode=cancel",
+				 d);
 	}
 	return 0;
 }

@@ -322,6 +322,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_downgrade, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_waiting_job_runs_newest_build, h_setup,
 					    h_teardown),
+	    cmocka_unit_test_setup_teardown(test_waiting_job_runs_newest_build,
+					    h_setup_unprivileged, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_two_majors, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_refusal_names_the_upload, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_ctl_outcomes, h_setup, h_teardown),

@@ -96,6 +96,9 @@ static void test_drain_progress_and_deadline(void **state)
 	json_decref(h_call(h, "DELETE", path, NULL, 400));
 	h_path(path, sizeof(path), "/api/v1/steps/%lld?mode=drain&timeout=-1", (long long)step);
 	json_decref(h_call(h, "DELETE", path, NULL, 400));
+	h_path(path, sizeof(path), "/api/v1/steps/%lld?mode=drain&deadline=2020-01-01T00:00:00Z",
+	       (long long)step);
+	json_decref(h_call(h, "DELETE", path, NULL, 400));
 	h_path(path, sizeof(path), "/api/v1/steps/%lld?mode=drain&timeout=3", (long long)step);
 	json_t *a = h_call(h, "DELETE", path, NULL, 202);
 	json_t *c = json_object_get(a, "counts");

@@ -252,6 +252,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_patch_reaches_runs_in_host, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_patch_reaches_runs_in_sandbox, h_setup,
 					    h_teardown),
+	    /* as the packaged unit runs it: asyncd as an unprivileged user */
+	    cmocka_unit_test_setup_teardown(test_add_checks_configuration, h_setup_unprivileged,
+					    h_teardown),
+	    cmocka_unit_test_setup_teardown(test_patch_reaches_runs_in_sandbox,
+					    h_setup_unprivileged, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_patch_every_field, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_patch_refused_while_draining, h_setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_ctl_step_set, h_setup, h_teardown),
