@@ -626,6 +626,51 @@ static void job_counts_follow_commits(void **state)
 		job_done(&j[i]);
 }
 
+#define MANY 2500 /* more than one statement's chunk on PostgreSQL */
+
+/* A batch of jobs is inserted as one or a few statements; each row keeps its own fields (quotes,
+ * backslashes, braces, commas, NULL and empty texts, non-ASCII) and the ids come back in the
+ * batch's order. */
+static void many_jobs_keep_their_fields_and_order(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const texts[] = {
+	    "plain", "with \"quotes\"", "back\\slash", "{brace,comma}", "NULL",
+	    "",	     "é ü 漢字",	"a\nnew line"};
+	size_t nt = sizeof(texts) / sizeof(texts[0]);
+	struct job *j = calloc(MANY, sizeof(*j));
+	assert_non_null(j);
+	for (int i = 0; i < MANY; i++) {
+		j[i] = make_job("a.x", i % 7);
+		free(j[i].data);
+		j[i].data = strdup(texts[i % nt]);
+		j[i].correlation_id = i % 3 ? strdup(texts[(i + 1) % nt]) : NULL;
+		j[i].postpone_until = i % 5 ? 0 : 5000 + i;
+		j[i].state = i % 5 ? JOB_READY : JOB_SUSPENDED;
+		j[i].status = i % 5 ? JOB_ST_WAITING_FOR_RESOURCES : JOB_ST_WAITING;
+	}
+	insert(f->s, j, MANY);
+	for (int i = 0; i < MANY; i++) {
+		struct job g = {0};
+		if (i)
+			assert_true(j[i].id > j[i - 1].id);
+		assert_int_equal(store_job_get(f->s, j[i].id, &g), 0);
+		assert_string_equal(g.data, texts[i % nt]);
+		if (i % 3)
+			assert_string_equal(g.correlation_id, texts[(i + 1) % nt]);
+		else
+			assert_null(g.correlation_id);
+		assert_int_equal(g.priority, i % 7);
+		assert_int_equal(g.postpone_until, i % 5 ? 0 : 5000 + i);
+		assert_int_equal(g.state, j[i].state);
+		assert_int_equal(g.step_id, 0);
+		job_done(&g);
+	}
+	for (int i = 0; i < MANY; i++)
+		job_done(&j[i]);
+	free(j);
+}
+
 int main(void)
 {
 	if (testdb_skip_without_server())
@@ -649,6 +694,7 @@ int main(void)
 	    T(first_success_is_its_own_history),
 	    T(migration_keeps_jobs_and_indexes),
 	    T(pg_concurrent_hosts),
+	    T(many_jobs_keep_their_fields_and_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,14 +16,13 @@
 #define TYPE_IS(x) "(plugin_type = " x " OR substring(plugin_type from '[^.]*$') = " x ")"
 
 #define CLAIM_HEAD                                                                                 \
-	"WITH c AS (SELECT id AS cid FROM jobs j WHERE state = 0 AND"                              \
+	"UPDATE jobs SET state = 2, status = 0, host_id = $1, attempt = attempt + 1,"              \
+	" started_on = NULL, modified_on = $2, lease_expires_on = $4"                              \
+	" WHERE id = ANY(ARRAY(SELECT id FROM jobs j WHERE state = 0 AND"                          \
 	" (dependency_token IS NULL OR id = (SELECT min(id) FROM jobs t"                           \
 	" WHERE t.dependency_token = j.dependency_token AND t.state < 3)) AND "
 #define CLAIM_TAIL                                                                                 \
-	" ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED)"                                  \
-	" UPDATE jobs SET state = 2, status = 0, host_id = $1,"                                    \
-	" attempt = attempt + 1, started_on = NULL, modified_on = $2, lease_expires_on = $4"       \
-	" FROM c WHERE id = c.cid RETURNING " PG_JOB_COLUMNS
+	" ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED)) RETURNING " PG_JOB_COLUMNS
 
 struct claimed {
 	struct job *v;

@@ -55,7 +55,8 @@ void pgp_i64(struct pgp *p, int64_t v);
 void pgp_i64_or_null(struct pgp *p, int64_t v);
 void pgp_blob(struct pgp *p, const void *v, size_t n);
 
-/* Run sql (or the cached statement k when k >= 0) with p; *ret gets the result on success (the
+/* Run sql (or the statement k, prepared once per connection, when k >= 0: its text is sql when
+ * pg.c has none for it) with p; *ret gets the result on success (the
  * caller PQclear()s it; pass NULL to drop it). Returns 0, or the AE_* error (message in s->err). */
 int pg_run(struct store *s, int k, const char *sql, const struct pgp *p, PGresult **ret,
 	   const char *what);
@@ -68,8 +69,6 @@ int pg_rows(struct store *s, const char *sql, const struct pgp *p, size_t elem_s
 /* Run sql; the number of rows it changed in *ret_n (may be NULL). */
 int pg_change(struct store *s, const char *sql, const struct pgp *p, int64_t *ret_n,
 	      const char *what);
-/* Prepare the cached statement k (once per connection) with n_params parameters. */
-int pg_prepare(struct store *s, int k, int n_params);
 /* Record msg as the last error, mapped from the result's SQLSTATE. */
 int pg_fail(struct store *s, PGresult *r, const char *what);
 

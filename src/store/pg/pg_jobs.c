@@ -2,6 +2,7 @@
  * fenced completion with the attempt history, release, promotion of postponed jobs, reads and
  * listing. The hot statements are prepared once per connection. */
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "common/throttle.h"
 #include "common/util.h"
 #include "store/list_sql.h"
+#include "store/pg/pg_array.h"
 #include "store/pg/pg_int.h"
 
 void pg_read_job(const PGresult *r, int row, struct job *j)
@@ -92,59 +94,204 @@ static void bind_insert(struct pgp *p, const struct job *j)
 	pgp_text(p, j->recurrence_timezone);
 }
 
-int pg_jobs_insert(struct store *s, struct job *jobs, size_t n)
+/* The columns of INSERT_MANY, as unnest() reads them: the type of each array and its column. */
+#define INSERT_COLS 30
+static const char *const insert_cols[INSERT_COLS][2] = {
+    {"text", "name"},
+    {"int", "operation_type"},
+    {"int", "state"},
+    {"int", "status"},
+    {"text", "message_name"},
+    {"text", "primary_entity"},
+    {"text", "regarding_id"},
+    {"bigint", "step_id"},
+    {"bigint", "assembly_id"},
+    {"text", "plugin_type"},
+    {"text", "data"},
+    {"int", "depth"},
+    {"text", "correlation_id"},
+    {"text", "request_id"},
+    {"text", "dependency_token"},
+    {"int", "priority"},
+    {"bigint", "postpone_until"},
+    {"int", "retry_count"},
+    {"int", "max_retries"},
+    {"text", "error_code"},
+    {"text", "message"},
+    {"bigint", "created_on"},
+    {"bigint", "completed_on"},
+    {"bigint", "modified_on"},
+    {"text", "recurrence_pattern"},
+    {"bigint", "recurrence_start_time"},
+    {"text", "owner"},
+    {"text", "idempotency_key"},
+    {"int", "auto_delete"},
+    {"text", "recurrence_timezone"},
+};
+
+/* Rows per INSERT_MANY statement: big enough to make a request of 10,000 events a few
+ * statements, small enough to keep each array literal a few MB. */
+#define INSERT_CHUNK 2000
+
+static char insert_many[4096];
+static pthread_once_t insert_many_once = PTHREAD_ONCE_INIT;
+
+/* "INSERT INTO jobs(cols) SELECT cols FROM unnest($1::t[], ...) WITH ORDINALITY AS u(cols, ord)
+ * ORDER BY ord RETURNING id": the identities are drawn in ord order and RETURNING gives them
+ * back in that order, so row i of the result is jobs[i]. */
+static void build_insert_many(void)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct pgp p = {0};
-		PGresult *r;
-		bind_insert(&p, &jobs[i]);
-		int rc = pg_run(s, PG_JOB_INSERT, NULL, &p, &r, "insert job");
-		if (rc < 0)
-			return rc;
-		jobs[i].id = pg_i64(r, 0, 0);
-		PQclear(r);
+	struct buf b;
+	int rc;
+	buf_init(&b, sizeof(insert_many) - 1);
+	rc = buf_printf(&b, "INSERT INTO jobs(");
+	for (int c = 0; rc == 0 && c < INSERT_COLS; c++)
+		rc = buf_printf(&b, "%s%s", c ? ", " : "", insert_cols[c][1]);
+	rc = rc ? rc : buf_printf(&b, ") SELECT ");
+	for (int c = 0; rc == 0 && c < INSERT_COLS; c++)
+		rc = buf_printf(&b, "%s%s", c ? ", " : "", insert_cols[c][1]);
+	rc = rc ? rc : buf_printf(&b, " FROM unnest(");
+	for (int c = 0; rc == 0 && c < INSERT_COLS; c++)
+		rc = buf_printf(&b, "%s$%d::%s[]", c ? ", " : "", c + 1, insert_cols[c][0]);
+	rc = rc ? rc : buf_printf(&b, ") WITH ORDINALITY AS u(");
+	for (int c = 0; rc == 0 && c < INSERT_COLS; c++)
+		rc = buf_printf(&b, "%s, ", insert_cols[c][1]);
+	rc = rc ? rc : buf_printf(&b, "ord) ORDER BY ord RETURNING id");
+	if (rc == 0)
+		memcpy(insert_many, b.data, b.len + 1);
+	buf_done(&b);
+}
+
+/* Column c of job j, appended to a (the order of insert_cols). */
+static void insert_col(struct pga *a, int c, const struct job *j)
+{
+	const int64_t ints[INSERT_COLS] = {
+	    [1] = j->operation_type,
+	    [2] = j->state,
+	    [3] = j->status,
+	    [7] = j->step_id,
+	    [8] = j->assembly_id,
+	    [11] = j->depth,
+	    [15] = j->priority,
+	    [16] = j->postpone_until,
+	    [17] = j->retry_count,
+	    [18] = j->max_retries,
+	    [21] = j->created_on,
+	    [22] = j->completed_on,
+	    [23] = j->modified_on ? j->modified_on : j->created_on,
+	    [25] = j->recurrence_start_time,
+	    [28] = j->auto_delete,
+	};
+	const char *texts[INSERT_COLS] = {
+	    [0] = j->name,
+	    [4] = j->message_name,
+	    [5] = j->primary_entity,
+	    [6] = j->regarding_id,
+	    [9] = j->plugin_type,
+	    [10] = j->data,
+	    [12] = j->correlation_id,
+	    [13] = j->request_id,
+	    [14] = j->dependency_token,
+	    [19] = j->error_code,
+	    [20] = j->message,
+	    [24] = j->recurrence_pattern,
+	    [26] = j->owner,
+	    [27] = j->idempotency_key,
+	    [29] = j->recurrence_timezone,
+	};
+	/* NULL when 0, as bind_insert's pgp_i64_or_null */
+	bool zero_is_null = c == 7 || c == 8 || c == 16 || c == 22 || c == 25;
+	if (insert_cols[c][0][0] == 't')
+		pga_text(a, texts[c]);
+	else
+		pga_int_or_null(a, ints[c], zero_is_null && !ints[c]);
+}
+
+/* Insert jobs[0..n) in one statement; their ids come back in order. */
+static int insert_chunk(struct store *s, struct job *jobs, size_t n)
+{
+	struct pga cols[INSERT_COLS];
+	struct pgp p = {0};
+	int rc = 0;
+	for (int c = 0; c < INSERT_COLS; c++) {
+		pga_init(&cols[c]);
+		for (size_t i = 0; i < n; i++)
+			insert_col(&cols[c], c, &jobs[i]);
+		pgp_text(&p, pga_end(&cols[c]));
+		if (rc == 0)
+			rc = pga_rc(&cols[c]);
+	}
+	PGresult *r = NULL;
+	if (rc == 0)
+		rc = pg_run(s, -1, insert_many, &p, &r, "insert jobs");
+	if (rc == 0 && (size_t)PQntuples(r) != n)
+		rc = AE_IO; /* cannot happen: one row per job */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		jobs[i].id = pg_i64(r, (int)i, 0);
 		if (jobs[i].state == JOB_READY)
 			s->notify_jobs = true;
+	}
+	PQclear(r);
+	for (int c = 0; c < INSERT_COLS; c++)
+		pga_done(&cols[c]);
+	return rc;
+}
+
+/* One job: the single-row statement (cheaper to plan than unnest for one row). */
+static int insert_one(struct store *s, struct job *j)
+{
+	struct pgp p = {0};
+	PGresult *r;
+	bind_insert(&p, j);
+	int rc = pg_run(s, PG_JOB_INSERT, NULL, &p, &r, "insert job");
+	if (rc < 0)
+		return rc;
+	j->id = pg_i64(r, 0, 0);
+	PQclear(r);
+	if (j->state == JOB_READY)
+		s->notify_jobs = true;
+	return 0;
+}
+
+int pg_jobs_insert(struct store *s, struct job *jobs, size_t n)
+{
+	if (n == 1)
+		return insert_one(s, jobs);
+	pthread_once(&insert_many_once, build_insert_many);
+	if (!insert_many[0])
+		return AE_NOMEM;
+	for (size_t i = 0; i < n; i += INSERT_CHUNK) {
+		int rc = insert_chunk(s, jobs + i, n - i < INSERT_CHUNK ? n - i : INSERT_CHUNK);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
 
-/* "{1,2,3}": n integers as a PostgreSQL array literal (the caller frees it). */
-static char *int_array(const int64_t *v, size_t n)
-{
-	struct buf b;
-	buf_init(&b, 64 + 21 * n);
-	int rc = buf_printf(&b, "{");
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = buf_printf(&b, "%s%lld", i ? "," : "", (long long)v[i]);
-	if (rc == 0)
-		rc = buf_printf(&b, "}");
-	if (rc < 0) {
-		buf_done(&b);
-		return NULL;
-	}
-	return b.data;
-}
-
-/* One statement for the whole batch: the ids, attempts and start times as arrays. */
+/* One statement for the whole batch: the ids, attempts and start times as arrays; "still
+ * claimed" as join clauses, for the reason given in pg_outcomes.c. */
 int pg_jobs_started(struct store *s, const int64_t *ids, const int64_t *attempts,
 		    const int64_t *started_on, size_t n)
 {
 	if (!n)
 		return 0;
-	char *a = int_array(ids, n), *b = int_array(attempts, n), *c = int_array(started_on, n);
+	char *a = pga_ints(ids, n), *b = pga_ints(attempts, n), *c = pga_ints(started_on, n);
 	int rc = AE_NOMEM;
 	if (a && b && c) {
 		struct pgp p = {0};
 		pgp_text(&p, a);
 		pgp_text(&p, b);
 		pgp_text(&p, c);
-		rc = pg_change(s,
-			       "UPDATE jobs SET status = 20, started_on = u.started,"
-			       " modified_on = u.started FROM unnest($1::bigint[], $2::bigint[],"
-			       " $3::bigint[]) AS u(id, attempt, started) WHERE jobs.id = u.id"
-			       " AND jobs.attempt = u.attempt AND state = 2 AND status = 0",
-			       &p, NULL, "mark jobs started");
+		rc = pg_run(
+		    s, -1,
+		    "UPDATE jobs SET status = 20, started_on = u.started,"
+		    " modified_on = u.started FROM unnest($1::bigint[], $2::bigint[],"
+		    " $3::bigint[], array_fill(2, ARRAY[cardinality($1::bigint[])]),"
+		    " array_fill(0, ARRAY[cardinality($1::bigint[])]))"
+		    " AS u(id, attempt, started, locked, claimed) WHERE jobs.id = ANY($1::bigint[])"
+		    " AND jobs.id = u.id AND jobs.attempt = u.attempt AND jobs.state = u.locked"
+		    " AND jobs.status = u.claimed",
+		    &p, NULL, "mark jobs started");
 	}
 	free(a);
 	free(b);
