@@ -157,7 +157,7 @@ int pg_fail(struct store *s, PGresult *r, const char *what)
 
 /* A connection lost between transactions is opened again (once per call): the statements it
  * had prepared are gone with it. */
-static void revive(struct store *s)
+void pg_revive(struct store *s)
 {
 	if (PQstatus(s->conn) == CONNECTION_OK || s->in_tx)
 		return;
@@ -243,7 +243,7 @@ static int run_once(struct store *s, int k, const char *sql, const struct pgp *p
 		if (rc < 0)
 			return rc;
 	}
-	revive(s);
+	pg_revive(s);
 	if (k >= 0) {
 		char name[16];
 		int rc = prepare(s, k, p);
@@ -295,10 +295,10 @@ static int exec_simple(struct store *s, const char *sql, const char *what)
 int pg_begin(struct store *s)
 {
 	pg_drop_outcomes(s, 0);
-	revive(s);
+	pg_revive(s);
 	int rc = exec_simple(s, "BEGIN", "begin");
 	if (rc == AE_UNAVAILABLE && PQstatus(s->conn) != CONNECTION_OK) {
-		revive(s); /* found broken by this BEGIN: nothing had started */
+		pg_revive(s); /* found broken by this BEGIN: nothing had started */
 		rc = exec_simple(s, "BEGIN", "begin");
 	}
 	s->in_tx = rc == 0;

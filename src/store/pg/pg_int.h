@@ -70,6 +70,8 @@ int pg_change(struct store *s, const char *sql, const struct pgp *p, int64_t *re
 	      const char *what);
 /* Prepare the cached statement k (once per connection) with n_params parameters. */
 int pg_prepare(struct store *s, int k, int n_params);
+/* A connection lost between transactions is opened again (prepared statements forgotten). */
+void pg_revive(struct store *s);
 /* Record msg as the last error, mapped from the result's SQLSTATE. */
 int pg_fail(struct store *s, PGresult *r, const char *what);
 
