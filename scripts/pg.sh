@@ -10,6 +10,7 @@
 #        scripts/pg.sh restart DIR    stop it (fast) and start it again on the same port
 #        scripts/pg.sh down DIR       stop it (fast) and keep DIR (a database outage)
 #        scripts/pg.sh up DIR         start a server stopped by `down` again, on the same port
+#                                     (nothing when it runs)
 #
 # The server runs as the invoking user; as root it runs as the `postgres` user (Debian's package
 # makes it; `nobody` when there is none) through runuser, since postgres refuses to run as root.
@@ -108,6 +109,9 @@ up() {
 	local dir=${1:?usage: $prog up DIR}
 	[[ -f $dir/port ]] || die "$dir is not a server directory of $prog"
 	pick_user
+	if as_owner "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+		return 0 # already up
+	fi
 	as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start \
 		-o "$(options "$(cat "$dir/port")" "$dir")" >/dev/null
 }

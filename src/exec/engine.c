@@ -389,18 +389,29 @@ static struct run *first_eligible(struct engine *e)
 }
 
 /* In-process runs are bounded by the pool's threads (one each); sandboxed ones, which a thread
- * only hands over, by sb_cap. */
+ * only hands over, by sb_cap. While the database cannot be reached no held run starts: its
+ * outcome could not be written, and its lease may run out meanwhile (another host would run it
+ * too); what runs already ends and its outcome is kept by the writer. */
 static bool may_run(struct engine *e, struct run **ret)
 {
-	return !e->paused && (*ret = first_eligible(e));
+	return !e->paused && !store_down_since() && (*ret = first_eligible(e));
 }
+
+#define DOWN_POLL_MS 100
 
 static struct run *take_held(struct engine *e, unsigned gen)
 {
 	struct run *r = NULL;
 	pthread_mutex_lock(&e->lock);
-	while (!e->stopping && e->gen == gen && !may_run(e, &r))
+	while (!e->stopping && e->gen == gen && !may_run(e, &r)) {
+		if (e->held.n && store_down_since()) {
+			/* nothing tells the pool that the database is back: look again soon */
+			struct timespec ts = clock_mono_deadline(DOWN_POLL_MS);
+			pthread_cond_timedwait(&e->pool_wake, &e->lock, &ts);
+			continue;
+		}
 		pthread_cond_wait(&e->pool_wake, &e->lock);
+	}
 	if (e->stopping || e->gen != gen)
 		r = NULL;
 	if (r) {
