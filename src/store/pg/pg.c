@@ -163,7 +163,12 @@ void pg_revive(struct store *s)
 		return;
 	PQreset(s->conn);
 	memset(s->prepared, 0, sizeof(s->prepared));
-	s->listening = false; /* LISTEN went with the old session */
+	s->listening = false; /* LISTEN went with the old session, and its settings */
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return;
+	PQclear(PQexec(s->conn, "SET client_min_messages = warning"));
+	if (s->async_commit)
+		PQclear(PQexec(s->conn, "SET synchronous_commit = off"));
 }
 
 static int prepare_k(struct store *s, int k, const struct pgp *p);
@@ -358,8 +363,12 @@ int pg_rollback_to(struct store *s)
 
 int pg_set_synchronous(struct store *s, bool full)
 {
-	return exec_simple(s, full ? "SET synchronous_commit = on" : "SET synchronous_commit = off",
-			   "set synchronous_commit");
+	int rc =
+	    exec_simple(s, full ? "SET synchronous_commit = on" : "SET synchronous_commit = off",
+			"set synchronous_commit");
+	if (rc == 0)
+		s->async_commit = !full;
+	return rc;
 }
 
 /* ---- migrations ---- */

@@ -33,6 +33,7 @@ struct store {
 	bool listening;	      /* LISTEN asyncd_jobs was sent on this connection */
 	bool notify_settings; /* the transaction changed settings: NOTIFY asyncd_settings */
 	bool notify_commands; /* it stored a command for another host: NOTIFY asyncd_commands */
+	bool async_commit;    /* store.synchronous off: SET again on a new session (pg_revive) */
 	/* outcomes waiting to be sent together (pipeline), before the next other statement or the
 	 * commit: job_completion structs of callers that live until the commit is answered */
 	struct job_completion **pending;
