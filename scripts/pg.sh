@@ -8,6 +8,9 @@
 #        scripts/pg.sh stop DIR       stop it fast and remove DIR
 #        scripts/pg.sh url DIR        print the URL of the server started in DIR
 #        scripts/pg.sh restart DIR    stop it (fast) and start it again on the same port
+#        scripts/pg.sh down DIR       stop it (fast) and keep DIR (a database outage)
+#        scripts/pg.sh up DIR         start a server stopped by `down` again, on the same port
+#                                     (nothing when it runs)
 #
 # The server runs as the invoking user; as root it runs as the `postgres` user (Debian's package
 # makes it; `nobody` when there is none) through runuser, since postgres refuses to run as root.
@@ -62,7 +65,7 @@ start() {
 	while :; do
 		port=$(free_port)
 		if as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start \
-			-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=64MB" \
+			-o "$(options "$port" "$dir")" \
 			>/dev/null; then
 			break
 		fi
@@ -88,6 +91,31 @@ restart() {
 	as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -m fast -w restart >/dev/null
 }
 
+# the server's options; the same at every start in DIR, so that `up` finds the same port
+options() {
+	echo "-p $1 -k $2 -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=64MB"
+}
+
+# down DIR: stop fast (clients see their connections closed) and keep DIR for `up`
+down() {
+	local dir=${1:?usage: $prog down DIR}
+	[[ -d $dir/data ]] || die "$dir is not a server directory of $prog"
+	pick_user
+	as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+}
+
+# up DIR: start the server of DIR again on its port (after `down`)
+up() {
+	local dir=${1:?usage: $prog up DIR}
+	[[ -f $dir/port ]] || die "$dir is not a server directory of $prog"
+	pick_user
+	if as_owner "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+		return 0 # already up
+	fi
+	as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start \
+		-o "$(options "$(cat "$dir/port")" "$dir")" >/dev/null
+}
+
 stop() {
 	local dir=${1:?usage: $prog stop DIR}
 	[[ -d $dir/data ]] || die "$dir is not a server directory of $prog"
@@ -100,9 +128,11 @@ case "${1:-}" in
 start) start "${2:-}" ;;
 stop) stop "${2:-}" ;;
 restart) restart "${2:-}" ;;
+down) down "${2:-}" ;;
+up) up "${2:-}" ;;
 url) url "${2:-}" ;;
 *)
-	echo "usage: $prog start [DIR] | stop DIR | url DIR | restart DIR" >&2
+	echo "usage: $prog start [DIR] | stop DIR | url DIR | restart DIR | down DIR | up DIR" >&2
 	exit 2
 	;;
 esac

@@ -52,7 +52,7 @@ start_pg() {
 	pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/asyncd-pg.XXXXXX")
 	if url=$(scripts/pg.sh start "$pg_dir"); then
 		export ASYNCD_TEST_PG_URL=$url
-		export ASYNCD_TEST_PG_DIR=$pg_dir # test-peers restarts it (scripts/pg.sh restart)
+		export ASYNCD_TEST_PG_DIR=$pg_dir # test-peers restarts it, test-outage stops and starts it (scripts/pg.sh)
 		echo "$url"
 	else
 		echo "test.sh: cannot start PostgreSQL: the suite pg is skipped" >&2

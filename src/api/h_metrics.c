@@ -244,6 +244,10 @@ static void engine_part(struct buf *b, struct api_req *r)
 		metrics_get(&asyncd_metrics.claimed));
 	gauge(b, "asyncd_jobs_held", "Jobs claimed and waiting in memory for a runner.", es.held);
 	gauge(b, "asyncd_jobs_running", "Jobs running now.", es.running);
+	gauge(b, "asyncd_outcomes_pending",
+	      "Runs that ended whose outcome is not committed yet (kept while the database cannot "
+	      "be reached).",
+	      es.outcomes_pending);
 }
 
 static void outcomes(struct buf *b)

@@ -73,7 +73,8 @@ struct engine {
 	pthread_cond_t pool_wake;     /* pool threads wait here */
 	pthread_cond_t idle;	      /* engine_stop waits here for runs to end */
 	struct run_list held, running;
-	int completing; /* outcomes handed to the writer, not yet committed */
+	int completing; /* outcomes handed to the writer, not yet committed (and the start marks) */
+	int outcomes;	/* of which outcomes */
 	bool stopping, notified, paused, started;
 	bool claim_failed; /* the last claim failed: wait at most CLAIM_RETRY_MS */
 	unsigned gen;	   /* bumped by every start: pool threads of an earlier start leave */
@@ -188,8 +189,17 @@ static void log_outcome(const struct run *r, int rc)
 		       LOG_INT("attempt", r->c.attempt));
 	const char *msg = r->c.message ? r->c.message : "";
 	if (rc < 0)
-		log_event(LOG_LVL_ERROR, "engine", f, "job %lld: its outcome was not stored: %s",
+		log_event(LOG_LVL_ERROR, "engine", f,
+			  "job %lld: its outcome was not stored: %s; the job stays Locked until "
+			  "its lease expires or this host starts again, then runs again",
 			  (long long)r->job.id, asyncd_strerror(rc));
+	else if (!r->c.applied)
+		log_event(
+		    LOG_LVL_WARN, "engine", f,
+		    "job %lld: the outcome of attempt %lld was refused (fencing): the job is "
+		    "no longer this host's (its lease expired and another host took it, or it "
+		    "was deleted)",
+		    (long long)r->job.id, (long long)r->c.attempt);
 	else if (n->status == JOB_ST_FAILED)
 		log_event(LOG_LVL_WARN, "engine", f, "job %lld failed: %s", (long long)r->job.id,
 			  msg);
@@ -206,6 +216,7 @@ static void complete_done(void *arg, int rc)
 	log_outcome(r, rc);
 	pthread_mutex_lock(&e->lock);
 	e->completing--;
+	e->outcomes--;
 	e->processed++;
 	if (r->c.next.postpone_until && (!e->next_due || r->c.next.postpone_until < e->next_due)) {
 		e->next_due = r->c.next.postpone_until;
@@ -311,10 +322,11 @@ static int marks_fn(struct store *s, void *arg)
 static void marks_done(void *arg, int rc)
 {
 	struct engine *e = arg;
-	(void)rc; /* a start not written shows when the job ends */
 	e->flushing.n = 0;
 	pthread_mutex_lock(&e->lock);
-	bool again = e->marks.n > 0 && !e->stopping;
+	/* a start not written shows when the job ends; after a failure (the store away) the marks
+	 * are dropped rather than posted again at once: the next start posts its own */
+	bool again = rc == 0 && e->marks.n > 0 && !e->stopping;
 	e->marks_posted = again;
 	if (!again) {
 		e->marks.n = 0;
@@ -377,18 +389,29 @@ static struct run *first_eligible(struct engine *e)
 }
 
 /* In-process runs are bounded by the pool's threads (one each); sandboxed ones, which a thread
- * only hands over, by sb_cap. */
+ * only hands over, by sb_cap. While the database cannot be reached no held run starts: its
+ * outcome could not be written, and its lease may run out meanwhile (another host would run it
+ * too); what runs already ends and its outcome is kept by the writer. */
 static bool may_run(struct engine *e, struct run **ret)
 {
-	return !e->paused && (*ret = first_eligible(e));
+	return !e->paused && !store_down_since() && (*ret = first_eligible(e));
 }
+
+#define DOWN_POLL_MS 100
 
 static struct run *take_held(struct engine *e, unsigned gen)
 {
 	struct run *r = NULL;
 	pthread_mutex_lock(&e->lock);
-	while (!e->stopping && e->gen == gen && !may_run(e, &r))
+	while (!e->stopping && e->gen == gen && !may_run(e, &r)) {
+		if (e->held.n && store_down_since()) {
+			/* nothing tells the pool that the database is back: look again soon */
+			struct timespec ts = clock_mono_deadline(DOWN_POLL_MS);
+			pthread_cond_timedwait(&e->pool_wake, &e->lock, &ts);
+			continue;
+		}
 		pthread_cond_wait(&e->pool_wake, &e->lock);
+	}
 	if (e->stopping || e->gen != gen)
 		r = NULL;
 	if (r) {
@@ -420,8 +443,10 @@ static void finish_run(struct engine *e, struct run *r, const struct settings *c
 		pthread_cond_broadcast(&e->pool_wake); /* a held run of that type may go now */
 	}
 	bool released = r->released;
-	if (!released)
+	if (!released) {
 		e->completing++;
+		e->outcomes++;
+	}
 	pthread_mutex_unlock(&e->lock);
 	if (released) {
 		/* the stop gave the job back; the writer may be gone already, and the store would
@@ -1039,5 +1064,6 @@ void engine_stats(struct engine *e, struct engine_stats *ret)
 	ret->claimed = e->claimed;
 	ret->passes = e->passes;
 	ret->dispatching = e->started && !e->stopping;
+	ret->outcomes_pending = e->outcomes;
 	pthread_mutex_unlock(&e->lock);
 }

@@ -22,6 +22,9 @@ struct engine_stats {
 	 * service's "dispatch_passes") can wait for that instead of for time to pass */
 	unsigned long long passes;
 	bool dispatching; /* the dispatcher thread runs (started, not stopping) */
+	/* runs that ended whose outcome is with the writer, not committed yet: kept there while
+	 * the database cannot be reached */
+	int outcomes_pending;
 };
 
 /* Make the engine of this host, stopped. reader_url opens the pool's reader connections. */

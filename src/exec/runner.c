@@ -117,6 +117,26 @@ static const char *type_part(const char *full)
 	return dot ? dot + 1 : full;
 }
 
+/* An assembly that could not be had from the store: the store's trouble (the database away
+ * included) is transient, the job is tried again; anything else is the assembly's, permanent. */
+static bool load_transient(int rc)
+{
+	return rc == AE_STORE || rc == AE_BUSY || rc == AE_IO || rc == AE_NOMEM ||
+	       rc == AE_UNAVAILABLE;
+}
+
+static int load_failure(int rc)
+{
+	return load_transient(rc) ? ASYNCD_FAIL_TRANSIENT : ASYNCD_FAIL_PERMANENT;
+}
+
+static const char *load_failure_code(int rc)
+{
+	if (rc == AE_UNAVAILABLE)
+		return "store_unavailable";
+	return load_transient(rc) ? "store_error" : "plugin_load_failed";
+}
+
 static void run_resolved(const struct job *j, const struct assembly *a, const struct reg_step *st,
 			 struct store *reader, const struct settings *cfg, const int *stop_flag,
 			 const struct registry_snap *snap, struct run_result *r)
@@ -127,9 +147,7 @@ static void run_resolved(const struct job *j, const struct assembly *a, const st
 	void *instance;
 	int rc = libcache_acquire(a->sha256, reader, &lib, err, sizeof(err));
 	if (rc < 0) {
-		bool transient = rc == AE_STORE || rc == AE_BUSY || rc == AE_IO || rc == AE_NOMEM;
-		set_outcome(r, transient ? ASYNCD_FAIL_TRANSIENT : ASYNCD_FAIL_PERMANENT,
-			    transient ? "store_error" : "plugin_load_failed", "%s", err);
+		set_outcome(r, load_failure(rc), load_failure_code(rc), "%s", err);
 		return;
 	}
 	rc = libcache_instance(
@@ -295,9 +313,7 @@ static int hand_over(const struct handover *h, const int *stop_flag, runner_done
 	}
 	int rc = cached_file(h->a->sha256, h->reader, path, sizeof(path));
 	if (rc < 0) {
-		bool transient = rc == AE_STORE || rc == AE_BUSY || rc == AE_IO || rc == AE_NOMEM;
-		set_outcome(r, transient ? ASYNCD_FAIL_TRANSIENT : ASYNCD_FAIL_PERMANENT,
-			    transient ? "store_error" : "plugin_load_failed",
+		set_outcome(r, load_failure(rc), load_failure_code(rc),
 			    "assembly %s is not available: %s", h->a->sha256, asyncd_strerror(rc));
 		return RUNNER_DONE;
 	}

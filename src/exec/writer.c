@@ -2,10 +2,16 @@
  * tells each caller. An op whose failure breaks the group (a non-isolated op that fails, or one
  * whose savepoint cannot be handled) is taken out and the rest of the group is tried again at
  * once without it, so that no caller gets another's error. A failed begin or commit (disk full,
- * I/O) is every op's failure: it is answered with its error, except for must_succeed ops (job
- * outcomes), which are kept and retried with a growing pause. A must_succeed op that breaks its
- * group MUST_SUCCEED_TRIES times is answered with its error (and logged) rather than retried for
- * ever. */
+ * I/O, the database unreachable) is every op's failure: it is answered with its error, except for
+ * must_succeed ops (job outcomes), which are kept and retried with a growing pause. An op that
+ * fails because the store cannot be reached is not to blame: that is a failure of the group.
+ * While the store is known unreachable (the last try failed with AE_UNAVAILABLE and the pause is
+ * not over), ops that may fail are answered at once with AE_UNAVAILABLE instead of waiting: only
+ * the kept outcomes wait, so nothing else piles up in the writer during an outage. A
+ * must_succeed op that breaks its group MUST_SUCCEED_TRIES times is answered with its error (and
+ * logged) rather than retried for ever. At the stop, kept ops are tried for STOP_RETRY_MS more,
+ * then answered with their error (a job outcome not stored leaves its job Locked: the lease
+ * expiry or the next start of this host's state directory returns it to Ready). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -21,6 +27,10 @@
 
 #define MUST_SUCCEED_TRIES 5
 #define BACKOFF_MAX_MS 5000
+/* the database away: tried again at least this often, so that a host is back (its outcomes, its
+ * heartbeat) within a second of the database */
+#define UNAVAILABLE_MAX_MS 1000
+#define STOP_RETRY_MS 5000
 
 struct writer {
 	struct store *store;
@@ -29,6 +39,12 @@ struct writer {
 	pthread_cond_t wake;
 	struct writer_op *head, *tail;
 	bool stopping;
+	/* the writer thread's: ops kept after a failed begin or commit, the error, when to try
+	 * again (monotonic ms), the pause, and when a stop gives up on them */
+	struct writer_op *kept;
+	int fail_rc;
+	int64_t retry_at, give_up_at;
+	int backoff_ms;
 	int synchronous_full; /* -1: not set yet */
 	unsigned long long groups, ops;
 	const char *hang_file; /* test-only fault seam (ASYNCD_TEST_WRITER_HANG_FILE) */
@@ -177,21 +193,6 @@ static size_t list_len(const struct writer_op *ops)
 	return n;
 }
 
-static void requeue_front(struct writer *w, struct writer_op *keep)
-{
-	if (!keep)
-		return;
-	struct writer_op *last = keep;
-	while (last->next)
-		last = last->next;
-	pthread_mutex_lock(&w->lock);
-	last->next = w->head;
-	w->head = keep;
-	if (!w->tail)
-		w->tail = last;
-	pthread_mutex_unlock(&w->lock);
-}
-
 /* Follow the store.synchronous setting between groups. */
 static void follow_durability(struct writer *w)
 {
@@ -228,13 +229,21 @@ static struct writer_op *blame(struct writer *w, struct writer_op *op, int rc)
 	return NULL;
 }
 
-static void pause_ms(int *backoff_ms)
+static void append(struct writer_op **list, struct writer_op *more)
 {
-	*backoff_ms = *backoff_ms
-			  ? (*backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2)
-			  : 10;
-	struct timespec ts = {*backoff_ms / 1000, (*backoff_ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
+	while (*list)
+		list = &(*list)->next;
+	*list = more;
+}
+
+/* After a failed begin or commit: the next try after a growing pause (shorter when the store is
+ * unreachable: see UNAVAILABLE_MAX_MS). */
+static void note_failure(struct writer *w, int rc)
+{
+	int max = rc == AE_UNAVAILABLE ? UNAVAILABLE_MAX_MS : BACKOFF_MAX_MS;
+	w->backoff_ms = w->backoff_ms ? (w->backoff_ms * 2 > max ? max : w->backoff_ms * 2) : 10;
+	w->fail_rc = rc;
+	w->retry_at = clock_mono_ms() + w->backoff_ms;
 }
 
 static void count_committed(struct writer *w, size_t n)
@@ -245,30 +254,37 @@ static void count_committed(struct writer *w, size_t n)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void process(struct writer *w, struct writer_op *ops, int *backoff_ms)
+static void process(struct writer *w, struct writer_op *ops)
 {
 	follow_durability(w);
 	size_t n = list_len(ops);
 	int culprit = -1, *rcs = calloc(n, sizeof(*rcs));
 	int64_t t0 = metrics_now_us();
 	int rc = rcs ? run_group(w, ops, rcs, &culprit) : AE_NOMEM;
+	if (rc == AE_UNAVAILABLE)
+		culprit = -1; /* the connection went, not the op's fault: the group's failure */
 	if (rc == 0) {
 		metrics_observe(&asyncd_metrics.commit_time, &metrics_seconds,
 				metrics_now_us() - t0);
 		metrics_observe(&asyncd_metrics.commit_batch, &metrics_sizes, (int64_t)n);
 		answer_committed(ops, rcs);
 		count_committed(w, n);
-		*backoff_ms = 0;
+		w->backoff_ms = w->fail_rc = 0;
 	} else if (culprit >= 0) {
 		/* the others are innocent: they go again at once, the culprit after them */
 		struct writer_op *again = blame(w, unlink_nth(&ops, culprit), rc);
-		requeue_front(w, ops);
 		if (again)
-			writer_post(w, again);
+			append(&ops, again);
+		pthread_mutex_lock(&w->lock);
+		append(&ops, w->head);
+		w->head = ops;
+		for (w->tail = ops; w->tail && w->tail->next; w->tail = w->tail->next)
+			;
+		pthread_mutex_unlock(&w->lock);
 	} else {
 		metrics_inc(&asyncd_metrics.commit_failures, 1);
-		requeue_front(w, answer_failed(ops, rc));
-		pause_ms(backoff_ms);
+		append(&w->kept, answer_failed(ops, rc));
+		note_failure(w, rc);
 	}
 	free(rcs);
 }
@@ -283,24 +299,88 @@ static void test_hang(const struct writer *w)
 		nanosleep(&ts, NULL);
 }
 
+/* Whether the kept ops (and new ones) are to be tried now: the pause is over, or another
+ * connection reached the store since (its first success clears store_down_since). */
+static bool due(const struct writer *w)
+{
+	if (!w->fail_rc)
+		return true;
+	if (w->fail_rc == AE_UNAVAILABLE && !store_down_since())
+		return true;
+	return clock_mono_ms() >= w->retry_at;
+}
+
+/* Lock held. */
+static bool has_work(const struct writer *w)
+{
+	if (w->stopping && (!w->kept || clock_mono_ms() >= w->give_up_at))
+		return true;
+	if (due(w))
+		return w->head || w->kept;
+	/* in a pause: what may fail is answered at once while the store is known away */
+	return w->head && w->fail_rc == AE_UNAVAILABLE;
+}
+
+/* Wait (lock held) until there is something to do. In a pause, store_down_since() is polled. */
+static void wait_work(struct writer *w)
+{
+	while (!has_work(w)) {
+		if (!w->fail_rc) {
+			pthread_cond_wait(&w->wake, &w->lock);
+			continue;
+		}
+		int64_t ms = w->retry_at - clock_mono_ms();
+		ms = ms < 1 ? 1 : ms > 100 ? 100 : ms;
+		struct timespec ts = clock_mono_deadline(ms);
+		pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+	}
+}
+
+/* Stopping, past give_up_at: the kept ops are answered with their error. Lock held. */
+static void give_up_kept(struct writer *w)
+{
+	if (!w->kept || clock_mono_ms() < w->give_up_at)
+		return;
+	struct writer_op *kept = w->kept;
+	w->kept = NULL;
+	pthread_mutex_unlock(&w->lock);
+	log_error("writer",
+		  "stopping: %zu kept operations (job outcomes) could not be written: %s (%s)",
+		  list_len(kept), asyncd_strerror(w->fail_rc), store_last_error(w->store));
+	for (struct writer_op *op = kept, *next; op; op = next) {
+		next = op->next;
+		if (op->done)
+			op->done(op->arg, w->fail_rc);
+	}
+	pthread_mutex_lock(&w->lock);
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
-	int backoff_ms = 0;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->head && !w->stopping)
-			pthread_cond_wait(&w->wake, &w->lock);
-		if (!w->head && w->stopping)
+		wait_work(w);
+		if (w->stopping)
+			give_up_kept(w);
+		if (w->stopping && !w->head && !w->kept)
 			break;
+		if (!has_work(w))
+			continue;
 		struct writer_op *ops = w->head;
 		w->head = w->tail = NULL;
 		pthread_mutex_unlock(&w->lock);
-		test_hang(w);
-		process(w, ops, &backoff_ms);
+		if (due(w)) {
+			struct writer_op *all = w->kept;
+			w->kept = NULL;
+			append(&all, ops);
+			test_hang(w);
+			process(w, all);
+		} else {
+			/* the store is known away: answer at once what may fail, keep the rest */
+			append(&w->kept, answer_failed(ops, w->fail_rc));
+		}
 		pthread_mutex_lock(&w->lock);
-		if (w->stopping && backoff_ms >= BACKOFF_MAX_MS)
-			break; /* the store is gone for good: give up on what is left */
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -340,6 +420,7 @@ void writer_stop(struct writer *w)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
+	w->give_up_at = clock_mono_ms() + STOP_RETRY_MS;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);

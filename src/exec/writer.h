@@ -26,9 +26,11 @@ struct writer_op {
 	 * goes on. false (cheaper): a failure rolls the whole group back; the op is answered with
 	 * its error and the others are tried again at once without it. */
 	bool isolated;
-	/* true: if the commit fails (disk full, I/O error), keep the op and try it again later
-	 * instead of reporting the error (job outcomes must not be lost); if the op itself fails,
-	 * it is tried again in later groups, and answered with its error after 5 tries. */
+	/* true: if the commit fails (disk full, I/O error, the database unreachable), keep the op
+	 * and try it again later instead of reporting the error (job outcomes must not be lost);
+	 * if the op itself fails, it is tried again in later groups, and answered with its error
+	 * after 5 tries. At a stop, kept ops are answered with their error after 5 s more. false:
+	 * while the store is known unreachable, answered at once with AE_UNAVAILABLE. */
 	bool must_succeed;
 	int failures; /* the writer's: how many groups this op broke */
 	struct writer_op *next;

@@ -382,8 +382,10 @@ static void stop(struct host *h)
 	notify_watch_stop(); /* it probes the engine and the writer: before they go */
 	if (h->services_ready)
 		services_done(&h->services);
-	engine_free(h->engine);
+	/* the writer first: the outcomes it still keeps (the database away) are answered through
+	 * the engine */
 	writer_stop(h->w);
+	engine_free(h->engine);
 	store_close(h->reader);
 	registry_shutdown();
 	tls_pair_done(&h->tls);

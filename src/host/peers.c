@@ -35,6 +35,7 @@ static struct {
 	peers_settings_fn reload;
 	struct host_services *services;
 	bool beat_failed; /* the last heartbeat could not be written */
+	int64_t back_on;  /* when a heartbeat was written again after failing ones; 0: never */
 	bool wake_ready;
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -82,6 +83,12 @@ static int beat_fn(struct store *s, void *arg)
 	return rc;
 }
 
+/* Within async.time_until_lock_expires of this host's first heartbeat after an outage. */
+static bool in_grace(const struct settings *cfg)
+{
+	return P.back_on && clock_now_ms() - P.back_on < cfg->time_until_lock_expires_ms;
+}
+
 static int beat(const char *rescue_host)
 {
 	struct settings cfg;
@@ -91,12 +98,14 @@ static int beat(const char *rescue_host)
 			      .now = clock_now_ms(),
 			      .expires_ms = cfg.time_until_lock_expires_ms,
 			      /* back from a database outage: every host's heartbeat is as old as
-			       * ours; give them one interval to beat before taking their jobs */
-			      .no_rescue = P.beat_failed && !rescue_host};
+			       * ours; give them a whole expiry to beat again (their writers may be
+			       * in a pause) before taking their jobs */
+			      .no_rescue = !rescue_host && (P.beat_failed || in_grace(&cfg))};
 	if (P.last_beat && c.now - P.last_beat > c.expires_ms)
 		log_warn(
 		    "peers",
-		    "this host gave no heartbeat for %lld ms (it was paused or starved): other "
+		    "this host gave no heartbeat for %lld ms (it was paused or starved, or the "
+		    "database was away): other "
 		    "hosts may have declared it dead and taken its jobs; the outcomes of its runs "
 		    "of those jobs are refused (fencing)",
 		    (long long)(c.now - P.last_beat));
@@ -108,8 +117,13 @@ static int beat(const char *rescue_host)
 		P.beat_failed = true;
 		return rc;
 	}
-	if (P.beat_failed)
-		log_info("peers", "heartbeat written again");
+	if (P.beat_failed) {
+		log_info("peers",
+			 "heartbeat written again: no rescue of other hosts' jobs for %lld "
+			 "ms (async.time_until_lock_expires), so that they beat again first",
+			 (long long)c.expires_ms);
+		P.back_on = c.now;
+	}
 	P.beat_failed = false;
 	if (c.live && c.live != store_live_hosts())
 		log_info("peers", "%d hosts alive on the store", c.live);

@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "common/error.h"
 #include "common/metrics.h"
+#include "store/pg/pg_int.h" /* the connection, to read a session setting back */
 #include "store/schema_sqlite.h"
 #include "store/store.h"
 #include "testdb.h"
@@ -562,6 +564,26 @@ static void pg_concurrent_hosts(void **state)
 	store_close(other);
 }
 
+/* PostgreSQL: a connection opened again after the server ended it keeps the session's settings
+ * (store.synchronous off stays off). */
+static void pg_session_settings_survive_reconnect(void **state)
+{
+	struct fixture *f = *state;
+	if (!testdb_is_pg())
+		return; /* SQLite has no session to lose */
+	assert_int_equal(store_set_synchronous(f->s, false), 0);
+	assert_int_equal(testdb_exec(f->url, "SELECT pg_terminate_backend(pid) FROM"
+					     " pg_stat_activity WHERE datname = current_database()"
+					     " AND pid <> pg_backend_pid()"),
+			 0);
+	assert_int_equal(store_begin(f->s), 0); /* finds the connection broken, opens it again */
+	PGresult *r = PQexec(f->s->conn, "SHOW synchronous_commit");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "off");
+	PQclear(r);
+	assert_int_equal(store_rollback(f->s), 0);
+}
+
 /* The job counts of /metrics (jobs_watch): seeded from the table, moved by the changes of
  * committed transactions only; a rollback, or one to the savepoint, drops its changes. */
 static int64_t count_of(const char *type, int status)
@@ -695,6 +717,7 @@ int main(void)
 	    T(migration_keeps_jobs_and_indexes),
 	    T(pg_concurrent_hosts),
 	    T(many_jobs_keep_their_fields_and_order),
+	    T(pg_session_settings_survive_reconnect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -159,13 +159,18 @@ int pg_fail(struct store *s, PGresult *r, const char *what)
 
 /* A connection lost between transactions is opened again (once per call): the statements it
  * had prepared are gone with it. */
-static void revive(struct store *s)
+void pg_revive(struct store *s)
 {
 	if (PQstatus(s->conn) == CONNECTION_OK || s->in_tx)
 		return;
 	PQreset(s->conn);
 	memset(s->prepared, 0, sizeof(s->prepared));
-	s->listening = false; /* LISTEN went with the old session */
+	s->listening = false; /* LISTEN went with the old session, and its settings */
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return;
+	PQclear(PQexec(s->conn, "SET client_min_messages = warning"));
+	if (s->async_commit)
+		PQclear(PQexec(s->conn, "SET synchronous_commit = off"));
 }
 
 /* Prepare statement k once per connection: its text from stmt_sql, or sql for the statements
@@ -234,7 +239,7 @@ static int run_once(struct store *s, int k, const char *sql, const struct pgp *p
 		if (rc < 0)
 			return rc;
 	}
-	revive(s);
+	pg_revive(s);
 	if (k >= 0) {
 		char name[16];
 		int rc = prepare(s, k, sql, p);
@@ -286,10 +291,10 @@ static int exec_simple(struct store *s, const char *sql, const char *what)
 int pg_begin(struct store *s)
 {
 	pg_drop_outcomes(s, 0);
-	revive(s);
+	pg_revive(s);
 	int rc = exec_simple(s, "BEGIN", "begin");
 	if (rc == AE_UNAVAILABLE && PQstatus(s->conn) != CONNECTION_OK) {
-		revive(s); /* found broken by this BEGIN: nothing had started */
+		pg_revive(s); /* found broken by this BEGIN: nothing had started */
 		rc = exec_simple(s, "BEGIN", "begin");
 	}
 	s->in_tx = rc == 0;
@@ -349,8 +354,12 @@ int pg_rollback_to(struct store *s)
 
 int pg_set_synchronous(struct store *s, bool full)
 {
-	return exec_simple(s, full ? "SET synchronous_commit = on" : "SET synchronous_commit = off",
-			   "set synchronous_commit");
+	int rc =
+	    exec_simple(s, full ? "SET synchronous_commit = on" : "SET synchronous_commit = off",
+			"set synchronous_commit");
+	if (rc == 0)
+		s->async_commit = !full;
+	return rc;
 }
 
 /* ---- migrations ---- */

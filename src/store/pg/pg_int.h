@@ -33,6 +33,7 @@ struct store {
 	bool listening;	      /* LISTEN asyncd_jobs was sent on this connection */
 	bool notify_settings; /* the transaction changed settings: NOTIFY asyncd_settings */
 	bool notify_commands; /* it stored a command for another host: NOTIFY asyncd_commands */
+	bool async_commit;    /* store.synchronous off: SET again on a new session (pg_revive) */
 	/* outcomes waiting to be sent together (pipeline), before the next other statement or the
 	 * commit: job_completion structs of callers that live until the commit is answered */
 	struct job_completion **pending;
@@ -69,6 +70,8 @@ int pg_rows(struct store *s, const char *sql, const struct pgp *p, size_t elem_s
 /* Run sql; the number of rows it changed in *ret_n (may be NULL). */
 int pg_change(struct store *s, const char *sql, const struct pgp *p, int64_t *ret_n,
 	      const char *what);
+/* A connection lost between transactions is opened again (prepared statements forgotten). */
+void pg_revive(struct store *s);
 /* Record msg as the last error, mapped from the result's SQLSTATE. */
 int pg_fail(struct store *s, PGresult *r, const char *what);
 

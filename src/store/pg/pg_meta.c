@@ -170,17 +170,34 @@ static int pg_assembly_find_sha(struct store *s, const char *sha256, struct asse
 	return get_assembly_where(s, "sha256 = $1", 0, sha256, ret);
 }
 
-static int pg_assembly_bytes(struct store *s, const char *sha256, void **ret_bytes, size_t *ret_n)
+static int bytes_once(struct store *s, const struct pgp *p, PGresult **ret)
 {
-	struct pgp p = {0};
-	pgp_text(&p, sha256);
+	pg_revive(s);
 	PGresult *r = PQexecParams(s->conn, "SELECT bytes FROM assemblies WHERE sha256 = $1", 1,
-				   NULL, p.v, NULL, NULL, 1 /* binary */);
+				   NULL, p->v, NULL, NULL, 1 /* binary */);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		int rc = pg_fail(s, r, "read assembly bytes");
 		PQclear(r);
 		return rc;
 	}
+	store_note_reachable(true);
+	*ret = r;
+	return 0;
+}
+
+static int pg_assembly_bytes(struct store *s, const char *sha256, void **ret_bytes, size_t *ret_n)
+{
+	struct pgp p = {0};
+	pgp_text(&p, sha256);
+	PGresult *r;
+	/* like pg_run: a connection found broken (the server restarted since its last use) is
+	 * opened again and the read tried once more (the bytes come in binary, which pg_run does
+	 * not ask for) */
+	int rc = bytes_once(s, &p, &r);
+	if (rc == AE_UNAVAILABLE && PQstatus(s->conn) != CONNECTION_OK)
+		rc = bytes_once(s, &p, &r);
+	if (rc < 0)
+		return rc;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
 		return AE_NOTFOUND;
