@@ -94,11 +94,11 @@ void report_print(FILE *f, const char *title)
 {
 	char v[32];
 	fprintf(f, "\n%s\n\n", title);
-	fprintf(f, "%-26s %-34s %12s  %-9s %s\n", "test", "metric", "value", "unit", "notes");
-	fprintf(f, "%-26s %-34s %12s  %-9s %s\n", "----", "------", "-----", "----", "-----");
+	fprintf(f, "%-31s %-34s %12s  %-9s %s\n", "test", "metric", "value", "unit", "notes");
+	fprintf(f, "%-31s %-34s %12s  %-9s %s\n", "----", "------", "-----", "----", "-----");
 	for (size_t i = 0; i < n_rows; i++) {
 		format_value(&rows[i], v, sizeof(v));
-		fprintf(f, "%-26s %-34s %12s  %-9s %s\n", rows[i].test, rows[i].metric, v,
+		fprintf(f, "%-31s %-34s %12s  %-9s %s\n", rows[i].test, rows[i].metric, v,
 			rows[i].unit, rows[i].note);
 	}
 	fflush(f);
