@@ -77,37 +77,22 @@ struct burn {
 	double ingest, e2e,
 	    drain; /* events/s, jobs/s, jobs/s (drain < 0: none left after ingest) */
 	double commits, writes;
-	double cpu_s; /* asyncd's user + system CPU time over the run */
+	double cpu_s;	 /* asyncd's user + system CPU time over the run */
+	double db_cpu_s; /* PostgreSQL's backends for asyncd's connections (< 0: SQLite) */
+	char split[128]; /* "; jobs per host: a / b / c" with more than one host, else "" */
 };
 
-/* User + system CPU seconds of process pid so far (/proc/PID/stat fields 14 and 15); -1. */
-static double proc_cpu_s(pid_t pid)
+/* The jobs each host has processed so far, as "; jobs per host: a / b / c" (one host: ""). */
+static void host_split(struct env *e, char *buf, size_t len)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')');
-	unsigned long long ut, st;
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* proc_cpu_s summed over every host of e; -1 when one cannot be read. */
-static double env_cpu_s(const struct env *e)
-{
-	double sum = proc_cpu_s(e->srv.pid);
-	for (int i = 0; i < e->hosts - 1 && sum >= 0; i++) {
-		double v = proc_cpu_s(e->more[i].pid);
-		sum = v < 0 ? -1 : sum + v;
+	size_t off = 0;
+	buf[0] = 0;
+	for (int i = 0; e->hosts > 1 && i < e->hosts && off < len; i++) {
+		struct http *h = i ? &e->more_h[i - 1] : &e->h;
+		off += (size_t)snprintf(
+		    buf + off, len - off, "%s%.0f",
+		    i ? " / " : "; jobs per host: ", http_metric(h, "asyncd_jobs_processed_total"));
 	}
-	return sum;
 }
 
 /* NDJSON bodies of n events "message entity", BATCH_EVENTS a body. */
@@ -176,7 +161,8 @@ static int burn_down(struct env *e, const char *message, const char *entity, int
 	double p1, p2;
 	int64_t ok, unfinished;
 	char **b = make_batches(message, entity, n, &k, &len);
-	double cpu0 = env_cpu_s(e);
+	env_db_note(e);
+	double cpu0 = env_cpu_s(e), db0 = env_db_cpu_s(e);
 	double t0 = mono_s();
 	int rc = b ? post_batches(e, b, k, len, n) : -1;
 	double t1 = mono_s();
@@ -192,6 +178,8 @@ static int burn_down(struct env *e, const char *message, const char *entity, int
 	}
 	double t2 = mono_s();
 	ret->cpu_s = env_cpu_s(e) - cpu0;
+	host_split(e, ret->split, sizeof(ret->split));
+	ret->db_cpu_s = db0 < 0 ? -1 : env_db_cpu_s(e) - db0;
 	if (env_stats(e, 30, &ok, &unfinished) < 0)
 		return -1;
 	if (ok < n || unfinished) {
@@ -223,7 +211,8 @@ static void test_burndown(const struct opts *o)
 	}
 	report_add(t, "ingest (bulk NDJSON)", r.ingest, "events/s", "N=%" PRId64 ", %d a request",
 		   o->n, BATCH_EVENTS);
-	report_add(t, "processed (ingest start to done)", r.e2e, "jobs/s", "N=%" PRId64, o->n);
+	report_add(t, "processed (ingest start to done)", r.e2e, "jobs/s", "N=%" PRId64 "%s", o->n,
+		   r.split);
 	if (r.drain > 0)
 		report_add(t, "processed (drain after ingest)", r.drain, "jobs/s", NULL);
 	else
@@ -232,6 +221,11 @@ static void test_burndown(const struct opts *o)
 	report_add(t, "asyncd CPU per job", r.cpu_s * 1e6 / (double)o->n, "us",
 		   "user + system, all threads%s: steadier than the rates on a busy machine",
 		   e.hosts > 1 ? " of all hosts" : "");
+	if (r.db_cpu_s >= 0)
+		report_add(t, "PostgreSQL CPU per job", r.db_cpu_s * 1e6 / (double)o->n, "us",
+			   "the server processes of asyncd's %d connections (not WAL writer, "
+			   "checkpointer)",
+			   e.n_db_pids);
 	report_add(t, "store writes per commit", r.writes / (r.commits > 0 ? r.commits : 1), "x",
 		   "%.0f writes (requests, claims, outcomes) in %.0f commits", r.writes, r.commits);
 	report_add(t, "asyncd RSS after", (double)server_mem_kb(&e.srv, "VmRSS") / 1024, "MiB",

@@ -15,17 +15,11 @@
 
 #include "bench_env.h"
 #include "bench_pg.h"
+#include "bench_stats.h"
 
 #define START_TIMEOUT_S 60
 #define STOP_TIMEOUT_S 60
 #define POPULATE_CHUNK 1000000
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_ms(long ms)
 {
@@ -462,4 +456,39 @@ int env_done_window(struct env *e, int64_t lo, int64_t since_ms, int64_t *ret_n,
 	    "SELECT count(*), coalesce(max(completed_on) - min(started_on), 0) FROM jobs"
 	    " WHERE state = 3 AND status = 30 AND id >= ?1 AND started_on >= ?2 AND ?3 = 0",
 	    lo, since_ms, 0, ret_n, ret_span_ms);
+}
+
+/* proc_cpu_s summed over every host of e; -1 when one cannot be read. */
+double env_cpu_s(const struct env *e)
+{
+	double sum = proc_cpu_s(e->srv.pid);
+	for (int i = 0; i < e->hosts - 1 && sum >= 0; i++) {
+		double v = proc_cpu_s(e->more[i].pid);
+		sum = v < 0 ? -1 : sum + v;
+	}
+	return sum;
+}
+
+int env_db_note(struct env *e)
+{
+	e->n_db_pids = 0;
+	if (!e->db[0])
+		return -1;
+	int n = pg_backend_pids(e->pg_url, e->db, e->db_pids, ENV_DB_PIDS_MAX);
+	if (n < 0)
+		return -1;
+	e->n_db_pids = n;
+	return 0;
+}
+
+double env_db_cpu_s(const struct env *e)
+{
+	double sum = 0;
+	if (!e->db[0] || !e->n_db_pids)
+		return -1;
+	for (int i = 0; i < e->n_db_pids; i++) {
+		double v = proc_cpu_s(e->db_pids[i]);
+		sum += v > 0 ? v : 0; /* a backend gone since: its time is lost */
+	}
+	return sum;
 }

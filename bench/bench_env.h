@@ -21,6 +21,7 @@ struct env_paths {
 };
 
 #define ENV_HOSTS_MAX 8
+#define ENV_DB_PIDS_MAX 256
 
 /* On SQLite one asyncd; on PostgreSQL (paths->pg_url) a fresh database on that server and
  * paths->hosts asyncd sharing it: host 1 is srv/h (events go there), the others more[]/more_h[]. */
@@ -29,10 +30,12 @@ struct env {
 	struct http h;
 	struct server more[ENV_HOSTS_MAX - 1];
 	struct http more_h[ENV_HOSTS_MAX - 1];
-	int hosts;		       /* 1 + how many of more[] are in use */
-	char db[64];		       /* the database made for this env ("" on SQLite) */
-	char db_url[512];	       /* its URL: every host's --store */
-	char pg_url[512];	       /* the server's URL (to drop db) */
+	int hosts;		      /* 1 + how many of more[] are in use */
+	char db[64];		      /* the database made for this env ("" on SQLite) */
+	char db_url[512];	      /* its URL: every host's --store */
+	char pg_url[512];	      /* the server's URL (to drop db) */
+	int db_pids[ENV_DB_PIDS_MAX]; /* the server processes for db (env_db_note) */
+	int n_db_pids;
 	int64_t samples_id, noop_step; /* samples assembly; Create account -> samples.noop */
 	int64_t stamp_step;	       /* Stamp bench -> bench.stamp */
 };
@@ -49,6 +52,12 @@ void env_down(struct env *e, const struct env_paths *p);
 
 /* The sum of a counter or gauge over every host, or -1 when a host did not answer. */
 double env_metric(struct env *e, const char *name);
+/* asyncd's user + system CPU seconds so far, summed over every host; -1 when one is gone. */
+double env_cpu_s(const struct env *e);
+/* On PostgreSQL: note the server processes that serve the env's database now (the backends of
+ * its hosts' connections), then env_db_cpu_s() sums their CPU seconds so far. -1 on SQLite. */
+int env_db_note(struct env *e);
+double env_db_cpu_s(const struct env *e);
 /* Wait until asyncd_jobs_processed_total (summed over the hosts) >= want or timeout_s passed; the
  * last value seen goes to *ret_seen. Returns 0 when reached. Polls every poll_ms. */
 int env_wait_processed(struct env *e, double want, double timeout_s, long poll_ms,

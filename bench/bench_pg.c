@@ -102,6 +102,21 @@ void pg_describe(const char *url, char *out, size_t len)
 		snprintf(out, len, "PostgreSQL (version unknown)");
 }
 
+int pg_backend_pids(const char *url, const char *db, int *pids, int max)
+{
+	char sql[256], out[4096];
+	int n = 0, used;
+	snprintf(sql, sizeof(sql),
+		 "SELECT coalesce(string_agg(pid::text, ' '), '') FROM pg_stat_activity"
+		 " WHERE datname = '%s'",
+		 db);
+	if (pg_psql(url, sql, out, sizeof(out)) < 0)
+		return -1;
+	for (const char *p = out; n < max && sscanf(p, "%d%n", &pids[n], &used) == 1; p += used)
+		n++;
+	return n;
+}
+
 /* Rows from + 1 .. from + n of one chunk; the columns the server writes for an event's job, as
  * env_populate writes them into SQLite (bench_env.c). */
 static int populate_chunk(const char *db_url, int64_t step, int64_t assembly, int64_t from,

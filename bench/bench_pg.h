@@ -16,6 +16,10 @@ int pg_db_url(const char *url, const char *db, char *out, size_t len);
 /* Version and durability settings of the server at url, for the report's title. */
 void pg_describe(const char *url, char *out, size_t len);
 
+/* The pids of the server processes connected to database db (at most max); their number or -1.
+ * The server must run on this machine (loopback) for their CPU time to be read. */
+int pg_backend_pids(const char *url, const char *db, int *pids, int max);
+
 /* Insert n rows into jobs as the server writes them for samples.noop on step (assembly asm):
  * Ready, or Completed/Succeeded an hour ago; chunks of 1M rows; then VACUUM ANALYZE and a
  * CHECKPOINT, so that neither is paid during the measurement. 0 or -1. */
