@@ -55,7 +55,7 @@ pg_na() {
 run_pg() {
 	local url
 	if [[ ! -x $PG_BIN/initdb ]] || ! command -v psql >/dev/null; then
-		pg_na "PostgreSQL 15 is not installed (scripts/deps.sh pg installs postgresql-15)"
+		pg_na "PostgreSQL 15 is not installed (scripts/deps.sh installs postgresql-15)"
 		return
 	fi
 	pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/asyncd-bench-pg.XXXXXX")
