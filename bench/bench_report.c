@@ -148,8 +148,8 @@ int report_csv(const char *path)
 
 /* ---- SVG ---- */
 
-#define SVG_W 980
-#define LABEL_W 400
+#define SVG_W 1080
+#define LABEL_W 480
 #define BAR_W 440
 #define ROW_H 22
 #define PANEL_GAP 40
