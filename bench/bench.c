@@ -18,6 +18,7 @@
 
 #include "bench_env.h"
 #include "bench_hostile.h"
+#include "bench_pg.h"
 #include "bench_report.h"
 #include "bench_stats.h"
 
@@ -36,7 +37,15 @@ struct opts {
 	const char *only;
 	const char *csv, *svg;
 	struct env_paths paths;
+	char on[40]; /* appended to the test names: "" on SQLite, " (PostgreSQL 3 hosts)" */
 };
+
+/* The report's name of a test: base, told apart from SQLite's on PostgreSQL. */
+static const char *tname(const struct opts *o, const char *base, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", base, o->on);
+	return buf;
+}
 
 static int64_t real_ns(void)
 {
@@ -68,26 +77,22 @@ struct burn {
 	double ingest, e2e,
 	    drain; /* events/s, jobs/s, jobs/s (drain < 0: none left after ingest) */
 	double commits, writes;
-	double cpu_s; /* asyncd's user + system CPU time over the run */
+	double cpu_s;	 /* asyncd's user + system CPU time over the run */
+	double db_cpu_s; /* PostgreSQL's backends for asyncd's connections (< 0: SQLite) */
+	char split[128]; /* "; jobs per host: a / b / c" with more than one host, else "" */
 };
 
-/* User + system CPU seconds of process pid so far (/proc/PID/stat fields 14 and 15); -1. */
-static double proc_cpu_s(pid_t pid)
+/* The jobs each host has processed so far, as "; jobs per host: a / b / c" (one host: ""). */
+static void host_split(struct env *e, char *buf, size_t len)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')');
-	unsigned long long ut, st;
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	size_t off = 0;
+	buf[0] = 0;
+	for (int i = 0; e->hosts > 1 && i < e->hosts && off < len; i++) {
+		struct http *h = i ? &e->more_h[i - 1] : &e->h;
+		off += (size_t)snprintf(
+		    buf + off, len - off, "%s%.0f",
+		    i ? " / " : "; jobs per host: ", http_metric(h, "asyncd_jobs_processed_total"));
+	}
 }
 
 /* NDJSON bodies of n events "message entity", BATCH_EVENTS a body. */
@@ -150,20 +155,21 @@ static int burn_down(struct env *e, const char *message, const char *entity, int
 		     struct burn *ret)
 {
 	size_t k, *len;
-	double base = http_metric(&e->h, "asyncd_jobs_processed_total");
-	double commits0 = http_metric(&e->h, "asyncd_store_commits_total");
-	double writes0 = http_metric(&e->h, "asyncd_store_writes_total");
+	double base = env_metric(e, "asyncd_jobs_processed_total");
+	double commits0 = env_metric(e, "asyncd_store_commits_total");
+	double writes0 = env_metric(e, "asyncd_store_writes_total");
 	double p1, p2;
 	int64_t ok, unfinished;
 	char **b = make_batches(message, entity, n, &k, &len);
-	double cpu0 = proc_cpu_s(e->srv.pid);
+	env_db_note(e);
+	double cpu0 = env_cpu_s(e), db0 = env_db_cpu_s(e);
 	double t0 = mono_s();
 	int rc = b ? post_batches(e, b, k, len, n) : -1;
 	double t1 = mono_s();
 	free_batches(b, k, len);
 	if (rc < 0 || base < 0)
 		return -1;
-	p1 = http_metric(&e->h, "asyncd_jobs_processed_total") - base;
+	p1 = env_metric(e, "asyncd_jobs_processed_total") - base;
 	double timeout = 60 + (double)n / 1000;
 	if (env_wait_processed(e, base + (double)n, timeout, 2, &p2) < 0) {
 		fprintf(stderr, "bench: only %.0f of %" PRId64 " jobs ended within %.0f s\n",
@@ -171,7 +177,9 @@ static int burn_down(struct env *e, const char *message, const char *entity, int
 		return -1;
 	}
 	double t2 = mono_s();
-	ret->cpu_s = proc_cpu_s(e->srv.pid) - cpu0;
+	ret->cpu_s = env_cpu_s(e) - cpu0;
+	host_split(e, ret->split, sizeof(ret->split));
+	ret->db_cpu_s = db0 < 0 ? -1 : env_db_cpu_s(e) - db0;
 	if (env_stats(e, 30, &ok, &unfinished) < 0)
 		return -1;
 	if (ok < n || unfinished) {
@@ -184,8 +192,8 @@ static int burn_down(struct env *e, const char *message, const char *entity, int
 	ret->ingest = (double)n / (t1 - t0);
 	ret->e2e = (double)n / (t2 - t0);
 	ret->drain = (double)n - p1 >= (double)n / 20 ? ((double)n - p1) / (t2 - t1) : -1;
-	ret->commits = http_metric(&e->h, "asyncd_store_commits_total") - commits0;
-	ret->writes = http_metric(&e->h, "asyncd_store_writes_total") - writes0;
+	ret->commits = env_metric(e, "asyncd_store_commits_total") - commits0;
+	ret->writes = env_metric(e, "asyncd_store_writes_total") - writes0;
 	return 0;
 }
 
@@ -193,8 +201,9 @@ static void test_burndown(const struct opts *o)
 {
 	struct env e;
 	struct burn r;
-	const char *t = "burn-down";
-	fprintf(stderr, "bench: burn-down of %" PRId64 " no-op jobs\n", o->n);
+	char name[64];
+	const char *t = tname(o, "burn-down", name, sizeof(name));
+	fprintf(stderr, "bench: %s of %" PRId64 " no-op jobs\n", t, o->n);
 	if (env_up(&e, &o->paths, 0) < 0 || burn_down(&e, "Create", "account", o->n, &r) < 0) {
 		report_na(t, "ingest (bulk NDJSON)", "events/s", "failed: see above");
 		env_down(&e, &o->paths);
@@ -202,18 +211,26 @@ static void test_burndown(const struct opts *o)
 	}
 	report_add(t, "ingest (bulk NDJSON)", r.ingest, "events/s", "N=%" PRId64 ", %d a request",
 		   o->n, BATCH_EVENTS);
-	report_add(t, "processed (ingest start to done)", r.e2e, "jobs/s", "N=%" PRId64, o->n);
+	report_add(t, "processed (ingest start to done)", r.e2e, "jobs/s", "N=%" PRId64 "%s", o->n,
+		   r.split);
 	if (r.drain > 0)
 		report_add(t, "processed (drain after ingest)", r.drain, "jobs/s", NULL);
 	else
 		report_na(t, "processed (drain after ingest)", "jobs/s",
 			  "almost all done during ingest");
 	report_add(t, "asyncd CPU per job", r.cpu_s * 1e6 / (double)o->n, "us",
-		   "user + system, all threads: steadier than the rates on a busy machine");
+		   "user + system, all threads%s: steadier than the rates on a busy machine",
+		   e.hosts > 1 ? " of all hosts" : "");
+	if (r.db_cpu_s >= 0)
+		report_add(t, "PostgreSQL CPU per job", r.db_cpu_s * 1e6 / (double)o->n, "us",
+			   "the server processes of asyncd's %d connections (not WAL writer, "
+			   "checkpointer)",
+			   e.n_db_pids);
 	report_add(t, "store writes per commit", r.writes / (r.commits > 0 ? r.commits : 1), "x",
 		   "%.0f writes (requests, claims, outcomes) in %.0f commits", r.writes, r.commits);
 	report_add(t, "asyncd RSS after", (double)server_mem_kb(&e.srv, "VmRSS") / 1024, "MiB",
-		   "peak %.0f MiB", (double)server_mem_kb(&e.srv, "VmHWM") / 1024);
+		   "peak %.0f MiB%s", (double)server_mem_kb(&e.srv, "VmHWM") / 1024,
+		   e.hosts > 1 ? " (host 1)" : "");
 	env_down(&e, &o->paths);
 }
 
@@ -403,7 +420,8 @@ static int collect_stamps(struct env *e, double *d, int n, int *ret_n)
 static void test_latency(const struct opts *o)
 {
 	struct env e = {0};
-	const char *t = "latency";
+	char name[64];
+	const char *t = tname(o, "latency", name, sizeof(name));
 	int n = (int)scaled(o->scale, 1000, 100);
 	int got = 0;
 	double rate = 0, seen;
@@ -477,7 +495,7 @@ static int growth_once(struct env *e, int64_t m, struct growth_run *ret)
 }
 
 /* GROWTH_REPEAT runs of growth_once; the median rate. */
-static int growth_case(struct env *e, const char *label, int64_t m)
+static int growth_case(struct env *e, const char *t, const char *label, int64_t m)
 {
 	struct growth_run r[GROWTH_REPEAT];
 	double rates[GROWTH_REPEAT];
@@ -487,11 +505,11 @@ static int growth_case(struct env *e, const char *label, int64_t m)
 		rates[i] = r[i].rate;
 	}
 	qsort(rates, GROWTH_REPEAT, sizeof(double), cmp_double);
-	report_add("growth", label, rates[GROWTH_REPEAT / 2], "jobs/s",
+	report_add(t, label, rates[GROWTH_REPEAT / 2], "jobs/s",
 		   "median of %d runs of %" PRId64 " jobs (%.0f..%.0f); start %.1f s",
 		   GROWTH_REPEAT, m, rates[0], rates[GROWTH_REPEAT - 1],
 		   r[GROWTH_REPEAT - 1].start_s);
-	report_add("growth", label, (double)r[GROWTH_REPEAT - 1].rss_kb / 1024, "MiB",
+	report_add(t, label, (double)r[GROWTH_REPEAT - 1].rss_kb / 1024, "MiB",
 		   "RSS; peak %.0f MiB", (double)r[GROWTH_REPEAT - 1].hwm_kb / 1024);
 	return 0;
 }
@@ -511,7 +529,8 @@ static const char *human(int64_t n, char *buf, size_t len)
 static void test_growth(const struct opts *o)
 {
 	struct env e;
-	char small[64], big[64], done[128];
+	char small[64], big[64], done[128], name[64];
+	const char *t = tname(o, "growth", name, sizeof(name));
 	int64_t q_small = scaled(o->scale, 10000, 10000);
 	int64_t q_big = scaled(o->scale, 1000000, 100000);
 	int64_t n_done = scaled(o->scale, 10000000, 200000);
@@ -521,18 +540,19 @@ static void test_growth(const struct opts *o)
 	snprintf(done, sizeof(done), "~%s queued + %s completed", b, human(n_done, c, sizeof(c)));
 	fprintf(stderr, "bench: growth: rate over %" PRId64 " jobs with %s, %s, %s\n", q_small,
 		small, big, done);
-	if (env_up(&e, &o->paths, 0) < 0 || env_stop(&e) < 0 || growth_case(&e, small, q_small) < 0)
-		report_na("growth", small, "jobs/s", "failed: see above");
+	if (env_up(&e, &o->paths, 0) < 0 || env_stop(&e) < 0 ||
+	    growth_case(&e, t, small, q_small) < 0)
+		report_na(t, small, "jobs/s", "failed: see above");
 	env_down(&e, &o->paths);
 	if (env_up(&e, &o->paths, 0) < 0 || env_stop(&e) < 0 || growth_fill(&e, q_big, 0, 0) < 0 ||
-	    growth_case(&e, big, q_small) < 0) {
-		report_na("growth", big, "jobs/s", "failed: see above");
+	    growth_case(&e, t, big, q_small) < 0) {
+		report_na(t, big, "jobs/s", "failed: see above");
 		env_down(&e, &o->paths);
 		return;
 	}
 	/* the same table (q_big - q_small still Ready) with n_done finished rows added */
-	if (growth_fill(&e, n_done, 1, 0) < 0 || growth_case(&e, done, q_small) < 0)
-		report_na("growth", done, "jobs/s", "failed: see above");
+	if (growth_fill(&e, n_done, 1, 0) < 0 || growth_case(&e, t, done, q_small) < 0)
+		report_na(t, done, "jobs/s", "failed: see above");
 	env_down(&e, &o->paths);
 }
 
@@ -701,11 +721,16 @@ static void usage(FILE *f)
 	    f,
 	    "usage: asyncd-bench [--scale X] [--n N] [--only LIST] [--csv FILE] [--svg FILE]\n"
 	    "                    [--asyncd PATH] [--samples SO] [--stamp SO] [--stamp-sandbox SO]\n"
-	    "                    [--tmpdir DIR] [--keep]\n"
+	    "                    [--tmpdir DIR] [--keep] [--store URL [--hosts K]]\n"
 	    "  --scale X   sizes x X (default $BENCH_SCALE or 1); 0.01 is a quick run\n"
 	    "  --n N       burn-down jobs (default 100000 x scale)\n"
 	    "  --only LIST comma-separated: burndown,api,latency,growth,isolation,hostile,\n"
 	    "              metrics (the cost of a scrape on 1M + 10M rows; only when named)\n"
+	    "  --store URL asyncd on PostgreSQL: URL of a server with a superuser role\n"
+	    "              (postgres://USER@HOST:PORT/DB); each test makes a fresh database on it\n"
+	    "              and drops it; tests: burndown, latency, growth\n"
+	    "  --hosts K   with --store: K asyncd hosts share the database (1..8, default 1);\n"
+	    "              events go to host 1, the counts and CPU are summed over all\n"
 	    "  paths default to the build tree around this executable\n");
 }
 
@@ -729,7 +754,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    {"csv", 1, NULL, 'c'},     {"svg", 1, NULL, 'g'},	{"asyncd", 1, NULL, 'a'},
 	    {"samples", 1, NULL, 'S'}, {"stamp", 1, NULL, 'T'}, {"stamp-sandbox", 1, NULL, 'X'},
 	    {"tmpdir", 1, NULL, 'd'},  {"keep", 0, NULL, 'k'},	{"help", 0, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"store", 1, NULL, 'P'},   {"hosts", 1, NULL, 'K'}, {NULL, 0, NULL, 0},
 	};
 	const char *env = getenv("BENCH_SCALE");
 	int c;
@@ -773,6 +798,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'k':
 			o->paths.keep = 1;
 			break;
+		case 'P':
+			o->paths.pg_url = optarg;
+			break;
+		case 'K':
+			o->paths.hosts = (int)strtol(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -784,6 +815,26 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (!(o->scale > 0) || o->scale > 100 || optind != argc) {
 		usage(stderr);
 		return -1;
+	}
+	if (!o->paths.hosts)
+		o->paths.hosts = 1;
+	if (o->paths.hosts < 1 || o->paths.hosts > ENV_HOSTS_MAX ||
+	    (o->paths.hosts > 1 && !o->paths.pg_url)) {
+		fprintf(stderr,
+			"asyncd-bench: --hosts takes 1 to %d, and more than 1 only with "
+			"--store postgres://...\n",
+			ENV_HOSTS_MAX);
+		return -1;
+	}
+	if (o->paths.pg_url) {
+		char probe[512];
+		if (pg_db_url(o->paths.pg_url, "x", probe, sizeof(probe)) < 0) {
+			fprintf(stderr, "asyncd-bench: --store %s: not a postgres:// URL\n",
+				o->paths.pg_url);
+			return -1;
+		}
+		snprintf(o->on, sizeof(o->on), " (PostgreSQL %d host%s)", o->paths.hosts,
+			 o->paths.hosts > 1 ? "s" : "");
 	}
 	if (o->n <= 0)
 		o->n = scaled(o->scale, 100000, 1000);
@@ -804,15 +855,20 @@ static double load_average(void)
 
 static void title(const struct opts *o, double load, char *buf, size_t len)
 {
-	char date[32];
+	char date[32], store[160] = "SQLite WAL synchronous=FULL";
 	time_t now = time(NULL);
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", localtime(&now));
+	if (o->paths.pg_url) {
+		char pg[128];
+		pg_describe(o->paths.pg_url, pg, sizeof(pg));
+		snprintf(store, sizeof(store), "%s, %d asyncd host%s", pg, o->paths.hosts,
+			 o->paths.hosts > 1 ? "s" : "");
+	}
 	snprintf(buf, len,
-		 "asyncd benchmark, %s: scale %g, %ld CPUs, %.1f GiB RAM, load %.2f at start, "
-		 "SQLite WAL synchronous=FULL",
+		 "asyncd benchmark, %s: scale %g, %ld CPUs, %.1f GiB RAM, load %.2f at start, %s",
 		 date, o->scale, sysconf(_SC_NPROCESSORS_ONLN),
-		 (double)pages * (double)page / (1024.0 * 1024 * 1024), load);
+		 (double)pages * (double)page / (1024.0 * 1024 * 1024), load, store);
 }
 
 static void test_hostile(const struct opts *o)
@@ -823,15 +879,16 @@ static void test_hostile(const struct opts *o)
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
-	char head[256];
+	char head[512];
 	static const struct {
 		const char *name;
 		void (*run)(const struct opts *o);
+		bool pg; /* runs on PostgreSQL too (--store) */
 	} tests[] = {
-	    {"burndown", test_burndown},   {"api", test_api},
-	    {"latency", test_latency},	   {"growth", test_growth},
-	    {"isolation", test_isolation}, {"hostile", test_hostile},
-	    {"metrics", test_metrics},
+	    {"burndown", test_burndown, true},	  {"api", test_api, false},
+	    {"latency", test_latency, true},	  {"growth", test_growth, true},
+	    {"isolation", test_isolation, false}, {"hostile", test_hostile, false},
+	    {"metrics", test_metrics, false},
 	};
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
@@ -850,10 +907,18 @@ int main(int argc, char **argv)
 		    "low and noisy\n",
 		    load);
 	double t0 = mono_s();
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (selected(&o, tests[i].name) &&
-		    (strcmp(tests[i].name, "metrics") || (o.only && *o.only)))
-			tests[i].run(&o); /* metrics only when named: it fills 11M rows */
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		bool named = o.only && *o.only && selected(&o, tests[i].name);
+		if (!selected(&o, tests[i].name) || (!strcmp(tests[i].name, "metrics") && !named))
+			continue; /* metrics only when named: it fills 11M rows */
+		if (o.paths.pg_url && !tests[i].pg) {
+			if (named)
+				report_na(tests[i].name, "-", "",
+					  "n/a: SQLite only (not with --store)");
+			continue;
+		}
+		tests[i].run(&o);
+	}
 	title(&o, load, head, sizeof(head));
 	report_print(stdout, head);
 	printf("\n(%.0f s)\n", mono_s() - t0);

@@ -1,6 +1,7 @@
 /* A prepared asyncd for one benchmark test (see bench_env.h). Registration and steps go through
- * the HTTP API as an administrator would; only env_populate() writes the SQLite file directly, with
- * the server stopped, to make tables of millions of rows in seconds. */
+ * the HTTP API as an administrator would; only env_populate() writes the SQLite file (or, on
+ * PostgreSQL, the database through psql) directly, with the server stopped, to make tables of
+ * millions of rows in seconds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,17 +14,12 @@
 #include <sqlite3.h>
 
 #include "bench_env.h"
+#include "bench_pg.h"
+#include "bench_stats.h"
 
 #define START_TIMEOUT_S 60
 #define STOP_TIMEOUT_S 60
 #define POPULATE_CHUNK 1000000
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_ms(long ms)
 {
@@ -100,14 +96,78 @@ int env_add_step(struct env *e, const char *type, const char *message, const cha
 static int connect_http(struct env *e)
 {
 	http_done(&e->h);
-	return http_init(&e->h, e->srv.url, e->srv.token);
+	if (http_init(&e->h, e->srv.url, e->srv.token) < 0)
+		return -1;
+	for (int i = 0; i < e->hosts - 1; i++) {
+		http_done(&e->more_h[i]);
+		if (http_init(&e->more_h[i], e->more[i].url, e->more[i].token) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A fresh database on the PostgreSQL server for this env; every host's --store. */
+static int make_database(struct env *e, const struct env_paths *p)
+{
+	static int seq;
+	char db[64], sql[128];
+	snprintf(db, sizeof(db), "asyncd_bench_%d_%d", (int)getpid(), ++seq);
+	if (pg_db_url(p->pg_url, db, e->db_url, sizeof(e->db_url)) < 0 ||
+	    strlen(p->pg_url) >= sizeof(e->pg_url)) {
+		fprintf(stderr, "bench: --store %s: not a postgres:// URL\n", p->pg_url);
+		return -1;
+	}
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+	if (pg_psql(p->pg_url, sql, NULL, 0) < 0)
+		return -1;
+	snprintf(e->db, sizeof(e->db), "%s", db);
+	snprintf(e->pg_url, sizeof(e->pg_url), "%s", p->pg_url);
+	return 0;
+}
+
+/* A state directory for host n (1-based) on the env's store; hosts after the first get host 1's
+ * admin token, so that one token works on all of them. */
+static int make_host(struct env *e, struct server *s, const struct env_paths *p, int n)
+{
+	if (server_make_dir(s, p->asyncd, p->tmpdir) < 0)
+		return -1;
+	if (!e->db[0])
+		return 0;
+	snprintf(s->store, sizeof(s->store), "%s", e->db_url);
+	snprintf(s->host_id, sizeof(s->host_id), "h%d", n);
+	if (n == 1)
+		return 0;
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/admin.token", s->dir);
+	FILE *f = fopen(path, "wxe");
+	int ok = f && fprintf(f, "%s\n", e->srv.token) > 0;
+	if ((f && fclose(f) != 0) || !ok) {
+		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	chmod(path, 0600);
+	return 0;
+}
+
+/* Hosts 2..paths->hosts, started once host 1 has registered everything. */
+static int start_more(struct env *e, const struct env_paths *p)
+{
+	int want = p->pg_url && p->hosts > 1 ? p->hosts : 1;
+	for (int n = 2; n <= want; n++) {
+		struct server *s = &e->more[n - 2];
+		e->hosts = n;
+		if (make_host(e, s, p, n) < 0 || server_start(s, START_TIMEOUT_S) < 0)
+			return -1;
+	}
+	return connect_http(e);
 }
 
 int env_up(struct env *e, const struct env_paths *p, int with_stamp)
 {
 	int64_t stamp_id;
 	memset(e, 0, sizeof(*e));
-	if (server_make_dir(&e->srv, p->asyncd, p->tmpdir) < 0 ||
+	e->hosts = 1;
+	if ((p->pg_url && make_database(e, p) < 0) || make_host(e, &e->srv, p, 1) < 0 ||
 	    server_start(&e->srv, START_TIMEOUT_S) < 0 || connect_http(e) < 0)
 		return -1;
 	if (env_register(e, p->samples, "none", &e->samples_id) != 0) {
@@ -117,40 +177,74 @@ int env_up(struct env *e, const struct env_paths *p, int with_stamp)
 	}
 	if (env_add_step(e, "samples.noop", "Create", "account", &e->noop_step) < 0)
 		return -1;
-	if (!with_stamp)
-		return 0;
-	if (env_register(e, p->stamp, "none", &stamp_id) != 0) {
-		fprintf(stderr, "bench: registering %s failed: %.300s\n", p->stamp,
-			e->h.resp ? e->h.resp : "");
-		return -1;
+	if (with_stamp) {
+		if (env_register(e, p->stamp, "none", &stamp_id) != 0) {
+			fprintf(stderr, "bench: registering %s failed: %.300s\n", p->stamp,
+				e->h.resp ? e->h.resp : "");
+			return -1;
+		}
+		if (env_add_step(e, "bench.stamp", "Stamp", "bench", &e->stamp_step) < 0)
+			return -1;
 	}
-	return env_add_step(e, "bench.stamp", "Stamp", "bench", &e->stamp_step);
+	return start_more(e, p);
 }
 
 int env_stop(struct env *e)
 {
+	int rc = 0;
+	for (int i = 0; i < e->hosts - 1; i++) {
+		http_done(&e->more_h[i]);
+		rc |= server_stop(&e->more[i], STOP_TIMEOUT_S);
+	}
 	http_done(&e->h);
-	return server_stop(&e->srv, STOP_TIMEOUT_S);
+	return server_stop(&e->srv, STOP_TIMEOUT_S) | rc;
 }
 
 int env_restart(struct env *e, double timeout_s)
 {
 	if (server_start(&e->srv, timeout_s) < 0)
 		return -1;
+	for (int i = 0; i < e->hosts - 1; i++)
+		if (server_start(&e->more[i], timeout_s) < 0)
+			return -1;
 	return connect_http(e);
 }
 
 void env_down(struct env *e, const struct env_paths *p)
 {
+	char sql[128];
+	for (int i = 0; i < e->hosts - 1; i++) {
+		http_done(&e->more_h[i]);
+		server_destroy(&e->more[i], p->keep);
+	}
 	http_done(&e->h);
 	server_destroy(&e->srv, p->keep);
+	if (!e->db[0])
+		return;
+	if (p->keep) {
+		fprintf(stderr, "bench: kept database %s\n", e->db_url);
+	} else {
+		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", e->db);
+		pg_psql(e->pg_url, sql, NULL, 0);
+	}
+	e->db[0] = 0;
+}
+
+double env_metric(struct env *e, const char *name)
+{
+	double sum = http_metric(&e->h, name);
+	for (int i = 0; i < e->hosts - 1 && sum >= 0; i++) {
+		double v = http_metric(&e->more_h[i], name);
+		sum = v < 0 ? -1 : sum + v;
+	}
+	return sum;
 }
 
 int env_wait_processed(struct env *e, double want, double timeout_s, long poll_ms, double *ret_seen)
 {
 	double seen = -1;
 	for (double end = mono_s() + timeout_s;; sleep_ms(poll_ms)) {
-		seen = http_metric(&e->h, "asyncd_jobs_processed_total");
+		seen = env_metric(e, "asyncd_jobs_processed_total");
 		if (seen >= want || mono_s() > end)
 			break;
 	}
@@ -302,6 +396,8 @@ static int populate_all(sqlite3 *db, struct env *e, int64_t n, int completed)
 
 int env_populate(struct env *e, int64_t n, int completed)
 {
+	if (e->db[0])
+		return pg_populate(e->db_url, e->noop_step, e->samples_id, n, completed);
 	sqlite3 *db = db_open(e, 1);
 	if (!db)
 		return -1;
@@ -343,6 +439,8 @@ static int query_2(struct env *e, const char *sql, int64_t a, int64_t b, int64_t
 
 int env_ready(struct env *e, int64_t *ret_n, int64_t *ret_lo)
 {
+	if (e->db[0])
+		return pg_ready(e->db_url, ret_n, ret_lo);
 	return query_2(
 	    e, "SELECT count(*), coalesce(min(id), 0) FROM jobs WHERE state = 0 AND ?1 = ?2 + ?3",
 	    0, 0, 0, ret_n, ret_lo);
@@ -351,9 +449,46 @@ int env_ready(struct env *e, int64_t *ret_n, int64_t *ret_lo)
 int env_done_window(struct env *e, int64_t lo, int64_t since_ms, int64_t *ret_n,
 		    int64_t *ret_span_ms)
 {
+	if (e->db[0])
+		return pg_done_window(e->db_url, lo, since_ms, ret_n, ret_span_ms);
 	return query_2(
 	    e,
 	    "SELECT count(*), coalesce(max(completed_on) - min(started_on), 0) FROM jobs"
 	    " WHERE state = 3 AND status = 30 AND id >= ?1 AND started_on >= ?2 AND ?3 = 0",
 	    lo, since_ms, 0, ret_n, ret_span_ms);
+}
+
+/* proc_cpu_s summed over every host of e; -1 when one cannot be read. */
+double env_cpu_s(const struct env *e)
+{
+	double sum = proc_cpu_s(e->srv.pid);
+	for (int i = 0; i < e->hosts - 1 && sum >= 0; i++) {
+		double v = proc_cpu_s(e->more[i].pid);
+		sum = v < 0 ? -1 : sum + v;
+	}
+	return sum;
+}
+
+int env_db_note(struct env *e)
+{
+	e->n_db_pids = 0;
+	if (!e->db[0])
+		return -1;
+	int n = pg_backend_pids(e->pg_url, e->db, e->db_pids, ENV_DB_PIDS_MAX);
+	if (n < 0)
+		return -1;
+	e->n_db_pids = n;
+	return 0;
+}
+
+double env_db_cpu_s(const struct env *e)
+{
+	double sum = 0;
+	if (!e->db[0] || !e->n_db_pids)
+		return -1;
+	for (int i = 0; i < e->n_db_pids; i++) {
+		double v = proc_cpu_s(e->db_pids[i]);
+		sum += v > 0 ? v : 0; /* a backend gone since: its time is lost */
+	}
+	return sum;
 }

@@ -94,11 +94,11 @@ void report_print(FILE *f, const char *title)
 {
 	char v[32];
 	fprintf(f, "\n%s\n\n", title);
-	fprintf(f, "%-26s %-34s %12s  %-9s %s\n", "test", "metric", "value", "unit", "notes");
-	fprintf(f, "%-26s %-34s %12s  %-9s %s\n", "----", "------", "-----", "----", "-----");
+	fprintf(f, "%-31s %-34s %12s  %-9s %s\n", "test", "metric", "value", "unit", "notes");
+	fprintf(f, "%-31s %-34s %12s  %-9s %s\n", "----", "------", "-----", "----", "-----");
 	for (size_t i = 0; i < n_rows; i++) {
 		format_value(&rows[i], v, sizeof(v));
-		fprintf(f, "%-26s %-34s %12s  %-9s %s\n", rows[i].test, rows[i].metric, v,
+		fprintf(f, "%-31s %-34s %12s  %-9s %s\n", rows[i].test, rows[i].metric, v,
 			rows[i].unit, rows[i].note);
 	}
 	fflush(f);
@@ -148,8 +148,8 @@ int report_csv(const char *path)
 
 /* ---- SVG ---- */
 
-#define SVG_W 980
-#define LABEL_W 400
+#define SVG_W 1080
+#define LABEL_W 480
 #define BAR_W 440
 #define ROW_H 22
 #define PANEL_GAP 40

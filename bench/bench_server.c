@@ -17,7 +17,7 @@
 #include "bench_http.h"
 #include "bench_server.h"
 
-#define MAX_SERVERS 8
+#define MAX_SERVERS 16
 
 static volatile pid_t running[MAX_SERVERS];
 
@@ -100,7 +100,17 @@ static pid_t spawn(struct server *s)
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
-	execl(s->bin, s->bin, "--state-dir", s->dir, "--listen", "127.0.0.1:0", (char *)NULL);
+	const char *argv[12] = {s->bin, "--state-dir", s->dir, "--listen", "127.0.0.1:0"};
+	int n = 5;
+	if (s->store[0]) {
+		argv[n++] = "--store";
+		argv[n++] = s->store;
+	}
+	if (s->host_id[0]) {
+		argv[n++] = "--host-id";
+		argv[n++] = s->host_id;
+	}
+	execv(s->bin, (char *const *)argv);
 	_exit(127);
 }
 

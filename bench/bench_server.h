@@ -14,6 +14,8 @@ struct server {
 	char dir[PATH_MAX]; /* state directory (made by server_make_dir) */
 	char url[256];	    /* "http://127.0.0.1:PORT" once started */
 	char token[256];    /* the admin token */
+	char store[512];    /* --store URL, or "" (SQLite in dir); set after server_make_dir */
+	char host_id[32];   /* --host-id, or "" */
 };
 
 /* Make a fresh state directory under tmpdir (NULL: $TMPDIR or /tmp). Returns 0 or -1. */

@@ -2,7 +2,10 @@
 #include "bench_stats.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 double mono_s(void)
 {
@@ -23,4 +26,23 @@ double pct(const double *v, size_t n, double p)
 		return NAN;
 	size_t i = (size_t)ceil(p / 100.0 * (double)n);
 	return v[i ? i - 1 : 0];
+}
+
+/* User + system CPU seconds of process pid so far (/proc/PID/stat fields 14 and 15); -1. */
+double proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }

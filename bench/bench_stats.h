@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* CLOCK_MONOTONIC in seconds. */
 double mono_s(void);
@@ -11,5 +12,8 @@ double mono_s(void);
 int cmp_double(const void *a, const void *b);
 /* the p-th percentile (0..100) of sorted v[0..n); NAN when n is 0 */
 double pct(const double *v, size_t n, double p);
+
+/* User + system CPU seconds of process pid so far (/proc/PID/stat); -1 when it is gone. */
+double proc_cpu_s(pid_t pid);
 
 #endif

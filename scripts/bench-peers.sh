@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The same no-op burn-down on asyncd and on the peers users would pick instead (`make bench-peers`):
-# graphile-worker and pg-boss on PostgreSQL 15, BullMQ on Redis 7, beanstalkd with its binlog.
-# Same N (100000 x BENCH_SCALE), same machine, same run; see docs/performance.md.
+# graphile-worker and pg-boss on PostgreSQL 15, BullMQ on Redis 7, beanstalkd with its binlog; and
+# asyncd on PostgreSQL (1 host: asyncd-pg, 3 hosts: asyncd-pg-3) on the same PostgreSQL server as
+# graphile-worker and pg-boss. Same N (100000 x BENCH_SCALE), same machine, same run; see
+# docs/performance.md.
 #
 #   1. builds build-bench/ (scripts/bench.sh --build-only)
 #   2. installs what is missing: Debian packages postgresql, redis-server, beanstalkd (as root with
@@ -11,12 +13,16 @@
 #      PostgreSQL fsync=on, synchronous_commit=on; Redis appendonly yes + appendfsync everysec (its
 #      documented durable setting; it can lose up to 1 s of writes, asyncd and the others none);
 #      beanstalkd -b DIR -f0 (binlog, fsync at every write)
-#   4. runs asyncd's burn-down (build-bench/bench/asyncd-bench --only burndown) and each peer's
-#      (bench/peers/peer.mjs, build-bench/bench/beanstalk-bench), one after the other
-#   5. prints one table with the ratio asyncd/peer and writes bench/results/peers.csv
+#   4. runs asyncd's burn-down (build-bench/bench/asyncd-bench --only burndown), asyncd's on
+#      PostgreSQL (the same with --store URL --hosts 1 and 3) and each peer's (bench/peers/peer.mjs,
+#      build-bench/bench/beanstalk-bench), one after the other; a CHECKPOINT of the PostgreSQL
+#      server before each run on it, so that none pays for the WAL of the one before
+#   5. prints one table with the ratio asyncd/peer, a second with asyncd-pg / the PostgreSQL
+#      peers, and writes bench/results/peers.csv
 # Every server started here is stopped on exit (trap), whatever happens.
 #
-# Environment: BENCH_SCALE (default 1), PEERS (default "graphile-worker pg-boss bullmq beanstalkd"),
+# Environment: BENCH_SCALE (default 1), PEERS (default "asyncd-pg asyncd-pg-3 graphile-worker pg-boss
+# bullmq beanstalkd"),
 # PEER_TIMEOUT (s, default 900), the tuning knobs of bench/peers/peer.mjs (GW_CONCURRENCY, ...),
 # BEANSTALK_WORKERS (default 4).
 set -euo pipefail
@@ -24,7 +30,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCALE=${BENCH_SCALE:-1}
-PEERS=${PEERS:-graphile-worker pg-boss bullmq beanstalkd}
+PEERS=${PEERS:-asyncd-pg asyncd-pg-3 graphile-worker pg-boss bullmq beanstalkd}
+PG_PEERS="asyncd-pg asyncd-pg-3 graphile-worker pg-boss" # the ones on the one PostgreSQL server
 PEER_TIMEOUT=${PEER_TIMEOUT:-900}
 BEANSTALK_WORKERS=${BEANSTALK_WORKERS:-4}
 BUILD=build-bench
@@ -122,8 +129,7 @@ install_all() {
 	local why
 	say "installing the peers"
 	if ! why=$(apt_install postgresql-15 postgresql-client-15) || [[ ! -x $PG_BIN/postgres ]]; then
-		skip[graphile-worker]="PostgreSQL 15: ${why:-$PG_BIN/postgres missing}"
-		skip[pg-boss]=${skip[graphile-worker]}
+		skip_pg "PostgreSQL 15: ${why:-$PG_BIN/postgres missing}"
 	fi
 	why=$(apt_install redis-server redis-tools) || skip[bullmq]="Redis: $why"
 	why=$(apt_install beanstalkd) || skip[beanstalkd]="beanstalkd: $why"
@@ -141,6 +147,14 @@ install_all() {
 	if [[ -n $why ]]; then
 		: "${skip[graphile-worker]:=$why}" "${skip[pg-boss]:=$why}" "${skip[bullmq]:=$why}"
 	fi
+}
+
+# skip_pg WHY: every peer on PostgreSQL is skipped (those skipped already keep their reason)
+skip_pg() {
+	local p
+	for p in $PG_PEERS; do
+		: "${skip[$p]:=$1}"
+	done
 }
 
 # ---- servers ----
@@ -162,7 +176,7 @@ start_postgres() {
 		synchronous_commit = on
 		full_page_writes = on
 		shared_buffers = 256MB
-		max_connections = 100
+		max_connections = 200
 	CONF
 	as_postgres "$PG_BIN/pg_ctl" -D "$pg_data" -l "$work/pglog/postgres.log" -w -t 60 start \
 		>/dev/null || return 1
@@ -170,6 +184,15 @@ start_postgres() {
 		-c 'create database pgboss' >/dev/null || return 1
 	export GW_URL="postgres://postgres@127.0.0.1:$port/graphile"
 	export PGBOSS_URL="postgres://postgres@127.0.0.1:$port/pgboss"
+	# asyncd-bench makes (and drops) a database of its own per run: the superuser's URL
+	PG_ADMIN_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+# a checkpoint before each run on PostgreSQL: none pays for the WAL the one before wrote
+pg_checkpoint() {
+	if [[ -n ${PG_ADMIN_URL:-} ]]; then
+		"$PG_BIN/psql" -X -q -d "$PG_ADMIN_URL" -c CHECKPOINT >/dev/null || true
+	fi
 }
 
 start_redis() {
@@ -199,12 +222,13 @@ wanted() {
 
 start_servers() {
 	say "starting private servers on 127.0.0.1 (data in $work)"
-	if (wanted graphile-worker || wanted pg-boss) && [[ -z ${skip[pg-boss]:-} ]]; then
-		if ! start_postgres; then
-			skip[graphile-worker]="PostgreSQL did not start: see $work/postgres.log"
-			skip[pg-boss]=${skip[graphile-worker]}
-			tail -5 "$work/initdb.log" "$work/pglog/postgres.log" >&2 2>/dev/null || true
-		fi
+	local p need_pg=
+	for p in $PG_PEERS; do
+		wanted "$p" && [[ -z ${skip[$p]:-} ]] && need_pg=1
+	done
+	if [[ -n $need_pg ]] && ! start_postgres; then
+		skip_pg "PostgreSQL did not start: see $work/pglog/postgres.log"
+		tail -5 "$work/initdb.log" "$work/pglog/postgres.log" >&2 2>/dev/null || true
 	fi
 	if wanted bullmq && [[ -z ${skip[bullmq]:-} ]] && ! start_redis; then
 		skip[bullmq]="redis-server did not start"
@@ -238,12 +262,22 @@ record_result() {
 	record "$1" "$ingest $e2e $drain" "$3"
 }
 
+# run_asyncd [NAME HOSTS]: asyncd's burn-down on SQLite, or (NAME, HOSTS) on the PostgreSQL server
+# of the peers with HOSTS asyncd sharing one database
 run_asyncd() {
-	local csv=$work/asyncd.csv ingest e2e drain
-	say "asyncd: burn-down of $N no-op jobs"
+	local name=${1:-asyncd} hosts=${2:-} csv ingest e2e drain settings store=()
+	csv=$work/$name.csv
+	settings="SQLite WAL synchronous=FULL, in-process no-op, defaults"
+	if [[ -n $hosts ]]; then
+		store=(--store "$PG_ADMIN_URL" --hosts "$hosts")
+		settings="PostgreSQL 15 (the server of graphile-worker and pg-boss), 1 host, in-process no-op, defaults"
+		((hosts == 1)) || settings=${settings/1 host/$hosts hosts sharing one database}
+		pg_checkpoint
+	fi
+	say "$name: burn-down of $N no-op jobs"
 	if ! timeout -k 10 "$PEER_TIMEOUT" "$BUILD/bench/asyncd-bench" --scale "$SCALE" --n "$N" \
-		--only burndown --csv "$csv" >&2; then
-		skip[asyncd]="asyncd-bench failed (see above)"
+		--only burndown "${store[@]}" --csv "$csv" >&2; then
+		skip[$name]="asyncd-bench failed (see above)"
 		return
 	fi
 	ingest=$(awk -F, '$2 == "ingest (bulk NDJSON)" { print $3 }' "$csv")
@@ -251,15 +285,16 @@ run_asyncd() {
 	drain=$(awk -F, '$2 == "processed (drain after ingest)" { print $3 }' "$csv")
 	is_number "$drain" || drain=-1
 	if ! is_number "$ingest" || ! is_number "$e2e"; then
-		skip[asyncd]="asyncd-bench measured nothing (see above)"
+		skip[$name]="asyncd-bench measured nothing (see above)"
 		return
 	fi
-	record asyncd "$ingest $e2e $drain" "SQLite WAL synchronous=FULL, in-process no-op, defaults"
+	record "$name" "$ingest $e2e $drain" "$settings"
 }
 
 run_node_peer() {
 	local name=$1 out settings
 	say "$name: burn-down of $N no-op jobs"
+	[[ $name == bullmq ]] || pg_checkpoint
 	if ! out=$(cd "$PEERS_DIR" && timeout -k 10 "$PEER_TIMEOUT" node peer.mjs run "$name" "$N" \
 		2>"$work/$name.err"); then
 		cat "$work/$name.err" >&2
@@ -293,6 +328,8 @@ run_all() {
 		fi
 		case $p in
 		beanstalkd) run_beanstalkd ;;
+		asyncd-pg) run_asyncd asyncd-pg 1 ;;
+		asyncd-pg-3) run_asyncd asyncd-pg-3 3 ;;
 		graphile-worker | pg-boss | bullmq) run_node_peer "$p" ;;
 		*) skip[$p]="unknown peer" ;;
 		esac
@@ -301,13 +338,46 @@ run_all() {
 
 # ---- the table ----
 
+# ratio A B: "N.Nx" (A / B), or "n/a" when either is not a positive number
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.1fx", a / b; else printf "n/a" }'
+}
+
+# field NAME K: the K-th figure of NAME's row (1 ingest, 2 proc, 3 drain), or 0 when not measured
+field() {
+	local f=(0 0 0)
+	[[ -n ${row[$1]:-} ]] && read -r -a f <<<"${row[$1]%%|*}"
+	echo "${f[$(($2 - 1))]}"
+}
+
+# the second table: asyncd on PostgreSQL against the peers on the same server
+pg_table() {
+	local a b any=
+	for a in asyncd-pg asyncd-pg-3; do
+		[[ -n ${row[$a]:-} ]] && any=1
+	done
+	[[ -n $any ]] || return 0
+	printf '\nasyncd on PostgreSQL against the peers on the same PostgreSQL server (x = times as fast):\n\n'
+	printf '%-32s %10s %10s %10s\n' "" "proc" "ingest" "drain"
+	for a in asyncd-pg asyncd-pg-3; do
+		[[ -n ${row[$a]:-} ]] || continue
+		for b in graphile-worker pg-boss asyncd-pg; do
+			[[ $a != "$b" && -n ${row[$b]:-} ]] || continue
+			printf '%-32s %10s %10s %10s\n' "$a / $b" "$(ratio "$(field "$a" 2)" "$(field "$b" 2)")" \
+				"$(ratio "$(field "$a" 1)" "$(field "$b" 1)")" "$(ratio "$(field "$a" 3)" "$(field "$b" 3)")"
+		done
+	done
+}
+
 table() {
-	local csv=$RESULTS/peers.csv p a_ingest=0 a_e2e=0
+	local csv=$RESULTS/peers.csv p a_ingest=0 a_e2e=0 pg_ingest pg_e2e
 	if [[ -n ${row[asyncd]:-} ]]; then
 		read -r a_ingest a_e2e _ <<<"${row[asyncd]%%|*}"
 	fi
+	pg_ingest=$(field asyncd-pg 1)
+	pg_e2e=$(field asyncd-pg 2)
 	mkdir -p "$RESULTS"
-	echo "system,ingest_events_per_s,processed_jobs_per_s,drain_jobs_per_s,asyncd_ratio_processed,asyncd_ratio_ingest,settings" >"$csv"
+	echo "system,ingest_events_per_s,processed_jobs_per_s,drain_jobs_per_s,asyncd_ratio_processed,asyncd_ratio_ingest,settings,asyncd_pg_ratio_processed,asyncd_pg_ratio_ingest" >"$csv"
 	printf '\nno-op burn-down, N=%s, %s CPUs, %s (same run)\n\n' "$N" "$(nproc)" "$(date '+%Y-%m-%d %H:%M')"
 	printf '%-16s %12s %12s %12s %10s %10s\n' system "ingest ev/s" "proc jobs/s" "drain jobs/s" \
 		"asyncd/x" "asyncd/x"
@@ -315,21 +385,24 @@ table() {
 	for p in asyncd $PEERS; do
 		if [[ -z ${row[$p]:-} ]]; then
 			printf '%-16s %s\n' "$p" "n/a: ${skip[$p]:-not run}"
-			echo "$p,,,,,,\"n/a: ${skip[$p]:-not run}\"" >>"$csv"
+			echo "$p,,,,,,\"n/a: ${skip[$p]:-not run}\",," >>"$csv"
 			continue
 		fi
-		local ingest e2e drain settings r_p r_i
+		local ingest e2e drain settings r_p r_i g_p g_i
 		read -r ingest e2e drain <<<"${row[$p]%%|*}"
 		settings=${row[$p]#*|}
-		r_p=$(awk -v a="$a_e2e" -v b="$e2e" 'BEGIN { printf (a > 0 && b > 0) ? "%.1fx" : "n/a", a / b }')
-		r_i=$(awk -v a="$a_ingest" -v b="$ingest" 'BEGIN { printf (a > 0 && b > 0) ? "%.1fx" : "n/a", a / b }')
+		r_p=$(ratio "$a_e2e" "$e2e")
+		r_i=$(ratio "$a_ingest" "$ingest")
+		g_p=$(ratio "$pg_e2e" "$e2e")
+		g_i=$(ratio "$pg_ingest" "$ingest")
 		printf '%-16s %12.0f %12.0f %12s %10s %10s\n' "$p" "$ingest" "$e2e" \
 			"$(awk -v d="$drain" 'BEGIN { print (d < 0 ? "-" : sprintf("%.0f", d)) }')" "$r_p" "$r_i"
-		echo "$p,$ingest,$e2e,$drain,${r_p%x},${r_i%x},\"$settings\"" >>"$csv"
+		echo "$p,$ingest,$e2e,$drain,${r_p%x},${r_i%x},\"$settings\",${g_p%x},${g_i%x}" >>"$csv"
 	done
 	printf '\nproc = jobs/s from the first ingest request to the last job done; drain = after the\n'
 	printf 'ingest ("-": done during the ingest); ingest in bulk batches of 10000 (beanstalkd: pipelined puts).\n'
-	printf 'settings:\n'
+	pg_table
+	printf '\nsettings:\n'
 	for p in asyncd $PEERS; do
 		[[ -n ${row[$p]:-} ]] && printf '  %-16s %s\n' "$p" "${row[$p]#*|}"
 	done
