@@ -189,7 +189,7 @@ static int pg_assembly_bytes(struct store *s, const char *sha256, void **ret_byt
 {
 	struct pgp p = {0};
 	pgp_text(&p, sha256);
-	PGresult *r;
+	PGresult *r = NULL;
 	/* like pg_run: a connection found broken (the server restarted since its last use) is
 	 * opened again and the read tried once more (the bytes come in binary, which pg_run does
 	 * not ask for) */
