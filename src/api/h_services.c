@@ -177,17 +177,14 @@ static int await_answer(struct api_req *r, int64_t id, struct host_command *ret)
 	return AE_TIMEOUT;
 }
 
-/* A service action for another host of the shared store: stored as a command that the target's
- * listener acts on (NOTIFY asyncd_commands); the answer is the target's. Audited here. */
-static int remote_action(struct api_req *r, const char *host, const char *service,
-			 const char *action)
+/* A service action or configuration (payload: the PATCH body) for another host of the shared
+ * store: stored as a command that the target's listener acts on (NOTIFY asyncd_commands); the
+ * answer is the target's. Audited here. */
+static int remote_command(struct api_req *r, const char *host, const char *service,
+			  const char *action, const char *payload)
 {
 	struct host_row *target = NULL;
 	char what[48], where[320];
-	if (service_action_parse(action) < 0)
-		return api_error(
-		    r, AE_NOTFOUND,
-		    "no service action '%s': use start, stop, pause, continue or restart", action);
 	int rc = live_host(r, host, &target);
 	if (rc < 0)
 		return rc;
@@ -195,6 +192,7 @@ static int remote_action(struct api_req *r, const char *host, const char *servic
 	struct host_command c = {.host_id = (char *)host,
 				 .service = (char *)service,
 				 .action = (char *)action,
+				 .payload = (char *)payload,
 				 .requested_by = r->user,
 				 .requested_on = clock_now_ms()};
 	struct host_command got = {0};
@@ -206,7 +204,7 @@ static int remote_action(struct api_req *r, const char *host, const char *servic
 	api_audit(r, what, where, rc < 0 || got.rc < 0 ? "refused" : "ok",
 		  rc < 0       ? asyncd_strerror(rc)
 		  : got.rc < 0 ? got.answer
-			       : NULL);
+			       : payload);
 	if (rc == AE_TIMEOUT)
 		return api_error(r, rc, "host '%s' did not answer within %d ms", host,
 				 REMOTE_WAIT_MS);
@@ -220,10 +218,27 @@ static int remote_action(struct api_req *r, const char *host, const char *servic
 	return rc;
 }
 
+static int remote_action(struct api_req *r, const char *host, const char *service,
+			 const char *action)
+{
+	if (service_action_parse(action) < 0)
+		return api_error(
+		    r, AE_NOTFOUND,
+		    "no service action '%s': use start, stop, pause, continue or restart", action);
+	return remote_command(r, host, service, action, NULL);
+}
+
+/* The path names another host of a shared store (a SQLite store has one host: its path
+ * answers 404 in path_service). */
+static bool other_host(const struct api_req *r)
+{
+	return strcmp(r->params[0], r->api->host_id) && strcmp(r->params[0], "local") &&
+	       strncmp(r->api->store_url, "sqlite:", 7);
+}
+
 int h_service_action(struct api_req *r)
 {
-	if (strcmp(r->params[0], r->api->host_id) && strcmp(r->params[0], "local") &&
-	    strncmp(r->api->store_url, "sqlite:", 7))
+	if (other_host(r))
 		return remote_action(r, r->params[0], r->params[1], r->params[2]);
 	char err[256];
 	struct service *s = path_service(r);
@@ -262,10 +277,35 @@ static int parse_config(struct api_req *r, json_t *body, int *ret_startup, int *
 	return 0;
 }
 
+/* The configuration for another host: checked here, applied there (peers.c). */
+static int remote_configure(struct api_req *r)
+{
+	json_t *body;
+	int startup, delay;
+	/* every host runs the same services */
+	if (!r->api->services || !services_find(r->api->services, r->params[1]))
+		return api_error(r, AE_NOTFOUND,
+				 "no service '%s': use async, async-maintenance or sandbox",
+				 r->params[1]);
+	int rc = api_body(r, BODY_SERVICE, &body);
+	if (rc < 0)
+		return rc;
+	rc = parse_config(r, body, &startup, &delay);
+	char *payload = rc == 0 ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (rc == 0)
+		rc = payload ? remote_command(r, r->params[0], r->params[1], "configure", payload)
+			     : api_error(r, AE_NOMEM, "out of memory");
+	free(payload);
+	return rc;
+}
+
 int h_service_configure(struct api_req *r)
 {
 	json_t *body;
 	int startup, delay;
+	if (other_host(r))
+		return remote_configure(r);
 	struct service *s = path_service(r);
 	if (!s)
 		return AE_NOTFOUND;

@@ -243,6 +243,57 @@ static int post_action(struct cli_ctx *ctx, const struct cli_args *a, const char
 	return r;
 }
 
+/* {"startup_type", "recovery_delay_s"} from --startup and --recovery-delay; NULL (said why)
+ * when neither is given or the delay is not a whole number of seconds. */
+static json_t *config_body(const struct cli_args *a)
+{
+	const char *startup = cli_opt(a, "startup"), *delay = cli_opt(a, "recovery-delay");
+	json_t *body = json_object();
+	char *end = NULL;
+	long d = delay ? strtol(delay, &end, 10) : 0;
+
+	if (!startup && !delay) {
+		cli_err("give --startup automatic|manual|disabled and/or --recovery-delay SECONDS");
+	} else if (delay && (!*delay || *end || d < 0 || d > 3600)) {
+		cli_err("--recovery-delay: '%s' is not a number of seconds from 0 to 3600", delay);
+	} else if (body) {
+		if (startup)
+			json_object_set_new(body, "startup_type", json_string(startup));
+		if (delay)
+			json_object_set_new(body, "recovery_delay_s", json_integer(d));
+		return body;
+	}
+	json_decref(body);
+	return NULL;
+}
+
+/* asyncctl service set NAME [--host H] --startup TYPE --recovery-delay S: the service's
+ * configuration, on any host of a shared store (that host applies and stores it). */
+static int service_set(struct cli_ctx *ctx, const struct cli_args *a)
+{
+	json_t *body = config_body(a), *answer = NULL;
+	char *host = NULL, *path = NULL;
+	int r = body ? pick_host(ctx, a, &host) : CLI_EUSAGE;
+
+	if (r == 0)
+		r = (path = action_path(host, a->args[0], "")) ? 0 : cli_oom();
+	if (r == 0) {
+		path[strlen(path) - 1] = 0; /* no trailing "/" */
+		r = cli_http_json(ctx, "PATCH", path, body, &answer);
+	}
+	if (r == 0 && ctx->json)
+		r = cli_print_json(answer);
+	else if (r == 0)
+		printf("%s on %s: startup %s, recovery delay %lld s\n", a->args[0], host,
+		       json_string_value(json_object_get(answer, "startup_type")),
+		       (long long)json_integer_value(json_object_get(answer, "recovery_delay_s")));
+	json_decref(body);
+	json_decref(answer);
+	free(path);
+	free(host);
+	return r;
+}
+
 static int service_action(struct cli_ctx *ctx, const struct cli_args *a)
 {
 	bool follow = strcmp(a->verb->verb, "stop") == 0 && !cli_flag(a, "no-wait");
@@ -285,6 +336,11 @@ const struct cli_verb cli_service_verbs[] = {
      "Continue a paused service.", ACTION_HELP},
     {"service", "restart", service_action, "host=", 1, 1, "NAME [--host H]",
      "Stop a service, then start it again.", ACTION_HELP},
+    {"service", "set", service_set, "host=,startup=,recovery-delay=", 1, 1,
+     "NAME [--host H] [--startup automatic|manual|disabled] [--recovery-delay S]",
+     "Change how a service starts with its host and how long it waits before it starts again "
+     "after a failure, on any host of the store.",
+     ACTION_HELP},
     {"host", "list", host_list, "", 0, 0, "",
      "List the hosts that share the store: id, status (alive, dead, stopped), address, "
      "version, start and last heartbeat.",

@@ -1,6 +1,7 @@
 /* See peers.h. One heartbeat thread (its writes go through the writer) and one listener thread
  * with a store connection of its own, which reconnects with a growing pause when the connection
  * drops and then wakes the engine once (a notification lost meanwhile costs nothing more). */
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,6 +252,25 @@ static int command_done_fn(struct store *s, void *arg)
 	return store_command_done(s, d->id, d->rc, d->answer, clock_now_ms());
 }
 
+/* A configuration sent by another host's PATCH (checked there): {"startup_type": NAME,
+ * "recovery_delay_s": N}, either may be missing. */
+static int configure(struct service *svc, const char *payload, char *err, size_t len)
+{
+	json_t *j = payload ? json_loads(payload, 0, NULL) : NULL;
+	json_t *st = json_object_get(j, "startup_type"),
+	       *d = json_object_get(j, "recovery_delay_s");
+	int startup = st ? service_startup_parse(json_string_value(st)) : -1;
+	int delay = json_is_integer(d) ? (int)json_integer_value(d) : -1;
+	int rc = AE_INVAL;
+	if (!j || (st && startup < 0) || (d && delay < 0) || (!st && !d))
+		snprintf(err, len, "the configuration sent is not one: %s", payload ? payload : "");
+	else if ((rc = services_configure(P.services, svc, startup, delay)) < 0)
+		snprintf(err, len, "cannot store the service's configuration: %s",
+			 asyncd_strerror(rc));
+	json_decref(j);
+	return rc;
+}
+
 /* Act on one command for this host as its own API would, and write the answer: the service's
  * new status, or the error. */
 static void act_on(const struct host_command *c)
@@ -263,12 +283,15 @@ static void act_on(const struct host_command *c)
 	if (!svc)
 		snprintf(err, sizeof(err),
 			 "no service '%s': use async, async-maintenance or sandbox", c->service);
+	else if (!strcmp(c->action, "configure"))
+		rc = configure(svc, c->payload, err, sizeof(err));
 	else if (a < 0)
 		snprintf(err, sizeof(err),
 			 "no service action '%s': use start, stop, pause, continue or restart",
 			 c->action);
-	else if ((rc = service_act(svc, (enum svc_action)a, err, sizeof(err))) == 0) {
+	else if ((rc = service_act(svc, (enum svc_action)a, err, sizeof(err))) == 0)
 		service_wait_idle(svc, COMMAND_WAIT_MS);
+	if (rc == 0) {
 		json_t *j = service_json(svc, P.row.id);
 		answer = json_dumps(j, JSON_COMPACT);
 		json_decref(j);

@@ -133,6 +133,7 @@ void host_command_done(struct host_command *c)
 	free(c->host_id);
 	free(c->service);
 	free(c->action);
+	free(c->payload);
 	free(c->requested_by);
 	free(c->answer);
 	memset(c, 0, sizeof(*c));

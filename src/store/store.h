@@ -167,6 +167,7 @@ struct host_command {
 	char *host_id; /* the target */
 	char *service;
 	char *action;
+	char *payload; /* JSON for "configure" (the service's new configuration), else NULL */
 	char *requested_by;
 	int64_t requested_on;
 	int64_t done_on; /* 0: not yet */

@@ -315,6 +315,31 @@ static void service_action_across_hosts(void **state)
 	assert_int_equal(c.status, 0);
 	h_cmd_done(&c);
 	json_decref(h_wait_service(p.h[1], "async", "running", H_WAIT_TIMEOUT_MS));
+	/* the configuration too: checked on host 0, stored and applied by host 1 */
+	snprintf(path, sizeof(path), "/api/v1/hosts/%s/services/async", p.id[1]);
+	a = h_call(p.h[0], "PATCH", path,
+		   json_pack("{s:s,s:i}", "startup_type", "manual", "recovery_delay_s", 7), 200);
+	assert_string_equal(h_str(a, "host"), p.id[1]);
+	assert_string_equal(h_str(a, "startup_type"), "manual");
+	assert_int_equal(h_int(a, "recovery_delay_s"), 7);
+	json_decref(a);
+	a = h_service(p.h[1], "async");
+	assert_string_equal(h_str(a, "startup_type"), "manual");
+	assert_int_equal(h_int(a, "recovery_delay_s"), 7);
+	json_decref(a);
+	json_decref(
+	    h_call(p.h[0], "PATCH", path, json_pack("{s:s}", "startup_type", "sometimes"), 400));
+	snprintf(path, sizeof(path), "/api/v1/hosts/%s/services/nothing", p.id[1]);
+	json_decref(h_call(p.h[0], "PATCH", path, json_pack("{s:i}", "recovery_delay_s", 1), 404));
+	h_ctl(p.h[0], &c, "service", "set", "async", "--host", p.id[1], "--startup", "automatic",
+	      NULL);
+	assert_int_equal(c.status, 0);
+	h_expect_text(c.out, "automatic", "asyncctl service set");
+	h_cmd_done(&c);
+	a = h_service(p.h[1], "async");
+	assert_string_equal(h_str(a, "startup_type"), "automatic");
+	assert_int_equal(h_int(a, "recovery_delay_s"), 7);
+	json_decref(a);
 	h_kill(p.h[2]);
 	wait_host_status(p.h[0], p.id[2], "dead");
 	snprintf(path, sizeof(path), "/api/v1/hosts/%s/services/async/stop", p.id[2]);
@@ -327,6 +352,7 @@ static void service_action_across_hosts(void **state)
 	a = h_get(p.h[0], "/api/v1/audit?limit=20", 200);
 	char *text = json_dumps(a, JSON_COMPACT);
 	assert_non_null(strstr(text, "service.pause"));
+	assert_non_null(strstr(text, "service.configure"));
 	free(text);
 	json_decref(a);
 	for (int i = 0; i < 2; i++)

@@ -750,9 +750,23 @@ static void test_startup_type_survives_restart(void **state)
 	h_restart_args(h, "--host-id", TEST_HOST, NULL); /* a host id that outlives the port */
 	json_t *svc =
 	    configure(h, TEST_HOST, "async",
-		      json_pack("{s:s,s:i}", "startup_type", "manual", "recovery_delay_s", 3), 200);
+		      json_pack("{s:s,s:i}", "startup_type", "manual", "recovery_delay_s", 9), 200);
 	assert_string_equal(h_str(svc, "host"), TEST_HOST);
 	json_decref(svc);
+	/* asyncctl service set: the same through the CLI, refusing what it cannot send */
+	struct h_cmd c;
+	h_ctl(h, &c, "service", "set", "async", "--recovery-delay", "3", NULL);
+	assert_int_equal(c.status, 0);
+	h_expect_text(c.out, "startup manual, recovery delay 3 s", "asyncctl service set");
+	h_cmd_done(&c);
+	h_ctl(h, &c, "service", "set", "async", "--recovery-delay", "soon", NULL);
+	assert_int_not_equal(c.status, 0);
+	h_expect_text(c.err, "--recovery-delay", "asyncctl service set");
+	h_cmd_done(&c);
+	h_ctl(h, &c, "service", "set", "async", NULL);
+	assert_int_not_equal(c.status, 0);
+	h_expect_text(c.err, "--startup", "asyncctl service set");
+	h_cmd_done(&c);
 	h_stop(h);
 	h_restart_args(h, "--host-id", TEST_HOST, NULL);
 	svc = h_service(h, "async");

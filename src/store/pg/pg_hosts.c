@@ -131,7 +131,8 @@ int pg_listen_wait(struct store *s, int timeout_ms)
 
 /* ---- commands to other hosts ---- */
 
-#define CMD_COLUMNS "id, host_id, service, action, requested_by, requested_on, done_on, rc, answer"
+#define CMD_COLUMNS                                                                                \
+	"id, host_id, service, action, requested_by, requested_on, done_on, rc, answer, payload"
 
 static void read_command(const PGresult *r, int row, struct host_command *c)
 {
@@ -145,6 +146,7 @@ static void read_command(const PGresult *r, int row, struct host_command *c)
 	c->done_on = pg_i64(r, row, 6);
 	c->rc = (int)pg_i64(r, row, 7);
 	c->answer = pg_text(r, row, 8);
+	c->payload = pg_text(r, row, 9);
 }
 
 int pg_command_put(struct store *s, struct host_command *c)
@@ -156,9 +158,10 @@ int pg_command_put(struct store *s, struct host_command *c)
 	pgp_text(&p, c->action);
 	pgp_text(&p, c->requested_by);
 	pgp_i64(&p, c->requested_on);
+	pgp_text(&p, c->payload);
 	int rc = pg_run(s, -1,
 			"INSERT INTO host_commands(host_id, service, action, requested_by,"
-			" requested_on) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+			" requested_on, payload) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
 			&p, &r, "store a command");
 	if (rc < 0)
 		return rc;

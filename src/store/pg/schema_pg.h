@@ -104,6 +104,9 @@ static const char *const pg_migrations[] = {
     /* 5: jobs completed per hour, plug-in type and status (SQLite's 10) */
     "CREATE TABLE job_stats_hourly(hour BIGINT NOT NULL, plugin_type TEXT NOT NULL,"
     " status INTEGER NOT NULL, count BIGINT NOT NULL, PRIMARY KEY(hour, plugin_type, status));",
+    /* 6: a command may carry a JSON payload: the service configuration a PATCH sends to
+     * another host */
+    "ALTER TABLE host_commands ADD COLUMN payload TEXT;",
 };
 
 #endif
