@@ -207,6 +207,26 @@ static void insert_col(struct pga *a, int c, const struct job *j)
 		pga_int_or_null(a, ints[c], zero_is_null && !ints[c]);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Give jobs[0..n) their ids in ascending order. */
+static void sort_ids(struct job *jobs, size_t n)
+{
+	int64_t *ids = malloc(n * sizeof(*ids));
+	if (!ids)
+		return; /* they stay in RETURNING's order, which is the insertion's */
+	for (size_t i = 0; i < n; i++)
+		ids[i] = jobs[i].id;
+	qsort(ids, n, sizeof(*ids), cmp_i64);
+	for (size_t i = 0; i < n; i++)
+		jobs[i].id = ids[i];
+	free(ids);
+}
+
 /* Insert jobs[0..n) in one statement; their ids come back in order. */
 static int insert_chunk(struct store *s, struct job *jobs, size_t n)
 {
@@ -231,6 +251,10 @@ static int insert_chunk(struct store *s, struct job *jobs, size_t n)
 		if (jobs[i].state == JOB_READY)
 			s->notify_jobs = true;
 	}
+	/* the identities were drawn in ord order: sorted, they are the jobs' in order, whatever
+	 * order RETURNING gave them in (it follows the insertion, but SQL does not promise it) */
+	if (rc == 0)
+		sort_ids(jobs, n);
 	PQclear(r);
 	for (int c = 0; c < INSERT_COLS; c++)
 		pga_done(&cols[c]);
