@@ -142,12 +142,43 @@ static int64_t jobs_of(int t, int slot)
 	return metrics_gauge(&asyncd_metrics.jobs[t][slot]);
 }
 
+#define COUNTS_EVERY_MS 1000	/* a shared store's unfinished jobs are read at most this often */
+#define FINISHED_EVERY_MS 30000 /* and its finished ones (an index of millions of rows) */
+
+/* On a shared store (PostgreSQL) every host changes the table: its counts are read from it
+ * (store_jobs_counts_refresh), at most once a second, and only when a scrape shows them. */
+static void refresh_counts(struct api_req *r)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t counted_at = -1, finished_at = -1;
+	if (!wanted("asyncd_jobs") && !wanted("asyncd_jobs_backlog") &&
+	    !wanted("asyncd_jobs_oldest_ready_age_seconds"))
+		return;
+	if (!strncmp(r->api->store_url, "sqlite:", 7))
+		return; /* the writer keeps them */
+	pthread_mutex_lock(&lock);
+	int64_t now = clock_mono_ms();
+	if (counted_at < 0 || now - counted_at >= COUNTS_EVERY_MS) {
+		bool finished = finished_at < 0 || now - finished_at >= FINISHED_EVERY_MS;
+		struct store *s = api_reader(r);
+		if (s && store_jobs_counts_refresh(s, finished) == 0) {
+			counted_at = now;
+			if (finished)
+				finished_at = now;
+		}
+		if (s)
+			api_reader_put(s);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 static void job_counts(struct buf *b)
 {
 	if (!__atomic_load_n(&asyncd_metrics.jobs_live, __ATOMIC_ACQUIRE) ||
 	    !family(b, "asyncd_jobs", "gauge",
-		    "Jobs in the store by state and status (kept in memory from the writer's "
-		    "commits)."))
+		    "Jobs in the store by state and status (SQLite: kept in memory from the "
+		    "writer's commits; PostgreSQL: read from the table at most once a second, "
+		    "finished ones every 30 s)."))
 		return;
 	for (int k = 0; k < METRICS_STATUSES; k++) {
 		int64_t n = 0;
@@ -400,6 +431,7 @@ int h_metrics(struct api_req *r)
 	only = api_query(r, "name"); /* e.g. ?name=asyncd_jobs_processed_total: scripts' polls */
 	buf_init(&b, 64u << 20);
 	build_info(&b, r);
+	refresh_counts(r);
 	job_counts(&b);
 	backlog(&b, r);
 	engine_part(&b, r);

@@ -146,6 +146,11 @@ void host_commands_free(struct host_command *c, size_t n)
 	free(c);
 }
 
+int store_jobs_counts_refresh(struct store *s, bool finished)
+{
+	return OPS(s)->jobs_counts_refresh ? OPS(s)->jobs_counts_refresh(s, finished) : AE_INTERNAL;
+}
+
 int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n)
 {
 	if (!OPS(s)->jobs_ready_heads)

@@ -329,6 +329,9 @@ struct store_ops {
 				size_t *ret_n);
 	int (*command_done)(struct store *s, int64_t id, int rc, const char *answer, int64_t now);
 	int (*command_get)(struct store *s, int64_t id, struct host_command *ret);
+	/* Optional: a shared store's job counts are read from the table (finished: the finished
+	 * ones too, which cost more) into asyncd_metrics.jobs; NULL where jobs_watch keeps them. */
+	int (*jobs_counts_refresh)(struct store *s, bool finished);
 };
 
 /* Open the backend that url names ("sqlite:PATH"; "postgres://..." once that backend exists). */
@@ -417,6 +420,9 @@ int store_audit_list(struct store *s, int64_t before_id, int limit, struct audit
 int store_jobs_watch(struct store *s);
 /* want: how many types have Ready jobs (a level's scan stops once it met that many). */
 int store_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
+/* Read the job counts of /metrics from the table (a shared store); AE_INTERNAL where the
+ * writer keeps them (SQLite). */
+int store_jobs_counts_refresh(struct store *s, bool finished);
 /* Store a command for c->host_id (sets c->id) and tell that host at the commit. */
 int store_command_put(struct store *s, struct host_command *c);
 /* The commands for host_id not done yet, oldest first. */

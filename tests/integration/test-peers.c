@@ -463,6 +463,51 @@ static void database_restart_under_load(void **state)
 	free_peers(&p);
 }
 
+#define COUNTED_JOBS 5
+#define BACKLOG "asyncd_jobs_backlog{plugin_type=\"samples.sleep\"}"
+#define READY "asyncd_jobs{state=\"Ready\",status=\"WaitingForResources\"}"
+
+/* Wait until host h's /metrics shows want for the series name (read from the table at most once
+ * a second on a shared store). */
+static void wait_metric(struct harness *h, const char *name, long long want)
+{
+	int64_t end = h_mono_ms() + RECOVER_MS;
+	long long v;
+	while ((v = h_metric(h, name)) != want) {
+		if (h_mono_ms() > end)
+			fail_msg("%s is %lld, not %lld, after %d ms", name, v, want, RECOVER_MS);
+		h_sleep_ms(50);
+	}
+}
+
+/* The job gauges of /metrics are the deployment's: jobs submitted through one host are counted
+ * by another, and leave its backlog when any host runs them. */
+static void job_counts_are_the_deployments(void **state)
+{
+	(void)state;
+	struct peers p = {0};
+	start_peers(&p);
+	for (int i = 0; i < HOSTS; i++) {
+		json_decref(h_service_act(p.h[i], "async", "pause", 200));
+		json_decref(h_wait_service(p.h[i], "async", "paused", H_WAIT_TIMEOUT_MS));
+	}
+	for (int i = 0; i < COUNTED_JOBS; i++)
+		h_submit(p.h[0], json_pack("{s:s,s:{s:i}}", "plugin_type", "samples.sleep", "data",
+					   "ms", 10));
+	wait_metric(p.h[2], BACKLOG, COUNTED_JOBS);
+	assert_int_equal(h_metric(p.h[2], READY), COUNTED_JOBS);
+	assert_true(h_metric(p.h[2], "asyncd_jobs_oldest_ready_age_seconds{plugin_type=\"samples."
+				     "sleep\"}") >= 0);
+	for (int i = 0; i < HOSTS; i++)
+		json_decref(h_service_act(p.h[i], "async", "continue", 200));
+	h_wait_all(p.h[0], RECOVER_MS, NULL);
+	wait_metric(p.h[2], BACKLOG, 0);
+	assert_int_equal(h_metric(p.h[2], READY), 0);
+	for (int i = 0; i < HOSTS; i++)
+		h_stop(p.h[i]);
+	free_peers(&p);
+}
+
 #define FAIR_JOBS 150
 
 /* Each host claims what it can run, not a window's worth: the jobs are shared within 20 % of an
@@ -527,6 +572,7 @@ int main(void)
 	    cmocka_unit_test(settings_reach_every_host),
 	    cmocka_unit_test(throttle_holds_across_hosts),
 	    cmocka_unit_test(service_action_across_hosts),
+	    cmocka_unit_test(job_counts_are_the_deployments),
 	    cmocka_unit_test(database_restart_under_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

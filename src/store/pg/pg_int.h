@@ -134,6 +134,11 @@ int pg_jobs_stats(struct store *s, int64_t ret_by_status[33], int64_t *ret_total
 int pg_jobs_count_unfinished(struct store *s, enum store_owner owner, int64_t id,
 			     struct job_counts *ret);
 
+/* Job counts for /metrics (pg_watch.c). */
+int pg_jobs_watch(struct store *s);
+int pg_jobs_counts_refresh(struct store *s, bool finished);
+int pg_jobs_ready_heads(struct store *s, int want, struct ready_head **ret, size_t *ret_n);
+
 /* Priority, then sequence (qsort). */
 int pg_cmp_claim_order(const void *a, const void *b);
 

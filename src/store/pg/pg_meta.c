@@ -609,4 +609,7 @@ const struct store_ops pg_store_ops = {
     .commands_pending = pg_commands_pending,
     .command_done = pg_command_done,
     .command_get = pg_command_get,
+    .jobs_watch = pg_jobs_watch,
+    .jobs_ready_heads = pg_jobs_ready_heads,
+    .jobs_counts_refresh = pg_jobs_counts_refresh,
 };
