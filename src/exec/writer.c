@@ -120,19 +120,25 @@ int writer_call(struct writer *w, writer_fn fn, void *arg)
 }
 
 /* Run one op inside the group; its result is kept in *ret_rc. Returns nonzero when the group
- * itself is broken (a non-isolated op failed, or a savepoint could not be handled). */
+ * itself is broken (a non-isolated op failed, or a savepoint could not be handled: then *ret_rc
+ * is the savepoint's error, so that a connection lost between an op's statement and its
+ * RELEASE is the group's AE_UNAVAILABLE, not the op's fault). */
 static int apply_op(struct store *s, struct writer_op *op, int *ret_rc)
 {
 	if (!op->isolated) {
 		*ret_rc = op->fn(s, op->arg);
 		return *ret_rc < 0;
 	}
-	if (store_savepoint(s) < 0)
+	int rc = store_savepoint(s);
+	if (rc < 0) {
+		*ret_rc = rc;
 		return 1;
+	}
 	*ret_rc = op->fn(s, op->arg);
-	if (*ret_rc < 0)
-		return store_rollback_to(s) < 0;
-	return store_release(s) < 0;
+	rc = *ret_rc < 0 ? store_rollback_to(s) : store_release(s);
+	if (rc < 0)
+		*ret_rc = rc;
+	return rc < 0;
 }
 
 /* Run the ops in one transaction. Returns 0 after a commit, or the error that lost the group;

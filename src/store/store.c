@@ -40,8 +40,16 @@ void store_note_reachable(bool reachable)
 		__atomic_store_n(&down_since, clock_now_ms(), __ATOMIC_RELAXED);
 }
 
+static int fault_rc = AE_STORE;
+
 void store_fault_inject(int nth)
 {
+	store_fault_inject_rc(nth, AE_STORE);
+}
+
+void store_fault_inject_rc(int nth, int rc)
+{
+	__atomic_store_n(&fault_rc, rc, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&fault_countdown, nth, __ATOMIC_SEQ_CST);
 }
 
@@ -99,7 +107,7 @@ const char *store_last_error(struct store *s)
 	int store_##name params                                                                    \
 	{                                                                                          \
 		if (fault_hit())                                                                   \
-			return AE_STORE;                                                           \
+			return __atomic_load_n(&fault_rc, __ATOMIC_SEQ_CST);                       \
 		return OPS(s)->name args;                                                          \
 	}
 

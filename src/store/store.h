@@ -544,5 +544,7 @@ void store_note_reachable(bool reachable);
 
 /* Test builds: make the nth store call from now on fail with AE_STORE (0 disables). */
 void store_fault_inject(int nth);
+/* The same, failing with rc (e.g. AE_UNAVAILABLE: the connection lost) instead of AE_STORE. */
+void store_fault_inject_rc(int nth, int rc);
 
 #endif

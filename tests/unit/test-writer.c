@@ -257,6 +257,27 @@ static void test_failed_commit_keeps_must_succeed_ops(void **state)
 	assert_true(stored(f, "must"));
 }
 
+/* The connection lost between an op's statement and its RELEASE SAVEPOINT (the fault seam
+ * fails the release with AE_UNAVAILABLE, as PostgreSQL's restart did in test-peers): the op is
+ * answered store_unavailable like the rest of its group, not blamed with store_error. */
+static void test_lost_connection_at_release_is_the_groups(void **state)
+{
+	struct fixture *f = *state;
+	struct gate g;
+	struct probe plain;
+	probe_init(&plain, "plain", 0, true, false);
+	gate_close(f, &g);
+	writer_post(f->w, &plain.op);
+	/* the gate's commit (1), then the next group's begin (2), savepoint (3), insert (4),
+	 * release (5) */
+	store_fault_inject_rc(5, AE_UNAVAILABLE);
+	gate_open(&g);
+	wait_answered(&plain);
+	store_fault_inject(0);
+	assert_int_equal(plain.rc, AE_UNAVAILABLE);
+	assert_false(stored(f, "plain"));
+}
+
 int main(void)
 {
 	if (testdb_skip_without_server())
@@ -267,6 +288,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_must_succeed_failing_for_ever_is_given_up, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_commit_keeps_must_succeed_ops, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_connection_at_release_is_the_groups, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
