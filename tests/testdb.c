@@ -35,9 +35,25 @@ static int with_db(const char *url, const char *db, char *out, size_t n)
 	return len > 0 && (size_t)len < n ? 0 : -1;
 }
 
-int testdb_exec(const char *url, const char *sql)
+#define CONNECT_TRIES 300 /* x 100 ms: a server restarted by an earlier test comes back */
+
+/* A connection to url, tried again while the server is not accepting (shutting down or
+ * starting: a test that restarts it in the background may have ended before it was back). */
+static PGconn *connect_patiently(const char *url)
 {
 	PGconn *c = PQconnectdb(url);
+	for (int i = 1; i < CONNECT_TRIES && PQstatus(c) != CONNECTION_OK; i++) {
+		struct timespec ts = {0, 100 * 1000000L};
+		PQfinish(c);
+		nanosleep(&ts, NULL);
+		c = PQconnectdb(url);
+	}
+	return c;
+}
+
+int testdb_exec(const char *url, const char *sql)
+{
+	PGconn *c = connect_patiently(url);
 	int rc = -1;
 	if (PQstatus(c) == CONNECTION_OK) {
 		PGresult *r = PQexec(c, sql);
