@@ -1,8 +1,8 @@
 /* The PostgreSQL backend's job operations: insert, claim (FOR UPDATE SKIP LOCKED, in batches),
  * fenced completion with the attempt history, release, promotion of postponed jobs, reads and
  * listing. The hot statements are prepared once per connection. */
-#include <stdio.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,8 +137,8 @@ static char insert_many[4096];
 static pthread_once_t insert_many_once = PTHREAD_ONCE_INIT;
 
 /* "INSERT INTO jobs(cols) SELECT cols FROM unnest($1::t[], ...) WITH ORDINALITY AS u(cols, ord)
- * ORDER BY ord RETURNING id": the identities are drawn in ord order and RETURNING gives them
- * back in that order, so row i of the result is jobs[i]. */
+ * ORDER BY ord RETURNING id": the identities are drawn in ord order, so the i-th smallest is
+ * jobs[i]'s. */
 static void build_insert_many(void)
 {
 	struct buf b;
@@ -162,8 +162,8 @@ static void build_insert_many(void)
 	buf_done(&b);
 }
 
-/* Column c of job j, appended to a (the order of insert_cols). */
-static void insert_col(struct pga *a, int c, const struct job *j)
+/* Each column of job j, appended to its array in cols (the order of insert_cols). */
+static void insert_row(struct pga *cols, const struct job *j)
 {
 	const int64_t ints[INSERT_COLS] = {
 	    [1] = j->operation_type,
@@ -199,12 +199,14 @@ static void insert_col(struct pga *a, int c, const struct job *j)
 	    [27] = j->idempotency_key,
 	    [29] = j->recurrence_timezone,
 	};
-	/* NULL when 0, as bind_insert's pgp_i64_or_null */
-	bool zero_is_null = c == 7 || c == 8 || c == 16 || c == 22 || c == 25;
-	if (insert_cols[c][0][0] == 't')
-		pga_text(a, texts[c]);
-	else
-		pga_int_or_null(a, ints[c], zero_is_null && !ints[c]);
+	for (int c = 0; c < INSERT_COLS; c++) {
+		/* NULL when 0, as bind_insert's pgp_i64_or_null */
+		bool zero_is_null = c == 7 || c == 8 || c == 16 || c == 22 || c == 25;
+		if (insert_cols[c][0][0] == 't')
+			pga_text(&cols[c], texts[c]);
+		else
+			pga_int_or_null(&cols[c], ints[c], zero_is_null && !ints[c]);
+	}
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -233,10 +235,11 @@ static int insert_chunk(struct store *s, struct job *jobs, size_t n)
 	struct pga cols[INSERT_COLS];
 	struct pgp p = {0};
 	int rc = 0;
-	for (int c = 0; c < INSERT_COLS; c++) {
+	for (int c = 0; c < INSERT_COLS; c++)
 		pga_init(&cols[c]);
-		for (size_t i = 0; i < n; i++)
-			insert_col(&cols[c], c, &jobs[i]);
+	for (size_t i = 0; i < n; i++)
+		insert_row(cols, &jobs[i]);
+	for (int c = 0; c < INSERT_COLS; c++) {
 		pgp_text(&p, pga_end(&cols[c]));
 		if (rc == 0)
 			rc = pga_rc(&cols[c]);
