@@ -121,8 +121,9 @@ int writer_call(struct writer *w, writer_fn fn, void *arg)
 
 /* Run one op inside the group; its result is kept in *ret_rc. Returns nonzero when the group
  * itself is broken (a non-isolated op failed, or a savepoint could not be handled: then *ret_rc
- * is the savepoint's error, so that a connection lost between an op's statement and its
- * RELEASE is the group's AE_UNAVAILABLE, not the op's fault). */
+ * is the savepoint's error when the op had none or the connection went, so that a connection
+ * lost between an op's statement and its RELEASE is the group's AE_UNAVAILABLE, not the op's
+ * fault). */
 static int apply_op(struct store *s, struct writer_op *op, int *ret_rc)
 {
 	if (!op->isolated) {
@@ -136,7 +137,10 @@ static int apply_op(struct store *s, struct writer_op *op, int *ret_rc)
 	}
 	*ret_rc = op->fn(s, op->arg);
 	rc = *ret_rc < 0 ? store_rollback_to(s) : store_release(s);
-	if (rc < 0)
+	/* a failed op keeps its own error (SQLite ends the whole transaction on a full disk: the
+	 * rollback to the savepoint then fails, but the answer is still 507), unless the
+	 * connection went */
+	if (rc < 0 && (*ret_rc >= 0 || rc == AE_UNAVAILABLE))
 		*ret_rc = rc;
 	return rc < 0;
 }
