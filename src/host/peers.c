@@ -62,9 +62,15 @@ struct beat_call {
 	const struct host_row *row;
 	const char *rescue_host; /* the previous life's id, or NULL: every dead host */
 	bool no_rescue;
-	int live; /* out: the hosts alive, this one included */
+	int live; /* out: the hosts sharing the store, this one included (see PRESENT_EXPIRIES) */
 	int64_t now, expires_ms, rescued;
 };
+
+/* A host counts as sharing the store (global throttles, claims of what it can start) until its
+ * heartbeat is this many expiries old, not one: heartbeats a starved machine delayed past one
+ * expiry made a host count itself alone and claim under its own caps only (three hosts then held
+ * a global cap of 2 each). Counting a dead host a little longer only keeps the shared rules on. */
+#define PRESENT_EXPIRIES 3
 
 static int beat_fn(struct store *s, void *arg)
 {
@@ -78,7 +84,8 @@ static int beat_fn(struct store *s, void *arg)
 	if (rc == 0 && store_hosts_list(s, &v, &n) == 0) {
 		c->live = 0;
 		for (size_t i = 0; i < n; i++)
-			c->live += !v[i].stopped_on && v[i].heartbeat_on >= c->now - c->expires_ms;
+			c->live += !v[i].stopped_on &&
+				   v[i].heartbeat_on >= c->now - PRESENT_EXPIRIES * c->expires_ms;
 		host_rows_free(v, n);
 	}
 	return rc;
@@ -127,7 +134,7 @@ static int beat(const char *rescue_host)
 	}
 	P.beat_failed = false;
 	if (c.live && c.live != store_live_hosts())
-		log_info("peers", "%d hosts alive on the store", c.live);
+		log_info("peers", "%d hosts share the store", c.live);
 	if (c.live)
 		store_set_live_hosts(c.live);
 	P.last_beat = c.now;

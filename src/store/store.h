@@ -530,9 +530,10 @@ void user_done(struct user *u);
 void token_done(struct token *t);
 void audit_array_free(struct audit_entry *e, size_t n);
 
-/* How many hosts are alive on the store as this process last saw it (its heartbeat counts them:
- * src/host/peers.c); 1 until then and on SQLite. With more than one, claims share the work: a host
- * claims what it can start, and async.throttling caps are global. */
+/* How many hosts share the store as this process last saw it (its heartbeat counts them, with a
+ * heartbeat younger than 3 lock expiries: src/host/peers.c); 1 until then and on SQLite. With more
+ * than one, claims share the work: a host claims what it can start, and async.throttling caps are
+ * global. */
 int store_live_hosts(void);
 void store_set_live_hosts(int n);
 
