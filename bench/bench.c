@@ -427,9 +427,13 @@ static void test_latency(const struct opts *o)
 	double rate = 0, seen;
 	double *ack = calloc((size_t)n, sizeof(double)), *d = calloc((size_t)n, sizeof(double));
 	fprintf(stderr, "bench: latency, %d events at %d/s\n", n, LATENCY_RATE);
-	if (!ack || !d || env_up(&e, &o->paths, 1) < 0 || send_stamped(&e, n, ack, &rate) < 0 ||
-	    env_wait_processed(&e, n, 60, 5, &seen) < 0 || collect_stamps(&e, d, n, &got) < 0 ||
-	    got != n) {
+	/* counted from what ran before (the maintenance jobs run at the start too) */
+	double base = 0;
+	if (!ack || !d || env_up(&e, &o->paths, 1) < 0 ||
+	    (base = http_metric(&e.h, "asyncd_jobs_processed_total")) < 0 ||
+	    send_stamped(&e, n, ack, &rate) < 0 ||
+	    env_wait_processed(&e, base + n, 60, 5, &seen) < 0 ||
+	    collect_stamps(&e, d, n, &got) < 0 || got != n) {
 		fprintf(stderr, "bench: latency: %d of %d stamps read\n", got, n);
 		report_na(t, "event -> handler start", "ms", "failed: see above");
 		goto out;

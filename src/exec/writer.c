@@ -414,7 +414,14 @@ int writer_start(const char *url, struct writer **ret)
 	if (w->hang_file && !*w->hang_file)
 		w->hang_file = NULL;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, NULL);
+	/* monotonic, as the deadlines of wait_work (clock_mono_deadline): with the default clock
+	 * every wait in a pause ended at once and the writer spun at a full core while the database
+	 * was away */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		store_close(w->store);
 		free(w);

@@ -55,8 +55,11 @@ void store_fault_inject_rc(int nth, int rc)
 
 static int fault_hit(void)
 {
-	if (__atomic_load_n(&fault_countdown, __ATOMIC_RELAXED) <= 0)
+	int n = __atomic_load_n(&fault_countdown, __ATOMIC_RELAXED);
+	if (n == 0)
 		return 0;
+	if (n < 0)
+		return 1; /* every call, until cleared */
 	return __atomic_sub_fetch(&fault_countdown, 1, __ATOMIC_SEQ_CST) == 0;
 }
 

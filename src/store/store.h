@@ -545,7 +545,8 @@ void store_note_reachable(bool reachable);
 
 /* Test builds: make the nth store call from now on fail with AE_STORE (0 disables). */
 void store_fault_inject(int nth);
-/* The same, failing with rc (e.g. AE_UNAVAILABLE: the connection lost) instead of AE_STORE. */
+/* The same, failing with rc (e.g. AE_UNAVAILABLE: the connection lost) instead of AE_STORE; nth <
+ * 0: every call fails until store_fault_inject(0) (a database that stays away). */
 void store_fault_inject_rc(int nth, int rc);
 
 #endif

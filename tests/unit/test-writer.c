@@ -278,6 +278,42 @@ static void test_lost_connection_at_release_is_the_groups(void **state)
 	assert_false(stored(f, "plain"));
 }
 
+/* CPU seconds of this whole process so far. */
+static double process_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* While the store is known unreachable the writer pauses between tries (waiting on its condition
+ * variable) instead of spinning: its waits once had monotonic deadlines on a realtime condition
+ * variable, each ended at once, and a host whose database was away used a whole core. The kept
+ * outcome lands once the store is back. */
+static void test_pause_does_not_spin(void **state)
+{
+	struct fixture *f = *state;
+	struct probe must;
+	probe_init(&must, "must", 0, false, true);
+	store_note_reachable(false); /* as the PostgreSQL backend says when it loses the server */
+	store_fault_inject_rc(-1, AE_UNAVAILABLE); /* and every try fails until it is back */
+	writer_post(f->w, &must.op);
+	struct timespec pause = {0, 50 * 1000000L};
+	nanosleep(&pause, NULL); /* the first failed try, then the writer's pause */
+	double cpu0 = process_cpu_s();
+	struct timespec span = {0, 500 * 1000000L};
+	nanosleep(&span, NULL);
+	double used = process_cpu_s() - cpu0;
+	fprintf(stderr, "# %.3f s of CPU in 0.5 s while the store was away\n", used);
+	assert_false(must.answered);
+	store_fault_inject(0);
+	store_note_reachable(true);
+	wait_answered(&must);
+	assert_int_equal(must.rc, 0);
+	assert_true(stored(f, "must"));
+	assert_true(used < 0.25);
+}
+
 int main(void)
 {
 	if (testdb_skip_without_server())
@@ -291,6 +327,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_connection_at_release_is_the_groups, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pause_does_not_spin, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
