@@ -305,7 +305,7 @@ static void test_pause_does_not_spin(void **state)
 	nanosleep(&span, NULL);
 	double used = process_cpu_s() - cpu0;
 	fprintf(stderr, "# %.3f s of CPU in 0.5 s while the store was away\n", used);
-	assert_false(must.answered);
+	assert_false(__atomic_load_n(&must.answered, __ATOMIC_SEQ_CST));
 	store_fault_inject(0);
 	store_note_reachable(true);
 	wait_answered(&must);
