@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "store/pg/pg_array.h"
+#include "store/pg/pg_int.h"
 
 #define PGA_MAX ((size_t)512 << 20)
 
@@ -89,4 +90,21 @@ char *pga_ints(const int64_t *v, size_t n)
 		return NULL;
 	}
 	return buf_steal(&a.b);
+}
+
+int pga_bind(struct pga *cols, int n, struct pgp *p)
+{
+	int rc = 0;
+	for (int c = 0; c < n; c++) {
+		pgp_text(p, pga_end(&cols[c]));
+		if (rc == 0)
+			rc = pga_rc(&cols[c]);
+	}
+	return rc;
+}
+
+void pga_done_all(struct pga *cols, int n)
+{
+	for (int c = 0; c < n; c++)
+		pga_done(&cols[c]);
 }

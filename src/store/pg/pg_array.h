@@ -25,6 +25,11 @@ void pga_int_or_null(struct pga *a, int64_t v, bool null);
 const char *pga_end(struct pga *a);
 int pga_rc(const struct pga *a);
 void pga_done(struct pga *a);
+struct pgp;
+/* Close each of the n columns and add it to p as a text parameter, in order; 0, or the first
+ * column's error (memory). */
+int pga_bind(struct pga *cols, int n, struct pgp *p);
+void pga_done_all(struct pga *cols, int n);
 /* The n integers v as one literal (the caller frees it), or NULL. */
 char *pga_ints(const int64_t *v, size_t n);
 

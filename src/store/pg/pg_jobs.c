@@ -234,16 +234,11 @@ static int insert_chunk(struct store *s, struct job *jobs, size_t n)
 {
 	struct pga cols[INSERT_COLS];
 	struct pgp p = {0};
-	int rc = 0;
 	for (int c = 0; c < INSERT_COLS; c++)
 		pga_init(&cols[c]);
 	for (size_t i = 0; i < n; i++)
 		insert_row(cols, &jobs[i]);
-	for (int c = 0; c < INSERT_COLS; c++) {
-		pgp_text(&p, pga_end(&cols[c]));
-		if (rc == 0)
-			rc = pga_rc(&cols[c]);
-	}
+	int rc = pga_bind(cols, INSERT_COLS, &p);
 	PGresult *r = NULL;
 	if (rc == 0)
 		rc = pg_run(s, -1, insert_many, &p, &r, "insert jobs");
@@ -259,8 +254,7 @@ static int insert_chunk(struct store *s, struct job *jobs, size_t n)
 	if (rc == 0)
 		sort_ids(jobs, n);
 	PQclear(r);
-	for (int c = 0; c < INSERT_COLS; c++)
-		pga_done(&cols[c]);
+	pga_done_all(cols, INSERT_COLS);
 	return rc;
 }
 

@@ -135,15 +135,12 @@ int pg_outcomes_batch(struct store *s, struct job_completion **v, size_t n, bool
 {
 	struct pga cols[COLS];
 	struct pgp p = {0};
-	int rc = 0;
 	for (int c = 0; c < COLS; c++) {
 		pga_init(&cols[c]);
 		for (size_t i = 0; i < n; i++)
 			add_col(&cols[c], c, v[i]);
-		pgp_text(&p, pga_end(&cols[c]));
-		if (rc == 0)
-			rc = pga_rc(&cols[c]);
 	}
+	int rc = pga_bind(cols, COLS, &p);
 	PGresult *r = NULL;
 	if (rc == 0)
 		rc = pg_run(s, -1, OUTCOMES_SQL, &p, &r, "record job outcomes");
@@ -151,7 +148,6 @@ int pg_outcomes_batch(struct store *s, struct job_completion **v, size_t n, bool
 		rc = read_rows(r, v, n, history, wake);
 		PQclear(r);
 	}
-	for (int c = 0; c < COLS; c++)
-		pga_done(&cols[c]);
+	pga_done_all(cols, COLS);
 	return rc;
 }
