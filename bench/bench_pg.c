@@ -7,25 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bench_pg.h"
+#include "bench_server.h"
 #include "bench_stats.h"
 
 #define POPULATE_CHUNK 1000000
 
 static pid_t spawn_psql(const char *url, const char *sql, int out_fd)
 {
-	pid_t parent = getpid();
-	pid_t pid = fork();
+	pid_t pid = bench_fork_child();
 	if (pid != 0)
 		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
 	dup2(out_fd, 1);
 	execlp("psql", "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c",
 	       sql, (char *)NULL);

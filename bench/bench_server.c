@@ -82,12 +82,8 @@ static int read_line(const char *dir, const char *name, char *buf, size_t len)
 	return n ? 0 : -1;
 }
 
-static pid_t spawn(struct server *s)
+pid_t bench_fork_child(void)
 {
-	char log[PATH_MAX + 32], url[PATH_MAX + 32];
-	snprintf(log, sizeof(log), "%s/asyncd.log", s->dir);
-	snprintf(url, sizeof(url), "%s/asyncd.url", s->dir);
-	unlink(url);
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid != 0)
@@ -95,6 +91,18 @@ static pid_t spawn(struct server *s)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(127);
+	return 0;
+}
+
+static pid_t spawn(struct server *s)
+{
+	char log[PATH_MAX + 32], url[PATH_MAX + 32];
+	snprintf(log, sizeof(log), "%s/asyncd.log", s->dir);
+	snprintf(url, sizeof(url), "%s/asyncd.url", s->dir);
+	unlink(url);
+	pid_t pid = bench_fork_child();
+	if (pid != 0)
+		return pid;
 	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		dup2(fd, 1);

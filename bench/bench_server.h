@@ -28,6 +28,9 @@ int server_stop(struct server *s, double timeout_s);
 void server_destroy(struct server *s, int keep);
 /* "VmRSS" or "VmHWM" of the running server in KiB, or -1. */
 long server_mem_kb(const struct server *s, const char *field);
+/* fork(); the child dies with this process (PR_SET_PDEATHSIG, or at once when this process is
+ * already gone). Returns what fork() returns. */
+pid_t bench_fork_child(void);
 /* SIGKILL every server still running (async-signal-safe). */
 void server_kill_all(void);
 
